@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { JobqError } from './errors.js';
+
+/** Accepts postgres:// and postgresql:// URLs; the password never reaches an error message. */
+const databaseUrl = z.string().trim().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '' || url.searchParams.has('host');
+  } catch {
+    return false;
+  }
+}, 'must be a postgres://user:password@host:port/database URL');
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const csv = z.string().default('').transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean));
+const bool = (fallback: boolean) => z.enum(['true', 'false', '1', '0', 'yes', 'no']).default(fallback ? 'true' : 'false').transform((v) => ['true', '1', 'yes'].includes(v));
+
+/** The one schema for the environment. Every variable jobq reads is named here. */
+export const envSchema = z.object({
+  JOB_QUEUE_DATABASE_URL: databaseUrl.optional(),
+  DATABASE_URL: databaseUrl.optional(),
+  JOBQ_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  JOBQ_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  JOBQ_POOL_MAX: z.coerce.number().int().min(1).max(50).default(5),
+  /** Below this many rows (planner estimate), final-status counts are exact; above, sampled. */
+  JOBQ_EXACT_COUNT_MAX_ROWS: z.coerce.number().int().min(0).default(500_000),
+  JOBQ_STALLED_HEARTBEAT_SECONDS: seconds(30),
+  JOBQ_STALLED_RUNNING_SECONDS: seconds(3_600),
+  JOBQ_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  JOBQ_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(50),
+  JOBQ_RUNBOOK_URL: z.string().url().default('https://github.com/jobq-dev/jobq/blob/main/docs/runbooks/job-queue.md'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Slack front
+  SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must start with xoxb-').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8).optional(),
+  SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must start with xapp-').optional(),
+  SLACK_API_URL: z.string().url().optional(),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  JOBQ_READ_CHANNELS: csv,
+  JOBQ_WRITE_USERS: csv,
+  JOBQ_WRITE_GROUPS: csv,
+  JOBQ_AUDIT_CHANNEL: z.string().optional(),
+  JOBQ_CONFIRM_TTL_SECONDS: seconds(600),
+  JOB_QUEUE_ENABLED: bool(true),
+});
+
+export type Config = z.infer<typeof envSchema> & { databaseUrl: string | undefined };
+
+/** Validates the environment once; a bad variable is named, its value (maybe a secret) never shown. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new JobqError('config_invalid', `Invalid configuration: ${problems.join('; ')}`, {
+      hint: 'Fix the variable named above and start again.',
+      runbookSection: 'database-connectivity',
+    });
+  }
+  return { ...parsed.data, databaseUrl: parsed.data.JOB_QUEUE_DATABASE_URL ?? parsed.data.DATABASE_URL };
+}
+
+/** The database URL, or a clear error naming both variables jobq reads. */
+export function requireDatabaseUrl(config: Config): string {
+  if (!config.databaseUrl) {
+    throw new JobqError('config_missing', 'No database configured: set JOB_QUEUE_DATABASE_URL (or DATABASE_URL) to your Procrastinate database.', {
+      hint: 'Example: JOB_QUEUE_DATABASE_URL=postgres://user:password@localhost:5432/app',
+      runbookSection: 'database-connectivity',
+    });
+  }
+  return config.databaseUrl;
+}

@@ -1,0 +1,174 @@
+import type { QueryConfig } from 'pg';
+
+/**
+ * Statements on procrastinate_jobs. Status lists are inlined as literals on purpose: the planner
+ * can only use Procrastinate's partial indexes (`WHERE status IN ('todo','doing')` and friends)
+ * when it can prove the query's predicate implies the index's, which a bound parameter hides.
+ */
+
+export type GroupColumn = 'queue_name' | 'task_name';
+
+const literalList = (values: readonly string[]) => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
+
+/** Queue names by a loose index scan of (queue_name): cost grows with the number of queues, not rows. */
+export function jobsQueueNames(limit: number): QueryConfig {
+  return {
+    text: `
+      WITH RECURSIVE queues(name) AS (
+        (SELECT queue_name FROM procrastinate_jobs ORDER BY queue_name LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.queue_name FROM procrastinate_jobs j WHERE j.queue_name > q.name ORDER BY j.queue_name LIMIT 1)
+        FROM queues q WHERE q.name IS NOT NULL
+      )
+      SELECT name FROM queues WHERE name IS NOT NULL LIMIT $1::int`,
+    values: [limit],
+  };
+}
+
+/** Exact counts of live jobs (todo, doing), read through the partial index on live jobs. */
+export function jobsLiveCounts(group: GroupColumn, liveStatuses: readonly string[]): QueryConfig {
+  return {
+    text: `
+      SELECT ${group} AS key, status::text AS status, count(*)::bigint AS count
+      FROM procrastinate_jobs
+      WHERE status IN (${literalList(liveStatuses)})
+      GROUP BY 1, 2`,
+  };
+}
+
+/** Exact counts of final statuses by a full scan: only used when the table is small. */
+export function jobsFinalCountsExact(group: GroupColumn, statuses: readonly string[]): QueryConfig {
+  return {
+    text: `
+      SELECT ${group} AS key, status::text AS status, count(*)::bigint AS count
+      FROM procrastinate_jobs
+      WHERE status IN (${literalList(statuses)})
+      GROUP BY 1, 2`,
+  };
+}
+
+/**
+ * Estimated counts from a block sample (TABLESAMPLE SYSTEM reads only the sampled pages), scaled
+ * up by the caller. Also returns the sample's total so the caller can scale by reltuples.
+ */
+export function jobsFinalCountsSampled(group: GroupColumn, percent: number): QueryConfig {
+  return {
+    text: `
+      SELECT ${group} AS key, status::text AS status, count(*)::bigint AS count,
+             sum(count(*)) OVER ()::bigint AS sample_total
+      FROM procrastinate_jobs TABLESAMPLE SYSTEM ($1::real)
+      GROUP BY 1, 2`,
+    values: [percent],
+  };
+}
+
+/**
+ * When the oldest due job in each group has been waiting since. Only the lowest ids of each
+ * group's due backlog are examined (ids grow with time), so the cost is bounded per group.
+ */
+export function jobsOldestDueTodo(group: GroupColumn, keys: string[], perGroup: number): QueryConfig {
+  return {
+    text: `
+      SELECT k.key,
+             (SELECT min(greatest(c.scheduled_at,
+                        (SELECT max(e.at) FROM procrastinate_events e
+                         WHERE e.job_id = c.id AND e.type IN ('deferred', 'deferred_for_retry', 'retried'))))
+              FROM (SELECT j.id, j.scheduled_at FROM procrastinate_jobs j
+                    WHERE j.${group} = k.key AND j.status IN ('todo')
+                      AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
+                    ORDER BY j.id LIMIT $2::int) c) AS waiting_since
+      FROM unnest($1::text[]) AS k(key)`,
+    values: [keys, perGroup],
+  };
+}
+
+export interface FailedPageFilter {
+  queue: string | null;
+  task: string | null;
+  since: Date | null;
+  before: Date | null;
+}
+
+/**
+ * One page of failed jobs, newest first, inside the id window [floor, cursor). Without jobq's
+ * recommended partial index on failed jobs the window bounds how much of the primary key is
+ * walked per call; with it the caller passes floor 0.
+ */
+export function jobsFailedPage(filter: FailedPageFilter, cursor: number, floor: number, limit: number, argsChars: number): QueryConfig {
+  return {
+    text: `
+      SELECT j.id, j.queue_name, j.task_name, j.attempts, f.at AS failed_at,
+             left(j.args::text, $8::int) AS args_preview, length(j.args::text) AS args_length
+      FROM procrastinate_jobs j
+      LEFT JOIN LATERAL (SELECT max(e.at) AS at FROM procrastinate_events e
+                         WHERE e.job_id = j.id AND e.type = 'failed') f ON true
+      WHERE j.status = 'failed' AND j.id < $1::bigint AND j.id >= $2::bigint
+        AND ($3::text IS NULL OR j.queue_name = $3::text)
+        AND ($4::text IS NULL OR j.task_name = $4::text)
+        AND ($5::timestamptz IS NULL OR f.at >= $5::timestamptz)
+        AND ($6::timestamptz IS NULL OR f.at < $6::timestamptz)
+      ORDER BY j.id DESC
+      LIMIT $7::int`,
+    values: [cursor, floor, filter.queue, filter.task, filter.since, filter.before, limit, argsChars],
+  };
+}
+
+/** Highest and lowest job id, both from the primary key. */
+export function jobsIdBounds(): QueryConfig {
+  return { text: 'SELECT (SELECT min(id) FROM procrastinate_jobs) AS min_id, (SELECT max(id) FROM procrastinate_jobs) AS max_id' };
+}
+
+/** One job, every column whatever the Procrastinate version (to_jsonb adapts). */
+export function jobsById(id: number): QueryConfig {
+  return {
+    text: `SELECT to_jsonb(j) AS job FROM procrastinate_jobs j WHERE j.id = $1::bigint`,
+    values: [id],
+  };
+}
+
+/** Other live jobs sharing a lock or queueing lock with a job (served by the partial lock indexes). */
+export function jobsSharingLocks(id: number, lock: string | null, queueingLock: string | null): QueryConfig {
+  return {
+    text: `
+      SELECT j.id, j.status::text AS status, CASE WHEN j.lock = $2::text THEN 'lock' ELSE 'queueing_lock' END AS via
+      FROM procrastinate_jobs j
+      WHERE j.id <> $1::bigint AND j.status IN ('todo', 'doing')
+        AND ((j.lock = $2::text) OR (j.queueing_lock = $3::text))
+      ORDER BY j.id LIMIT 20`,
+    values: [id, lock, queueingLock],
+  };
+}
+
+export interface StalledFilter {
+  heartbeatSeconds: number;
+  runningSeconds: number;
+  limit: number;
+}
+
+/**
+ * Running jobs that look stalled: worker gone or silent (3.1+), or started too long ago. Reads
+ * only running jobs through the live-jobs partial index; `started` times come per job from
+ * the events (job_id) index.
+ */
+export function jobsStalled(filter: StalledFilter, runningStatuses: readonly string[], withWorkers: boolean): QueryConfig {
+  const workerColumns = withWorkers
+    ? `j.worker_id, w.id IS NOT NULL AS worker_exists, w.last_heartbeat`
+    : `NULL::bigint AS worker_id, NULL::boolean AS worker_exists, NULL::timestamptz AS last_heartbeat`;
+  const workerJoin = withWorkers ? `LEFT JOIN procrastinate_workers w ON w.id = j.worker_id` : '';
+  const workerCondition = withWorkers
+    ? `w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => $1::float8) OR`
+    : '';
+  return {
+    text: `
+      SELECT j.id, j.queue_name, j.task_name, j.status::text AS status, j.attempts, s.started_at, ${workerColumns}
+      FROM procrastinate_jobs j
+      ${workerJoin}
+      LEFT JOIN LATERAL (SELECT max(e.at) AS started_at FROM procrastinate_events e
+                         WHERE e.job_id = j.id AND e.type = 'started') s ON true
+      WHERE j.status IN (${literalList(runningStatuses)})
+        AND (${workerCondition} s.started_at < now() - make_interval(secs => $2::float8))
+      ORDER BY j.id
+      LIMIT $3::int`,
+    values: [filter.heartbeatSeconds, filter.runningSeconds, filter.limit],
+  };
+}

@@ -1,0 +1,39 @@
+import type { Config } from '../config.js';
+import type { Pool } from '../db/pool.js';
+import type { SchemaInfo } from '../db/schema.js';
+import type { Logger } from '../log.js';
+
+/** Tunables of the queue core, from config. */
+export interface QueueSettings {
+  exactCountMaxRows: number;
+  stalledHeartbeatSeconds: number;
+  stalledRunningSeconds: number;
+  batchSize: number;
+  batchPauseMs: number;
+}
+
+/** Everything a queue operation needs: a pool, the detected schema, settings. No Slack, no text. */
+export interface QueueContext {
+  pool: Pool;
+  schema: SchemaInfo;
+  settings: QueueSettings;
+  log?: Logger | undefined;
+}
+
+export function settingsFrom(config: Config): QueueSettings {
+  return {
+    exactCountMaxRows: config.JOBQ_EXACT_COUNT_MAX_ROWS,
+    stalledHeartbeatSeconds: config.JOBQ_STALLED_HEARTBEAT_SECONDS,
+    stalledRunningSeconds: config.JOBQ_STALLED_RUNNING_SECONDS,
+    batchSize: config.JOBQ_BATCH_SIZE,
+    batchPauseMs: config.JOBQ_BATCH_PAUSE_MS,
+  };
+}
+
+export const DEFAULT_SETTINGS: QueueSettings = {
+  exactCountMaxRows: 500_000,
+  stalledHeartbeatSeconds: 30,
+  stalledRunningSeconds: 3_600,
+  batchSize: 500,
+  batchPauseMs: 50,
+};

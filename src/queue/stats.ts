@@ -1,0 +1,139 @@
+import { catalogTableEstimates } from '../db/queries/catalog.js';
+import { eventsRecentOutcomes } from '../db/queries/events.js';
+import {
+  type GroupColumn,
+  jobsFinalCountsExact,
+  jobsFinalCountsSampled,
+  jobsLiveCounts,
+  jobsOldestDueTodo,
+  jobsQueueNames,
+} from '../db/queries/jobs.js';
+import { workersSummary } from '../db/queries/workers.js';
+import { FINAL_STATUSES, REPORTED_STATUSES, type ReportedStatus } from '../db/procrastinate.js';
+import { asJobqError } from '../errors.js';
+import type { QueueContext } from './context.js';
+import { firstEventIdSince } from './event-range.js';
+
+export type StatusCounts = Record<ReportedStatus, number>;
+
+export interface GroupStats {
+  name: string;
+  counts: StatusCounts;
+  /** Statuses whose count is a sampled estimate rather than exact. */
+  estimated: ReportedStatus[];
+  oldestTodoAgeSeconds: number | null;
+  recent: { lastHour: { succeeded: number; failed: number }; last24h: { succeeded: number; failed: number } };
+}
+
+export interface StatsResult {
+  groupBy: 'queue' | 'task';
+  queues: GroupStats[];
+  totals: { counts: StatusCounts; estimated: ReportedStatus[] };
+  /** How final-status counts were obtained: exact scan, or a block sample of `samplePercent`. */
+  countMethod: { kind: 'exact' } | { kind: 'sampled'; samplePercent: number; estimatedRows: number };
+  workers: { live: number; total: number } | null;
+  generatedAt: string;
+}
+
+const MAX_GROUPS = 500;
+/** Statuses counted exactly through Procrastinate's partial index on (id, lock) WHERE status IN ('todo','doing'). */
+const LIVE_STATUSES = ['todo', 'doing'] as const;
+const OLDEST_CANDIDATES = 50;
+const SAMPLE_TARGET_ROWS = 100_000;
+
+const emptyCounts = (): StatusCounts => ({ todo: 0, doing: 0, succeeded: 0, failed: 0, cancelled: 0, aborted: 0 });
+
+/**
+ * Queue health without a full scan: live statuses exact through Procrastinate's partial index;
+ * final statuses exact while the table is small, else estimated from a block sample (failed
+ * stays exact when jobq's recommended failed-jobs index exists); recent outcomes from an event
+ * id range; oldest waiting job from the lowest ids of each queue's due backlog.
+ */
+export async function getStats(ctx: QueueContext, options: { groupBy?: 'queue' | 'task' } = {}): Promise<StatsResult> {
+  const groupBy = options.groupBy ?? 'queue';
+  const column: GroupColumn = groupBy === 'queue' ? 'queue_name' : 'task_name';
+  try {
+    return await collectStats(ctx, groupBy, column);
+  } catch (error) {
+    throw asJobqError(error);
+  }
+}
+
+async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column: GroupColumn): Promise<StatsResult> {
+  const { pool, schema, settings } = ctx;
+  const groups = new Map<string, GroupStats>();
+  const group = (name: string): GroupStats => {
+    let g = groups.get(name);
+    if (!g) {
+      g = { name, counts: emptyCounts(), estimated: [], oldestTodoAgeSeconds: null, recent: { lastHour: { succeeded: 0, failed: 0 }, last24h: { succeeded: 0, failed: 0 } } };
+      groups.set(name, g);
+    }
+    return g;
+  };
+
+  if (groupBy === 'queue') {
+    const names = await pool.query<{ name: string }>(jobsQueueNames(MAX_GROUPS));
+    for (const row of names.rows) group(row.name);
+  }
+
+  const live = await pool.query<{ key: string; status: ReportedStatus; count: number }>(jobsLiveCounts(column, LIVE_STATUSES));
+  for (const row of live.rows) group(row.key).counts[row.status] += row.count;
+
+  // 2.x's `aborting` is a running state outside every index: it is counted with the final
+  // statuses (same scan or sample) and folded into `doing`.
+  const otherStatuses: readonly string[] = schema.has('abort_requested') ? FINAL_STATUSES : [...FINAL_STATUSES, 'aborting'];
+  const add = (g: GroupStats, status: string, count: number) => {
+    g.counts[status === 'aborting' ? 'doing' : (status as ReportedStatus)] += count;
+  };
+
+  const estimates = await pool.query<{ table_name: string; estimated_rows: number }>(catalogTableEstimates());
+  const jobRows = estimates.rows.find((r) => r.table_name === 'procrastinate_jobs')?.estimated_rows ?? 0;
+  let countMethod: StatsResult['countMethod'] = { kind: 'exact' };
+  let estimated: ReportedStatus[] = [];
+  if (jobRows <= settings.exactCountMaxRows) {
+    const exact = await pool.query<{ key: string; status: string; count: number }>(jobsFinalCountsExact(column, otherStatuses));
+    for (const row of exact.rows) add(group(row.key), row.status, row.count);
+  } else {
+    const samplePercent = Math.min(100, Math.max(0.01, (100 * SAMPLE_TARGET_ROWS) / jobRows));
+    countMethod = { kind: 'sampled', samplePercent, estimatedRows: jobRows };
+    const exactFailed = schema.has('failed_index');
+    estimated = FINAL_STATUSES.filter((s) => !(exactFailed && s === 'failed'));
+    const sample = await pool.query<{ key: string; status: string; count: number; sample_total: number }>(jobsFinalCountsSampled(column, samplePercent));
+    const scale = sample.rows[0] ? jobRows / sample.rows[0].sample_total : 0;
+    for (const row of sample.rows) {
+      if ((estimated as string[]).includes(row.status) || row.status === 'aborting') add(group(row.key), row.status, Math.round(row.count * scale));
+    }
+    if (exactFailed) {
+      const failed = await pool.query<{ key: string; status: ReportedStatus; count: number }>(jobsFinalCountsExact(column, ['failed']));
+      for (const row of failed.rows) group(row.key).counts.failed += row.count;
+    }
+    for (const g of groups.values()) g.estimated = [...estimated];
+  }
+
+  const fromEventId = await firstEventIdSince(pool, new Date(Date.now() - 24 * 3600 * 1000));
+  const recent = await pool.query<{ key: string; succeeded_1h: number; failed_1h: number; succeeded_24h: number; failed_24h: number }>(eventsRecentOutcomes(column, fromEventId));
+  for (const row of recent.rows) {
+    const g = group(row.key);
+    g.recent = { lastHour: { succeeded: row.succeeded_1h, failed: row.failed_1h }, last24h: { succeeded: row.succeeded_24h, failed: row.failed_24h } };
+  }
+
+  const withBacklog = [...groups.values()].filter((g) => g.counts.todo > 0).map((g) => g.name);
+  if (withBacklog.length > 0) {
+    const oldest = await pool.query<{ key: string; waiting_since: Date | null }>(jobsOldestDueTodo(column, withBacklog, OLDEST_CANDIDATES));
+    const now = Date.now();
+    for (const row of oldest.rows) {
+      if (row.waiting_since) group(row.key).oldestTodoAgeSeconds = Math.max(0, Math.round((now - row.waiting_since.getTime()) / 1000));
+    }
+  }
+
+  let workers: StatsResult['workers'] = null;
+  if (schema.has('workers')) {
+    const w = (await pool.query<{ live: number; total: number }>(workersSummary(settings.stalledHeartbeatSeconds))).rows[0]!;
+    workers = { live: w.live, total: w.total };
+  }
+
+  const queues = [...groups.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const totals = { counts: emptyCounts(), estimated };
+  for (const g of queues) for (const s of REPORTED_STATUSES) totals.counts[s] += g.counts[s];
+  return { groupBy, queues, totals, countMethod, workers, generatedAt: new Date().toISOString() };
+}

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { detectSchema, type SchemaInfo } from '../../src/db/schema.js';
+import { DEFAULT_SETTINGS, type QueueContext, type QueueSettings } from '../../src/queue/context.js';
+import { type SchemaShape, templateName } from './fixtures.js';
+
+export interface TestDb {
+  name: string;
+  url: string;
+  /** A pool configured as jobq configures its own. */
+  pool: Pool;
+  /** A separate pool playing Procrastinate's side (workers, fixtures). */
+  worker: Pool;
+  drop(): Promise<void>;
+}
+
+export function adminUrl(): string {
+  return inject('adminUrl');
+}
+
+export function urlFor(database: string): string {
+  const url = new URL(adminUrl());
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh database cloned from a fixture template (or empty, for "not Procrastinate" tests). */
+export async function createTestDb(shape: SchemaShape | 'empty', options: { statementTimeoutMs?: number } = {}): Promise<TestDb> {
+  const name = `jobq_test_${shape}_${randomBytes(5).toString('hex')}`;
+  await admin((c) => c.query(shape === 'empty' ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${templateName(shape)}`));
+  const url = urlFor(name);
+  const pool = createPool({ connectionString: url, statementTimeoutMs: options.statementTimeoutMs ?? 10_000, lockTimeoutMs: 1_000, max: 5 });
+  const worker = new pg.Pool({ connectionString: url, max: 8, application_name: 'procrastinate-test-worker' });
+  return {
+    name,
+    url,
+    pool,
+    worker,
+    async drop() {
+      await pool.end();
+      await worker.end();
+      // Keep a failed test's database for inspection: set JOBQ_KEEP_TEST_DBS=1.
+      if (!process.env.JOBQ_KEEP_TEST_DBS) await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/** A queue context over a test database, with the schema detected as in production. */
+export async function queueContext(db: TestDb, settings: Partial<QueueSettings> = {}): Promise<QueueContext & { schema: SchemaInfo }> {
+  const schema = await detectSchema(db.pool);
+  return { pool: db.pool, schema, settings: { ...DEFAULT_SETTINGS, ...settings } };
+}
