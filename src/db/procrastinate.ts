@@ -54,4 +54,6 @@ export type Feature = (typeof FEATURES)[number];
 export const FUNCTIONS = {
   retryFailedV2: 'procrastinate_retry_job_v2',
   cancel: { v1: 'procrastinate_cancel_job_v1', legacy: 'procrastinate_cancel_job' },
+  /** Retry of a running job: `doing` only (3.0-3.3 `_v1`; 2.x un-suffixed, 2-argument overload). */
+  retryDoing: { v1: 'procrastinate_retry_job_v1', legacy: 'procrastinate_retry_job' },
 } as const;

@@ -1,0 +1,114 @@
+import { loadConfig, type Config } from './config.js';
+import { connectQueue, openPool } from './db/connect.js';
+import { asJobqError, JobqError } from './errors.js';
+import { createLogger } from './log.js';
+import { parseCommand, type ParsedCommand, wantsJson } from './commands/parse.js';
+import { DEFINITIONS } from './commands/definitions.js';
+import { runDoctor } from './queue/doctor.js';
+import { getStats } from './queue/stats.js';
+import { listFailed } from './queue/failed.js';
+import { getJob } from './queue/job.js';
+import { listStalled } from './queue/stalled.js';
+import { listWorkers } from './queue/workers.js';
+import { runbookUrl } from './render/runbook.js';
+import { helpText } from './render/text/help.js';
+import { doctorText, failedText, jobText, stalledText, statsText, workersText } from './render/text/reads.js';
+import type { QueueContext } from './queue/context.js';
+import { runWriteCommand } from './cli/writes.js';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Whether a person can answer a question (stdin is a terminal). */
+  interactive: boolean;
+  ask: (question: string) => Promise<string>;
+}
+
+const defaultIo = (): CliIo => ({
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  env: process.env,
+  interactive: Boolean(process.stdin.isTTY),
+  ask: async (question) => {
+    const { createInterface } = await import('node:readline/promises');
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await rl.question(question);
+    } finally {
+      rl.close();
+    }
+  },
+});
+
+/** The terminal front: argv -> parsed command -> queue operation -> text or JSON. Returns the exit code. */
+export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  const json = wantsJson(argv);
+  let config: Config | undefined;
+  try {
+    if (argv[0] === 'serve') {
+      const { serve } = await import('./main.js');
+      return await serve(argv.slice(1));
+    }
+    const command = parseCommand(argv);
+    if (command.name === 'help') {
+      io.out(helpText(command.topic, 'jobq'));
+      return 0;
+    }
+    config = loadConfig(io.env);
+    const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+    if (command.name === 'doctor') {
+      const pool = openPool(config, log);
+      try {
+        const report = await runDoctor(pool);
+        io.out(json ? JSON.stringify({ features: report.procrastinate.features, ...report }, null, 2) : doctorText(report));
+        return report.procrastinate.found ? 0 : 1;
+      } finally {
+        await pool.end();
+      }
+    }
+    const ctx = await connectQueue(config, log);
+    try {
+      if (DEFINITIONS[command.name].access === 'write' || command.name === 'audit') {
+        return await runWriteCommand(ctx, command, { io, json, config });
+      }
+      const text = await runRead(ctx, command, json);
+      io.out(text);
+      return 0;
+    } finally {
+      await ctx.close();
+    }
+  } catch (error) {
+    const e = asJobqError(error);
+    const runbook = e.runbookSection && config ? runbookUrl(config.JOBQ_RUNBOOK_URL, e.runbookSection) : undefined;
+    if (json) {
+      io.out(JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint ?? null, runbook: runbook ?? null } }, null, 2));
+    } else {
+      io.err(`jobq: ${e.message}`);
+      if (e.hint) io.err(`  hint: ${e.hint}`);
+      if (runbook) io.err(`  runbook: ${runbook}`);
+      if (e.code === 'internal' && io.env.JOBQ_DEBUG && error instanceof Error) io.err(error.stack ?? '');
+    }
+    return e.exitCode;
+  }
+}
+
+async function runRead(ctx: QueueContext, command: ParsedCommand, json: boolean): Promise<string> {
+  const out = <T>(value: T, text: (v: T) => string) => (json ? JSON.stringify(value, null, 2) : text(value));
+  switch (command.name) {
+    case 'stats':
+      return out(await getStats(ctx, { groupBy: command.groupBy }), statsText);
+    case 'failed':
+      return out(await listFailed(ctx, command), failedText);
+    case 'job': {
+      const detail = await getJob(ctx, command.id);
+      return out(detail, jobText);
+    }
+    case 'stalled':
+      return out(await listStalled(ctx, command), stalledText);
+    case 'workers':
+      return out(await listWorkers(ctx), workersText);
+    default:
+      throw new JobqError('internal', `No terminal handler for ${command.name}.`);
+  }
+}

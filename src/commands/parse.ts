@@ -1,0 +1,177 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { JobqError } from '../errors.js';
+import { parseJobId } from '../queue/job.js';
+import { COMMAND_NAMES, type CommandName, DEFINITIONS } from './definitions.js';
+import { parseDuration, parseTimeAgo } from './time.js';
+
+/** A command as typed data: what the user asked for, validated, with no front-specific parts. */
+export type ParsedCommand =
+  | { name: 'help'; topic: CommandName | null }
+  | { name: 'stats'; groupBy: 'queue' | 'task' }
+  | { name: 'failed'; queue?: string; task?: string; since?: Date; before?: Date; limit?: number; cursor?: number }
+  | { name: 'job'; id: number }
+  | { name: 'stalled'; heartbeatSeconds?: number; runningSeconds?: number; limit?: number }
+  | { name: 'workers' }
+  | { name: 'doctor' }
+  | { name: 'retry'; id: number }
+  | { name: 'retry-all'; queue?: string; task?: string; since?: Date; before?: Date; yes: boolean; dryRun: boolean }
+  | { name: 'cancel'; id: number }
+  | { name: 'run-now'; id: number }
+  | { name: 'purge'; olderThanDays: number; queue?: string; includeFailed: boolean; yes: boolean; dryRun: boolean }
+  | { name: 'audit'; limit?: number; cursor?: number };
+
+/** Splits command text like a shell would: whitespace, with "double" or 'single' quotes. */
+export function tokenize(text: string): string[] {
+  const tokens: string[] = [];
+  const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  // Chat clients turn "--" into an em or en dash; read them back as the flag prefix.
+  const normalized = text.replace(/[\u2014\u2013](?=[a-z])/g, '--').replace(/[\u201c\u201d]/g, '"').replace(/[\u2018\u2019]/g, "'");
+  for (const match of normalized.matchAll(pattern)) tokens.push(match[1] ?? match[2] ?? match[3]!);
+  return tokens;
+}
+
+const name = z.string().trim().min(1).max(128);
+const intIn = (flag: string, min: number, max: number) => (value: string | undefined) => {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new JobqError('usage', `${flag} takes a whole number from ${min} to ${max} (got "${value}").`);
+  }
+  return Number(value);
+};
+
+function usageError(command: CommandName, problem: string): JobqError {
+  return new JobqError('usage', `${problem}\nUsage: jobq ${DEFINITIONS[command].usage}`, { runbookSection: DEFINITIONS[command].runbook });
+}
+
+/** Parses tokens (`["failed", "--queue", "emails"]`) into a typed command, or a usage error. */
+export function parseCommand(tokens: string[]): ParsedCommand {
+  const [first, ...rest] = tokens;
+  if (first === undefined || first === '--help' || first === '-h') return { name: 'help', topic: null };
+  const parsedName = z.enum(COMMAND_NAMES).safeParse(first.toLowerCase());
+  if (!parsedName.success) {
+    throw new JobqError('usage', `Unknown command "${first}". Commands: ${COMMAND_NAMES.join(', ')}.`, { runbookSection: 'using-jobq' });
+  }
+  const command = parsedName.data;
+  const definition = DEFINITIONS[command];
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: rest,
+      options: { ...definition.options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
+  } catch (error) {
+    throw usageError(command, (error as Error).message.replace(/\. To specify.*$/s, '.'));
+  }
+  if (values.help) return { name: 'help', topic: command };
+  const str = (key: string) => {
+    const value = values[key];
+    if (value === undefined) return undefined;
+    const parsed = name.safeParse(value);
+    if (!parsed.success) throw usageError(command, `--${key} needs a value.`);
+    return parsed.data;
+  };
+  const noPositionals = () => {
+    if (positionals.length > 0) throw usageError(command, `Unexpected argument "${positionals[0]}".`);
+  };
+  const wrap = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof JobqError && error.code === 'usage' && !error.message.includes('\nUsage: ')) throw usageError(command, error.message);
+      throw error;
+    }
+  };
+
+  return wrap((): ParsedCommand => {
+    if (definition.takesId) {
+      if (positionals.length !== 1) throw usageError(command, positionals.length === 0 ? 'Which job? Give its id.' : 'Give exactly one job id.');
+      const id = parseJobId(positionals[0]);
+      return { name: command as 'job' | 'retry' | 'cancel' | 'run-now', id };
+    }
+    switch (command) {
+      case 'help': {
+        const topic = positionals[0];
+        if (topic === undefined) return { name: 'help', topic: null };
+        const t = z.enum(COMMAND_NAMES).safeParse(topic);
+        if (!t.success) throw new JobqError('usage', `Unknown command "${topic}". Commands: ${COMMAND_NAMES.join(', ')}.`);
+        return { name: 'help', topic: t.data };
+      }
+      case 'stats': {
+        noPositionals();
+        const by = str('by') ?? 'queue';
+        if (by !== 'queue' && by !== 'task') throw usageError(command, `--by takes "queue" or "task" (got "${by}").`);
+        return { name: 'stats', groupBy: by };
+      }
+      case 'failed': {
+        noPositionals();
+        return compact({
+          name: 'failed' as const,
+          queue: str('queue'),
+          task: str('task'),
+          since: values.since === undefined ? undefined : parseTimeAgo(String(values.since), '--since'),
+          before: values.before === undefined ? undefined : parseTimeAgo(String(values.before), '--before'),
+          limit: intIn('--limit', 1, 100)(str('limit')),
+          cursor: intIn('--cursor', 1, Number.MAX_SAFE_INTEGER)(str('cursor')),
+        });
+      }
+      case 'stalled': {
+        noPositionals();
+        return compact({
+          name: 'stalled' as const,
+          heartbeatSeconds: values.heartbeat === undefined ? undefined : parseDuration(String(values.heartbeat), '--heartbeat'),
+          runningSeconds: values.running === undefined ? undefined : parseDuration(String(values.running), '--running'),
+          limit: intIn('--limit', 1, 200)(str('limit')),
+        });
+      }
+      case 'workers':
+      case 'doctor':
+        noPositionals();
+        return { name: command };
+      case 'retry-all': {
+        noPositionals();
+        return compact({
+          name: 'retry-all' as const,
+          queue: str('queue'),
+          task: str('task'),
+          since: values.since === undefined ? undefined : parseTimeAgo(String(values.since), '--since'),
+          before: values.before === undefined ? undefined : parseTimeAgo(String(values.before), '--before'),
+          yes: values.yes === true,
+          dryRun: values['dry-run'] === true,
+        });
+      }
+      case 'purge': {
+        noPositionals();
+        const days = str('older-than');
+        if (days === undefined) throw usageError(command, '--older-than DAYS is required: how old a finished job must be to go.');
+        return compact({
+          name: 'purge' as const,
+          olderThanDays: intIn('--older-than', 1, 36_500)(days.replace(/d$/i, ''))!,
+          queue: str('queue'),
+          includeFailed: values['include-failed'] === true,
+          yes: values.yes === true,
+          dryRun: values['dry-run'] === true,
+        });
+      }
+      case 'audit': {
+        noPositionals();
+        return compact({ name: 'audit' as const, limit: intIn('--limit', 1, 200)(str('limit')), cursor: intIn('--cursor', 1, Number.MAX_SAFE_INTEGER)(str('cursor')) });
+      }
+      default:
+        throw usageError(command, 'Unexpected arguments.');
+    }
+  });
+}
+
+/** Drops undefined keys so optional fields stay absent (exactOptionalPropertyTypes-friendly). */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Whether the tokens ask for JSON output (CLI only). */
+export function wantsJson(tokens: string[]): boolean {
+  return tokens.includes('--json');
+}

@@ -1,0 +1,36 @@
+/** Small formatting helpers shared by the text and Block Kit renderers. */
+
+export function formatCount(n: number, estimated = false): string {
+  const prefix = estimated ? '~' : '';
+  if (!estimated || n < 10_000) return prefix + n.toLocaleString('en-US');
+  if (n < 1_000_000) return `${prefix}${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
+  return `${prefix}${(n / 1_000_000).toFixed(1)}M`;
+}
+
+export function formatAge(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+  return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
+}
+
+export function formatTime(iso: string | null): string {
+  if (!iso) return '-';
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+export function ageOf(iso: string | null, now = Date.now()): number | null {
+  return iso ? Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000)) : null;
+}
+
+/** A fixed-width table for terminals. */
+export function table(headers: string[], rows: string[][], rightAlign: Set<number> = new Set()): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (rightAlign.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,110 @@
+import { REPORTED_STATUSES } from '../../db/procrastinate.js';
+import type { DoctorReport } from '../../queue/doctor.js';
+import type { FailedPage } from '../../queue/failed.js';
+import type { JobDetail } from '../../queue/job.js';
+import type { StalledResult } from '../../queue/stalled.js';
+import type { StatsResult } from '../../queue/stats.js';
+import type { WorkersResult } from '../../queue/workers.js';
+import { formatAge, formatCount, formatTime, table } from '../format.js';
+
+/** Terminal renderings of the read results. Pure: data in, text out. */
+
+export function statsText(stats: StatsResult): string {
+  const label = stats.groupBy === 'queue' ? 'QUEUE' : 'TASK';
+  const headers = [label, ...REPORTED_STATUSES.map((s) => s.toUpperCase()), 'OLDEST WAITING', 'OK/FAILED 1H', 'OK/FAILED 24H'];
+  const row = (name: string, g: Pick<StatsResult['queues'][number], 'counts' | 'estimated'>, oldest: number | null, recent: StatsResult['queues'][number]['recent'] | null) => [
+    name,
+    ...REPORTED_STATUSES.map((s) => formatCount(g.counts[s], g.estimated.includes(s))),
+    formatAge(oldest),
+    recent ? `${recent.lastHour.succeeded}/${recent.lastHour.failed}` : '',
+    recent ? `${recent.last24h.succeeded}/${recent.last24h.failed}` : '',
+  ];
+  const rows = stats.queues.map((g) => row(g.name, g, g.oldestTodoAgeSeconds, g.recent));
+  if (stats.queues.length === 0) return 'No jobs at all: the queue is empty.';
+  const lines = [table(headers, rows, new Set([1, 2, 3, 4, 5, 6]))];
+  if (stats.countMethod.kind === 'sampled') {
+    lines.push('', `~ estimated from a ${stats.countMethod.samplePercent.toPrecision(2)}% block sample of about ${formatCount(stats.countMethod.estimatedRows)} jobs; todo and doing are exact.`);
+  } else {
+    lines.push('', 'All counts exact.');
+  }
+  if (stats.workers) lines.push(`Workers: ${stats.workers.live} live of ${stats.workers.total} registered.`);
+  return lines.join('\n');
+}
+
+export function failedText(page: FailedPage): string {
+  if (page.jobs.length === 0) {
+    return page.nextCursor
+      ? `No failed jobs among ids ${page.scanned.fromId}-${page.scanned.toId}. Older ones: --cursor ${page.nextCursor}`
+      : 'No failed jobs.';
+  }
+  const rows = page.jobs.map((j) => [String(j.id), j.queue, j.task, String(j.attempts), formatTime(j.failedAt), j.argsPreview]);
+  const lines = [table(['ID', 'QUEUE', 'TASK', 'ATTEMPTS', 'FAILED AT', 'ARGS'], rows, new Set([0, 3]))];
+  if (page.nextCursor) lines.push('', `More: --cursor ${page.nextCursor}`);
+  return lines.join('\n');
+}
+
+export function jobText(detail: JobDetail): string {
+  const j = detail.job;
+  const lines = [
+    `Job ${j.id}: ${j.status}${detail.stalled ? ' (stalled)' : ''}`,
+    `  task      ${j.task}`,
+    `  queue     ${j.queue}`,
+    `  attempts  ${j.attempts}`,
+    `  priority  ${j.priority}`,
+    `  scheduled ${formatTime(j.scheduledAt)}`,
+    `  lock      ${j.lock ?? '-'}`,
+    `  queueing  ${j.queueingLock ?? '-'}`,
+  ];
+  if (j.abortRequested !== null) lines.push(`  abort requested ${j.abortRequested ? 'yes' : 'no'}`);
+  if (j.workerId !== null || detail.worker) {
+    lines.push(detail.worker ? `  worker    ${detail.worker.id}, last heartbeat ${formatAge(detail.worker.heartbeatAgeSeconds)} ago${detail.worker.alive ? '' : ' (stale)'}` : `  worker    ${j.workerId} (gone)`);
+  }
+  lines.push(`  args      ${JSON.stringify(j.args)}`);
+  if (detail.sharingLocks.length) {
+    lines.push('', 'Sharing a lock:', ...detail.sharingLocks.map((s) => `  job ${s.id} (${s.status}) via ${s.via}`));
+  }
+  lines.push('', 'Events:', ...detail.events.map((e) => `  ${formatTime(e.at)}  ${e.type}`));
+  if (detail.eventsTruncated) lines.push('  … (more events not shown)');
+  lines.push('', detail.actions.length ? `Actions: ${detail.actions.map((a) => `jobq ${a === 'abort' ? 'cancel' : a} ${j.id}`).join(', ')}` : 'No actions apply in this status.');
+  return lines.join('\n');
+}
+
+const REASONS: Record<string, string> = { worker_missing: 'worker gone', heartbeat_stale: 'heartbeat stale', running_too_long: 'running too long' };
+
+export function stalledText(result: StalledResult): string {
+  if (result.jobs.length === 0) {
+    return `No stalled jobs (heartbeat older than ${result.thresholds.heartbeatSeconds ?? '-'}s, or running longer than ${formatAge(result.thresholds.runningSeconds)}).`;
+  }
+  const rows = result.jobs.map((j) => [String(j.id), j.queue, j.task, formatAge(j.runningSeconds), j.workerId === null ? '-' : String(j.workerId), j.reasons.map((r) => REASONS[r]).join(', ')]);
+  const lines = [table(['ID', 'QUEUE', 'TASK', 'RUNNING', 'WORKER', 'WHY'], rows, new Set([0]))];
+  if (result.truncated) lines.push(`(first ${result.limit} shown)`);
+  return lines.join('\n');
+}
+
+export function workersText(result: WorkersResult): string {
+  if (result.workers.length === 0) return 'No workers registered.';
+  const rows = result.workers.map((w) => [String(w.id), formatAge(w.heartbeatAgeSeconds) + ' ago', w.alive ? 'live' : 'stale', String(w.jobs)]);
+  return [table(['ID', 'LAST HEARTBEAT', 'STATE', 'JOBS'], rows, new Set([0, 3])), '', `${result.live} live, ${result.stale} stale (no heartbeat for ${result.staleAfterSeconds}s).`].join('\n');
+}
+
+export function doctorText(report: DoctorReport): string {
+  const yes = (b: boolean) => (b ? 'yes' : 'NO');
+  const lines = [
+    `Connection   ok, latency min ${report.connection.latencyMs.min} ms / median ${report.connection.latencyMs.median} ms`,
+    `Server       PostgreSQL ${report.connection.serverVersion ?? '?'}`,
+    `Procrastinate ${report.procrastinate.found ? `${report.procrastinate.generation} (features: ${report.procrastinate.features.join(', ') || 'none beyond 2.x'})` : 'NOT FOUND'}`,
+  ];
+  if (report.privileges) {
+    const p = report.privileges;
+    lines.push(`Role         ${p.role} on ${p.database}: read ${yes(p.read)}, update jobs ${yes(p.updateJobs)}, delete jobs ${yes(p.deleteJobs)}, create schema ${yes(p.createSchema)}`);
+  }
+  for (const t of report.tables) lines.push(`Table        ${t.name}: about ${formatCount(t.estimatedRows)} rows`);
+  for (const i of report.indexes.reliedOn) lines.push(`Index        ${i.present ? 'ok     ' : 'MISSING'} ${i.purpose}${i.name ? ` (${i.name})` : ''}`);
+  for (const i of report.indexes.recommended) {
+    lines.push(`Recommended  ${i.present ? 'present' : 'missing'} ${i.purpose}${i.name ? ` (${i.name})` : ''}`);
+    if (i.create) lines.push(`             ${i.create}`);
+  }
+  lines.push('', report.problems.length ? `Problems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}` : 'No problems found.');
+  return lines.join('\n');
+}
+
