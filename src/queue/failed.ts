@@ -32,8 +32,8 @@ export interface FailedQuery {
 export const FAILED_MAX_LIMIT = 100;
 const ARGS_PREVIEW_CHARS = 120;
 /** Without a failed-jobs index, one call walks at most WINDOW * MAX_WINDOWS primary-key ids. */
-const WINDOW = 250_000;
-const MAX_WINDOWS = 8;
+const WINDOW = 50_000;
+const MAX_WINDOWS = 10;
 
 /** Newest failed jobs first, keyset-paginated by id (never OFFSET), with a hard limit. */
 export async function listFailed(ctx: QueueContext, query: FailedQuery = {}): Promise<FailedPage> {

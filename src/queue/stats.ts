@@ -1,5 +1,5 @@
 import { catalogTableEstimates } from '../db/queries/catalog.js';
-import { eventsRecentOutcomes } from '../db/queries/events.js';
+import { eventsMaxId, eventsRecentOutcomes } from '../db/queries/events.js';
 import {
   type GroupColumn,
   jobsFinalCountsExact,
@@ -31,6 +31,8 @@ export interface StatsResult {
   totals: { counts: StatusCounts; estimated: ReportedStatus[] };
   /** How final-status counts were obtained: exact scan, or a block sample of `samplePercent`. */
   countMethod: { kind: 'exact' } | { kind: 'sampled'; samplePercent: number; estimatedRows: number };
+  /** True when the last-24h outcomes were scaled up from the newest RECENT_EVENTS_CAP events. */
+  recentEstimated: boolean;
   workers: { live: number; total: number } | null;
   generatedAt: string;
 }
@@ -38,8 +40,10 @@ export interface StatsResult {
 const MAX_GROUPS = 500;
 /** Statuses counted exactly through Procrastinate's partial index on (id, lock) WHERE status IN ('todo','doing'). */
 const LIVE_STATUSES = ['todo', 'doing'] as const;
-const OLDEST_CANDIDATES = 50;
-const SAMPLE_TARGET_ROWS = 100_000;
+/** Lowest due ids examined per group: ids grow with time, so the oldest waiting job is among them. */
+const OLDEST_CANDIDATES = 5;
+const SAMPLE_TARGET_ROWS = 20_000;
+export const RECENT_EVENTS_CAP = 200_000;
 
 const emptyCounts = (): StatusCounts => ({ todo: 0, doing: 0, succeeded: 0, failed: 0, cancelled: 0, aborted: 0 });
 
@@ -110,12 +114,23 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
     for (const g of groups.values()) g.estimated = [...estimated];
   }
 
+  // Outcomes come from the events of the last 24 hours, reached by primary-key range. A very busy
+  // queue can write millions a day: past RECENT_EVENTS_CAP events only the newest are examined
+  // and the 24h figures are scaled up and marked as estimates.
   const fromEventId = await firstEventIdSince(pool, new Date(Date.now() - 24 * 3600 * 1000));
-  const recent = await pool.query<{ key: string; succeeded_1h: number; failed_1h: number; succeeded_24h: number; failed_24h: number }>(eventsRecentOutcomes(column, fromEventId));
+  const maxEventId = (await pool.query<{ max_id: number }>(eventsMaxId())).rows[0]!.max_id;
+  const windowEvents = Math.max(0, maxEventId - fromEventId + 1);
+  const examinedFrom = Math.max(fromEventId, maxEventId - RECENT_EVENTS_CAP + 1);
+  const scale24h = windowEvents > RECENT_EVENTS_CAP ? windowEvents / RECENT_EVENTS_CAP : 1;
+  const recent = await pool.query<{ key: string; succeeded_1h: number; failed_1h: number; succeeded_24h: number; failed_24h: number }>(eventsRecentOutcomes(column, examinedFrom));
   for (const row of recent.rows) {
     const g = group(row.key);
-    g.recent = { lastHour: { succeeded: row.succeeded_1h, failed: row.failed_1h }, last24h: { succeeded: row.succeeded_24h, failed: row.failed_24h } };
+    g.recent = {
+      lastHour: { succeeded: row.succeeded_1h, failed: row.failed_1h },
+      last24h: { succeeded: Math.round(row.succeeded_24h * scale24h), failed: Math.round(row.failed_24h * scale24h) },
+    };
   }
+  const recentEstimated = scale24h > 1;
 
   const withBacklog = [...groups.values()].filter((g) => g.counts.todo > 0).map((g) => g.name);
   if (withBacklog.length > 0) {
@@ -135,5 +150,5 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
   const queues = [...groups.values()].sort((a, b) => a.name.localeCompare(b.name));
   const totals = { counts: emptyCounts(), estimated };
   for (const g of queues) for (const s of REPORTED_STATUSES) totals.counts[s] += g.counts[s];
-  return { groupBy, queues, totals, countMethod, workers, generatedAt: new Date().toISOString() };
+  return { groupBy, queues, totals, countMethod, recentEstimated, workers, generatedAt: new Date().toISOString() };
 }
