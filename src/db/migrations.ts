@@ -1,0 +1,83 @@
+import { escapeIdentifier, type QueryConfig } from 'pg';
+import { JobqError, asJobqError } from '../errors.js';
+import { type Pool, withTransaction } from './pool.js';
+import {
+  jobqAppliedMigrations,
+  jobqCreateAuditLog,
+  jobqCreateMigrationsTable,
+  jobqCreateSchema,
+  jobqMigrationLock,
+  jobqMigrationLockTimeout,
+  jobqRecordMigration,
+  jobqSchemaState,
+} from './queries/jobq.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  statements: () => QueryConfig[];
+}
+
+/** jobq's own schema, in order. Append only: a released migration never changes. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'audit log', statements: () => [jobqCreateAuditLog()] }];
+
+export interface MigrateResult {
+  /** Versions applied by this call (empty when the schema was already current). */
+  applied: number[];
+  current: number;
+}
+
+/**
+ * Creates and migrates the `jobq` schema, idempotently. Runs in one transaction under an
+ * advisory lock, so instances starting together wait for each other and none sees a half-made
+ * schema. Needs CREATE on the database only the first time (or an admin-created schema).
+ */
+export async function migrate(pool: Pool): Promise<MigrateResult> {
+  let who = { role: 'the jobq role', database: 'the database', schemaExists: false };
+  try {
+    return await withTransaction(pool, async (client) => {
+      await client.query(jobqMigrationLockTimeout());
+      await client.query(jobqMigrationLock());
+      const state = (await client.query<{ schema_exists: boolean; migrations_table_exists: boolean; role: string; database: string }>(jobqSchemaState())).rows[0]!;
+      who = { role: state.role, database: state.database, schemaExists: state.schema_exists };
+      if (!state.schema_exists) await client.query(jobqCreateSchema());
+      if (!state.migrations_table_exists) await client.query(jobqCreateMigrationsTable());
+      const done = new Set((await client.query<{ version: number }>(jobqAppliedMigrations())).rows.map((r) => r.version));
+      const applied: number[] = [];
+      for (const migration of MIGRATIONS) {
+        if (done.has(migration.version)) continue;
+        for (const statement of migration.statements()) await client.query(statement);
+        await client.query(jobqRecordMigration(migration.version, migration.name));
+        applied.push(migration.version);
+      }
+      return { applied, current: Math.max(0, ...done, ...applied) };
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === '42501') throw permissionError(who, error);
+    throw asJobqError(error);
+  }
+}
+
+/** Identifiers as a person would paste them into psql: quoted only when they must be. */
+const ident = (name: string) => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : escapeIdentifier(name));
+
+function permissionError(who: { role: string; database: string; schemaExists: boolean }, cause: unknown): JobqError {
+  const role = ident(who.role);
+  const database = ident(who.database);
+  if (who.schemaExists) {
+    return new JobqError('db_permission', `The database role ${who.role} may not create jobq's tables in the existing schema \`jobq\` (database ${who.database}), where jobq keeps its audit log. Procrastinate's tables are not touched.`, {
+      hint: `Have the schema's owner run \`GRANT USAGE, CREATE ON SCHEMA jobq TO ${role};\` (or \`ALTER SCHEMA jobq OWNER TO ${role};\`), then start jobq again.`,
+      runbookSection: 'database-connectivity',
+      cause,
+    });
+  }
+  return new JobqError(
+    'db_permission',
+    `The database role ${who.role} may not create jobq's own schema \`jobq\` in database ${who.database}, where jobq keeps its audit log. Procrastinate's tables are not touched.`,
+    {
+      hint: `Either grant it: \`GRANT CREATE ON DATABASE ${database} TO ${role};\`, or have an admin run \`CREATE SCHEMA jobq AUTHORIZATION ${role};\`, then start jobq again.`,
+      runbookSection: 'database-connectivity',
+      cause,
+    },
+  );
+}
