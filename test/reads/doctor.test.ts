@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { detectSchema } from '../../src/db/schema.js';
+import { JobqError } from '../../src/errors.js';
+import { assertDoctorUsable, runDoctor } from '../../src/queue/doctor.js';
+import { adminUrl, createTestDb, type TestDb } from '../helpers/db.js';
+import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
+
+const RELIED_ON_NAMES: Record<SchemaShape, (string | null)[]> = {
+  v3: ['procrastinate_jobs_queue_name_idx_v1', 'procrastinate_jobs_id_lock_idx_v1', 'procrastinate_jobs_priority_idx_v1', 'idx_procrastinate_jobs_worker_not_null', 'procrastinate_events_job_id_fkey_v1'],
+  v2: ['procrastinate_jobs_queue_name_idx', 'procrastinate_jobs_id_lock_idx', 'procrastinate_jobs_priority_idx', 'procrastinate_events_job_id_fkey'],
+};
+
+describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
+  let db: TestDb | undefined;
+  afterEach(async () => {
+    await db?.drop();
+    db = undefined;
+  });
+
+  it('reports features, privileges, and the indexes jobq relies on', async () => {
+    db = await createTestDb(shape);
+    const report = await runDoctor(db.pool);
+    const schema = await detectSchema(db.pool);
+    expect(report.procrastinate).toEqual({ found: true, generation: shape === 'v3' ? '3.4+' : '2.x', features: schema.features, error: null });
+    expect(report.connection.serverVersion).toBe(schema.serverVersion);
+    const { min, median, max } = report.connection.latencyMs;
+    expect(min).toBeGreaterThanOrEqual(0);
+    expect(max).toBeGreaterThan(0);
+    expect(min).toBeLessThanOrEqual(median);
+    expect(median).toBeLessThanOrEqual(max);
+    expect(report.privileges).toEqual({ role: 'postgres', database: db.name, read: true, updateJobs: true, deleteJobs: true, createSchema: true });
+    expect(report.tables.map((t) => t.name).sort()).toEqual(shape === 'v3' ? ['procrastinate_events', 'procrastinate_jobs', 'procrastinate_workers'] : ['procrastinate_events', 'procrastinate_jobs']);
+    expect(report.indexes.reliedOn.map((i) => i.name)).toEqual(RELIED_ON_NAMES[shape]);
+    expect(report.indexes.reliedOn.every((i) => i.present && i.create === null)).toBe(true);
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
+
+  it('recommends the failed-jobs index with its CREATE INDEX statement, then sees it', async () => {
+    db = await createTestDb(shape);
+    const before = await runDoctor(db.pool);
+    expect(before.indexes.recommended).toHaveLength(1);
+    const [missing] = before.indexes.recommended;
+    expect(missing).toMatchObject({ present: false, name: null });
+    expect(missing!.create).toMatch(/^CREATE INDEX .*ON procrastinate_jobs .*WHERE status = 'failed';?$/);
+    expect(before.procrastinate.features).not.toContain('failed_index');
+    // A recommendation, not a problem: the report stays ok.
+    expect(before.ok).toBe(true);
+
+    await db.worker.query(missing!.create!);
+    const after = await runDoctor(db.pool);
+    expect(after.indexes.recommended[0]).toMatchObject({ present: true, name: 'jobq_failed_jobs_idx', create: null });
+    expect(after.procrastinate.features).toContain('failed_index');
+  });
+
+  it('reports a missing Procrastinate index as a problem', async () => {
+    db = await createTestDb(shape);
+    const name = RELIED_ON_NAMES[shape][0]!;
+    await db.worker.query(`DROP INDEX ${name}`);
+    const report = await runDoctor(db.pool);
+    const queueNames = report.indexes.reliedOn.find((i) => i.purpose.startsWith('queue names'))!;
+    expect(queueNames).toMatchObject({ present: false, name: null });
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]).toMatch(/queue names.*missing/);
+    expect(report.ok).toBe(false);
+  });
+
+  describe('with a restricted role', () => {
+    let role: string | undefined;
+    let rolePool: Pool | undefined;
+    afterEach(async () => {
+      await rolePool?.end();
+      rolePool = undefined;
+      if (role) {
+        await db?.worker.query(`DROP OWNED BY ${role}`);
+        await db?.drop();
+        db = undefined;
+        const admin = new pg.Client({ connectionString: adminUrl() });
+        await admin.connect();
+        try {
+          await admin.query(`DROP ROLE IF EXISTS ${role}`);
+        } finally {
+          await admin.end();
+        }
+        role = undefined;
+      }
+    });
+
+    const connectAs = async (grants: string | null) => {
+      db = await createTestDb(shape);
+      role = `jobq_ro_${randomBytes(4).toString('hex')}`;
+      await db.worker.query(`CREATE ROLE ${role} LOGIN`);
+      if (grants) await db.worker.query(`GRANT SELECT ON ${grants} TO ${role}`);
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = '';
+      rolePool = createPool({ connectionString: url.toString(), statementTimeoutMs: 10_000, lockTimeoutMs: 1_000, max: 2 });
+      return { role, pool: rolePool };
+    };
+
+    it('shows a SELECT-only role cannot update or delete jobs', async () => {
+      const tables = shape === 'v3' ? 'procrastinate_jobs, procrastinate_events, procrastinate_workers' : 'procrastinate_jobs, procrastinate_events';
+      const { role, pool } = await connectAs(tables);
+      const report = await runDoctor(pool);
+      expect(report.procrastinate.found).toBe(true);
+      expect(report.privileges).toMatchObject({ role, read: true, updateJobs: false, deleteJobs: false, createSchema: false });
+      expect(report.problems.some((p) => p.includes(role) && /cannot UPDATE procrastinate_jobs/.test(p))).toBe(true);
+      expect(report.problems.some((p) => /cannot DELETE/.test(p))).toBe(true);
+      expect(report.ok).toBe(false);
+    });
+
+    it('shows a role that cannot read the tables, with the GRANT to run', async () => {
+      const { role, pool } = await connectAs(null);
+      const report = await runDoctor(pool);
+      expect(report.privileges).toMatchObject({ role, read: false, updateJobs: false });
+      expect(report.problems.some((p) => p.includes(`GRANT SELECT ON procrastinate_jobs`) && p.includes(role))).toBe(true);
+      expect(report.ok).toBe(false);
+    });
+  });
+});
+
+describe('runDoctor on a database without Procrastinate', () => {
+  let db: TestDb | undefined;
+  afterEach(async () => {
+    await db?.drop();
+    db = undefined;
+  });
+
+  it('says Procrastinate was not found instead of failing', async () => {
+    db = await createTestDb('empty');
+    const report = await runDoctor(db.pool);
+    expect(report.procrastinate.found).toBe(false);
+    expect(report.procrastinate.generation).toBeNull();
+    expect(report.procrastinate.features).toEqual([]);
+    expect(report.procrastinate.error).toMatch(/not a Procrastinate database/);
+    expect(report.problems).toEqual([report.procrastinate.error]);
+    expect(report.privileges).toBeNull();
+    expect(report.ok).toBe(false);
+    expect(report.connection.latencyMs.max).toBeGreaterThan(0);
+    let error: unknown;
+    try {
+      assertDoctorUsable(report);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(JobqError);
+    expect((error as JobqError).code).toBe('not_procrastinate');
+  });
+});
