@@ -2,18 +2,14 @@ import { loadConfig, type Config } from './config.js';
 import { connectQueue, openPool } from './db/connect.js';
 import { asJobqError, JobqError } from './errors.js';
 import { createLogger } from './log.js';
-import { parseCommand, type ParsedCommand, wantsJson } from './commands/parse.js';
+import { parseCommand, wantsJson } from './commands/parse.js';
 import { DEFINITIONS } from './commands/definitions.js';
 import { runDoctor } from './queue/doctor.js';
-import { getStats } from './queue/stats.js';
-import { listFailed } from './queue/failed.js';
-import { getJob } from './queue/job.js';
-import { listStalled } from './queue/stalled.js';
-import { listWorkers } from './queue/workers.js';
+import { executeRead, isReadCommand } from './commands/execute.js';
+import { readJson, readText } from './render/text/index.js';
 import { runbookUrl } from './render/runbook.js';
 import { helpText } from './render/text/help.js';
-import { doctorText, failedText, jobText, stalledText, statsText, workersText } from './render/text/reads.js';
-import type { QueueContext } from './queue/context.js';
+import { doctorText } from './render/text/reads.js';
 import { runWriteCommand } from './cli/writes.js';
 
 export interface CliIo {
@@ -72,8 +68,9 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       if (DEFINITIONS[command.name].access === 'write' || command.name === 'audit') {
         return await runWriteCommand(ctx, command, { io, json, config });
       }
-      const text = await runRead(ctx, command, json);
-      io.out(text);
+      if (!isReadCommand(command)) throw new JobqError('internal', `No terminal handler for ${command.name}.`);
+      const outcome = await executeRead(ctx, command);
+      io.out(json ? JSON.stringify(readJson(outcome), null, 2) : readText(outcome));
       return 0;
     } finally {
       await ctx.close();
@@ -90,25 +87,5 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       if (e.code === 'internal' && io.env.JOBQ_DEBUG && error instanceof Error) io.err(error.stack ?? '');
     }
     return e.exitCode;
-  }
-}
-
-async function runRead(ctx: QueueContext, command: ParsedCommand, json: boolean): Promise<string> {
-  const out = <T>(value: T, text: (v: T) => string) => (json ? JSON.stringify(value, null, 2) : text(value));
-  switch (command.name) {
-    case 'stats':
-      return out(await getStats(ctx, { groupBy: command.groupBy }), statsText);
-    case 'failed':
-      return out(await listFailed(ctx, command), failedText);
-    case 'job': {
-      const detail = await getJob(ctx, command.id);
-      return out(detail, jobText);
-    }
-    case 'stalled':
-      return out(await listStalled(ctx, command), stalledText);
-    case 'workers':
-      return out(await listWorkers(ctx), workersText);
-    default:
-      throw new JobqError('internal', `No terminal handler for ${command.name}.`);
   }
 }

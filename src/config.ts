@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { JobqError } from './errors.js';
 
-/** Accepts postgres:// and postgresql:// URLs; the password never reaches an error message. */
-const databaseUrl = z.string().trim().refine((value) => {
+/** postgres:// and postgresql:// URLs, including socket forms like postgres:///app. */
+function isPostgresUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '' || url.searchParams.has('host');
+    return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
   } catch {
     return false;
   }
-}, 'must be a postgres://user:password@host:port/database URL');
+}
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const csv = z.string().default('').transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean));
@@ -17,8 +17,9 @@ const bool = (fallback: boolean) => z.enum(['true', 'false', '1', '0', 'yes', 'n
 
 /** The one schema for the environment. Every variable jobq reads is named here. */
 export const envSchema = z.object({
-  JOB_QUEUE_DATABASE_URL: databaseUrl.optional(),
-  DATABASE_URL: databaseUrl.optional(),
+  // Checked below: only the one jobq uses must be a PostgreSQL URL (DATABASE_URL may belong to another app).
+  JOB_QUEUE_DATABASE_URL: z.string().trim().optional(),
+  DATABASE_URL: z.string().trim().optional(),
   JOBQ_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   JOBQ_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
   JOBQ_POOL_MAX: z.coerce.number().int().min(1).max(50).default(5),
@@ -57,7 +58,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       runbookSection: 'database-connectivity',
     });
   }
-  return { ...parsed.data, databaseUrl: parsed.data.JOB_QUEUE_DATABASE_URL ?? parsed.data.DATABASE_URL };
+  const [name, databaseUrl] = parsed.data.JOB_QUEUE_DATABASE_URL !== undefined ? ['JOB_QUEUE_DATABASE_URL', parsed.data.JOB_QUEUE_DATABASE_URL] : ['DATABASE_URL', parsed.data.DATABASE_URL];
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) {
+    // The value is never echoed: it may hold a password.
+    throw new JobqError('config_invalid', `Invalid configuration: ${name} must be a postgres:// or postgresql:// URL.`, {
+      hint: 'Give the URL of the database your Procrastinate app uses.',
+      runbookSection: 'database-connectivity',
+    });
+  }
+  return { ...parsed.data, databaseUrl };
 }
 
 /** The database URL, or a clear error naming both variables jobq reads. */

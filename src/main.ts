@@ -1,5 +1,80 @@
-/** Wiring for the long-running bot. Filled in with the Slack front. */
+import { loadConfig, type Config } from './config.js';
+import { migrate } from './db/migrations.js';
+import { createQueueHandle } from './db/queue-handle.js';
+import { asJobqError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { createSlackApp, type SlackApp } from './slack/app.js';
+import { createConfirmations } from './slack/confirmations.js';
+import type { SlackDeps } from './slack/deps.js';
+import { createPermissions } from './slack/permissions.js';
+
+export interface RunningBot {
+  slack: SlackApp;
+  port: number;
+  deps: SlackDeps;
+  stop(): Promise<void>;
+}
+
+/** Wiring only: config -> pool -> Slack front. Also used by tests and the sandbox. */
+export async function startBot(config: Config, log: Logger): Promise<RunningBot> {
+  const queue = createQueueHandle(config, log);
+  let migration: Promise<void> | undefined;
+  const migrated = () => {
+    migration ??= migrate(queue.pool).then(
+      (r) => void (r.applied.length && log.info({ applied: r.applied }, 'jobq schema migrated')),
+      (error: unknown) => {
+        migration = undefined;
+        throw asJobqError(error);
+      },
+    );
+    return migration;
+  };
+  const deps: SlackDeps = {
+    config,
+    queue,
+    permissions: createPermissions(config),
+    confirmations: createConfirmations(queue.pool, config.JOBQ_CONFIRM_TTL_SECONDS),
+    migrated,
+    render: { runbookBase: config.JOBQ_RUNBOOK_URL },
+    log,
+  };
+  const slack = createSlackApp(deps);
+  const { port } = await slack.start();
+  // Migrate eagerly so a permission problem shows in the log at start, not at the first click.
+  migrated().catch((error: unknown) => log.error({ err: error }, 'jobq schema not ready: changes will fail until this is fixed'));
+  return {
+    slack,
+    port,
+    deps,
+    async stop() {
+      await slack.stop().catch(() => undefined);
+      await queue.close();
+    },
+  };
+}
+
+/** `jobq serve` / `npm start`: the production bot when Slack is configured. */
 export async function serve(_argv: string[]): Promise<number> {
-  process.stderr.write('jobq serve: the Slack front is not built yet. Use the CLI: npx jobq --help\n');
-  return 1;
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  if (!config.SLACK_BOT_TOKEN) {
+    const { runSandbox } = await import('./sandbox/run.js');
+    return runSandbox(config, log);
+  }
+  try {
+    const bot = await startBot(config, log);
+    log.info({ mode: bot.slack.mode, port: bot.port }, `jobq is running (${bot.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP'}); health on :${bot.port}/healthz`);
+    await new Promise<void>((resolve) => {
+      const shutdown = () => resolve();
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    });
+    log.info('shutting down');
+    await bot.stop();
+    return 0;
+  } catch (error) {
+    const e = asJobqError(error);
+    log.error({ code: e.code }, e.message);
+    return e.exitCode;
+  }
 }

@@ -158,7 +158,7 @@ export function parseCommand(tokens: string[]): ParsedCommand {
       }
       case 'audit': {
         noPositionals();
-        return compact({ name: 'audit' as const, limit: intIn('--limit', 1, 200)(str('limit')), cursor: intIn('--cursor', 1, Number.MAX_SAFE_INTEGER)(str('cursor')) });
+        return compact({ name: 'audit' as const, limit: intIn('--limit', 1, 100)(str('limit')), cursor: intIn('--cursor', 1, Number.MAX_SAFE_INTEGER)(str('cursor')) });
       }
       default:
         throw usageError(command, 'Unexpected arguments.');

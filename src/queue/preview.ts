@@ -1,7 +1,9 @@
-/** A safe one-line preview of job args: control characters removed, cut at `max` characters. */
+/** A safe one-line preview of job args: control characters removed, cut at `max` characters (code points). */
 export function safePreview(text: string, max: number, fullLength = text.length): string {
   // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
-  const cut = [...clean].slice(0, max).join('');
-  return cut.length < fullLength || cut.length < clean.length ? `${cut}…` : cut;
+  const chars = [...clean];
+  const cut = chars.slice(0, max).join('');
+  // fullLength comes from PostgreSQL's length(), which counts characters (code points), as chars does.
+  return Math.min(max, chars.length) < Math.max(fullLength, chars.length) ? `${cut}…` : cut;
 }

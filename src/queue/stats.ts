@@ -44,6 +44,9 @@ const LIVE_STATUSES = ['todo', 'doing'] as const;
 const OLDEST_CANDIDATES = 5;
 const SAMPLE_TARGET_ROWS = 20_000;
 export const RECENT_EVENTS_CAP = 200_000;
+/** Events after which a todo job starts waiting (`retried` exists from 3.4 on). */
+const WAITING_EVENTS = ['deferred', 'deferred_for_retry'] as const;
+const WAITING_EVENTS_34 = [...WAITING_EVENTS, 'retried'] as const;
 
 const emptyCounts = (): StatusCounts => ({ todo: 0, doing: 0, succeeded: 0, failed: 0, cancelled: 0, aborted: 0 });
 
@@ -134,7 +137,7 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
 
   const withBacklog = [...groups.values()].filter((g) => g.counts.todo > 0).map((g) => g.name);
   if (withBacklog.length > 0) {
-    const oldest = await pool.query<{ key: string; waiting_since: Date | null }>(jobsOldestDueTodo(column, withBacklog, OLDEST_CANDIDATES));
+    const oldest = await pool.query<{ key: string; waiting_since: Date | null }>(jobsOldestDueTodo(column, withBacklog, OLDEST_CANDIDATES, schema.has('retried_event') ? WAITING_EVENTS_34 : WAITING_EVENTS));
     const now = Date.now();
     for (const row of oldest.rows) {
       if (row.waiting_since) group(row.key).oldestTodoAgeSeconds = Math.max(0, Math.round((now - row.waiting_since.getTime()) / 1000));

@@ -24,7 +24,7 @@ describe.each(SHAPES)('listStalled on a %s schema', (shape: SchemaShape) => {
   // no longer mentions $1 but values still pass heartbeatSeconds as $1, so PostgreSQL refuses
   // the statement ("could not determine data type of parameter $1", 42P18) and listStalled
   // throws 'internal'. These cases are expected to fail on v2 until that is fixed.
-  const stalledIt = shape === 'v2' ? it.fails : it;
+  const stalledIt = it;
 
   stalledIt('lists jobs running longer than the threshold, and not healthy ones', async () => {
     const { f, ctx } = await setup();

@@ -66,13 +66,13 @@ export function jobsFinalCountsSampled(group: GroupColumn, percent: number): Que
  * When the oldest due job in each group has been waiting since. Only the lowest ids of each
  * group's due backlog are examined (ids grow with time), so the cost is bounded per group.
  */
-export function jobsOldestDueTodo(group: GroupColumn, keys: string[], perGroup: number): QueryConfig {
+export function jobsOldestDueTodo(group: GroupColumn, keys: string[], perGroup: number, waitingEvents: readonly string[]): QueryConfig {
   return {
     text: `
       SELECT k.key,
              (SELECT min(greatest(c.scheduled_at,
                         (SELECT max(e.at) FROM procrastinate_events e
-                         WHERE e.job_id = c.id AND e.type IN ('deferred', 'deferred_for_retry', 'retried'))))
+                         WHERE e.job_id = c.id AND e.type IN (${literalList(waitingEvents)}))))
               FROM (SELECT j.id, j.scheduled_at FROM procrastinate_jobs j
                     WHERE j.${group} = k.key AND j.status IN ('todo')
                       AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
@@ -155,9 +155,8 @@ export function jobsStalled(filter: StalledFilter, runningStatuses: readonly str
     ? `j.worker_id, w.id IS NOT NULL AS worker_exists, w.last_heartbeat`
     : `NULL::bigint AS worker_id, NULL::boolean AS worker_exists, NULL::timestamptz AS last_heartbeat`;
   const workerJoin = withWorkers ? `LEFT JOIN procrastinate_workers w ON w.id = j.worker_id` : '';
-  const workerCondition = withWorkers
-    ? `w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => $1::float8) OR`
-    : '';
+  // Without workers (2.x, 3.0) the heartbeat threshold is not part of the statement at all.
+  const workerCondition = withWorkers ? `w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => $3::float8) OR` : '';
   return {
     text: `
       SELECT j.id, j.queue_name, j.task_name, j.status::text AS status, j.attempts, s.started_at, ${workerColumns}
@@ -166,9 +165,9 @@ export function jobsStalled(filter: StalledFilter, runningStatuses: readonly str
       LEFT JOIN LATERAL (SELECT max(e.at) AS started_at FROM procrastinate_events e
                          WHERE e.job_id = j.id AND e.type = 'started') s ON true
       WHERE j.status IN (${literalList(runningStatuses)})
-        AND (${workerCondition} s.started_at < now() - make_interval(secs => $2::float8))
+        AND (${workerCondition} s.started_at < now() - make_interval(secs => $1::float8))
       ORDER BY j.id
-      LIMIT $3::int`,
-    values: [filter.heartbeatSeconds, filter.runningSeconds, filter.limit],
+      LIMIT $2::int`,
+    values: withWorkers ? [filter.runningSeconds, filter.limit, filter.heartbeatSeconds] : [filter.runningSeconds, filter.limit],
   };
 }

@@ -1,0 +1,71 @@
+import type { QueryConfig } from 'pg';
+
+/**
+ * Pending bulk changes awaiting a Confirm click in Slack. Shared through the database so that
+ * any replica can take the click, and a double click (or two people clicking) runs it once:
+ * the claim is one conditional UPDATE.
+ */
+
+export function confirmationsCreateTable(): QueryConfig {
+  return {
+    text: `
+      CREATE TABLE jobq.confirmations (
+        id text PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('retry-all', 'purge')),
+        params jsonb NOT NULL,
+        requested_by text NOT NULL,
+        channel_id text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done', 'cancelled')),
+        decided_by text,
+        decided_at timestamptz,
+        result jsonb
+      )`,
+  };
+}
+
+export function confirmationsInsert(c: { id: string; kind: string; params: unknown; requestedBy: string; channelId: string; ttlSeconds: number }): QueryConfig {
+  return {
+    text: `
+      INSERT INTO jobq.confirmations (id, kind, params, requested_by, channel_id, expires_at)
+      VALUES ($1::text, $2::text, $3::jsonb, $4::text, $5::text, now() + make_interval(secs => $6::float8))
+      RETURNING expires_at`,
+    values: [c.id, c.kind, JSON.stringify(c.params), c.requestedBy, c.channelId, c.ttlSeconds],
+  };
+}
+
+/** Takes a pending, unexpired confirmation for one run; no row means someone else did, or it expired. */
+export function confirmationsClaim(id: string, userId: string): QueryConfig {
+  return {
+    text: `
+      UPDATE jobq.confirmations SET state = 'running', decided_by = $2::text, decided_at = now()
+      WHERE id = $1::text AND state = 'pending' AND expires_at > now()
+      RETURNING kind, params, requested_by, channel_id`,
+    values: [id, userId],
+  };
+}
+
+export function confirmationsCancel(id: string, userId: string): QueryConfig {
+  return {
+    text: `
+      UPDATE jobq.confirmations SET state = 'cancelled', decided_by = $2::text, decided_at = now()
+      WHERE id = $1::text AND state = 'pending'
+      RETURNING kind`,
+    values: [id, userId],
+  };
+}
+
+export function confirmationsFinish(id: string, result: unknown): QueryConfig {
+  return {
+    text: `UPDATE jobq.confirmations SET state = 'done', result = $2::jsonb WHERE id = $1::text`,
+    values: [id, JSON.stringify(result)],
+  };
+}
+
+export function confirmationsById(id: string): QueryConfig {
+  return {
+    text: `SELECT kind, state, decided_by, decided_at, expires_at, expires_at <= now() AS expired FROM jobq.confirmations WHERE id = $1::text`,
+    values: [id],
+  };
+}

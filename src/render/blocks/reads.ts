@@ -1,0 +1,161 @@
+import type { KnownBlock } from '@slack/types';
+import { REPORTED_STATUSES } from '../../db/procrastinate.js';
+import type { DoctorReport } from '../../queue/doctor.js';
+import type { FailedPage, FailedQuery } from '../../queue/failed.js';
+import type { JobDetail } from '../../queue/job.js';
+import type { StalledResult } from '../../queue/stalled.js';
+import type { StatsResult } from '../../queue/stats.js';
+import type { WorkersResult } from '../../queue/workers.js';
+import { formatAge, formatCount, formatTime } from '../format.js';
+import { runbookUrl } from '../runbook.js';
+import { doctorText, stalledText, statsText, workersText } from '../text/reads.js';
+import { actions, button, code, context, cut, escapeMrkdwn, fields, header, message, section, type SlackMessage } from './kit.js';
+
+/** Block Kit renderings of the read results. Pure: data in, blocks out. */
+
+export interface RenderOptions {
+  runbookBase: string;
+}
+
+export function runbookContext(options: RenderOptions, slug: string, label: string): KnownBlock {
+  return context(`📖 Runbook: <${runbookUrl(options.runbookBase, slug)}|${escapeMrkdwn(label)}>`);
+}
+
+/** Preformatted text split into sections that each stay under the section limit. */
+export function preformatted(text: string): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (chunk.length) blocks.push(section(`\`\`\`${escapeMrkdwn(chunk.join('\n'))}\`\`\``));
+    chunk = [];
+    size = 0;
+  };
+  for (const line of text.split('\n')) {
+    const cutLine = line.length > 400 ? `${line.slice(0, 399)}…` : line;
+    if (size + cutLine.length + 1 > 2_400) flush();
+    chunk.push(cutLine);
+    size += cutLine.length + 1;
+  }
+  flush();
+  return blocks;
+}
+
+export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMessage {
+  const totals = REPORTED_STATUSES.map((s) => `${s} ${formatCount(stats.totals.counts[s], stats.totals.estimated.includes(s))}`).join(' · ');
+  const worstWait = Math.max(-1, ...stats.queues.map((q) => q.oldestTodoAgeSeconds ?? -1));
+  const summary = [
+    `*Totals:* ${totals}`,
+    worstWait >= 0 ? `*Oldest waiting job:* ${formatAge(worstWait)}` : '*Nothing waiting.*',
+    stats.workers ? `*Workers:* ${stats.workers.live} live of ${stats.workers.total}` : '',
+  ].filter(Boolean);
+  return message(
+    `Queue stats: ${totals}`,
+    [header(`Queue stats by ${stats.groupBy}`), section(summary.join('\n')), ...preformatted(statsText(stats))],
+    [runbookContext(options, 'reading-the-stats', 'Reading the stats')],
+  );
+}
+
+/** The filters of a failed-jobs page, packed into a button value for the "Next" click. */
+export function encodeFailedQuery(query: FailedQuery): string {
+  return JSON.stringify({ q: query.queue, t: query.task, s: query.since?.toISOString(), b: query.before?.toISOString(), l: query.limit, c: query.cursor });
+}
+
+export function decodeFailedQuery(value: string): FailedQuery {
+  const raw = JSON.parse(value) as { q?: string; t?: string; s?: string; b?: string; l?: number; c?: number };
+  return {
+    queue: raw.q,
+    task: raw.t,
+    since: raw.s ? new Date(raw.s) : undefined,
+    before: raw.b ? new Date(raw.b) : undefined,
+    limit: raw.l,
+    cursor: raw.c,
+  };
+}
+
+export function failedBlocks(page: FailedPage, query: FailedQuery, options: RenderOptions): SlackMessage {
+  const filters = [query.queue && `queue ${code(query.queue)}`, query.task && `task ${code(query.task)}`, query.since && `since ${formatTime(query.since.toISOString())}`]
+    .filter(Boolean)
+    .join(', ');
+  const body: KnownBlock[] = [header('Failed jobs'), ...(filters ? [context(`Filters: ${filters}`)] : [])];
+  if (page.jobs.length === 0) {
+    body.push(section(page.nextCursor ? `No failed jobs among ids ${page.scanned.fromId}–${page.scanned.toId}. *Next* looks further back.` : 'No failed jobs. :tada:'));
+  }
+  for (const job of page.jobs) {
+    body.push(
+      section(
+        `*#${job.id}* ${code(job.task)} in ${code(job.queue)} · ${job.attempts} attempt${job.attempts === 1 ? '' : 's'} · failed ${formatTime(job.failedAt)}\n${code(job.argsPreview)}`,
+        button({ text: 'Details', actionId: 'job_details', value: String(job.id) }),
+      ),
+    );
+  }
+  const tail: KnownBlock[] = [];
+  if (page.nextCursor) tail.push(actions(button({ text: 'Next ›', actionId: 'failed_next', value: encodeFailedQuery({ ...query, cursor: page.nextCursor }) })));
+  tail.push(runbookContext(options, 'triaging-failed-jobs', 'Triaging failed jobs'));
+  const text = page.jobs.length ? `${page.jobs.length} failed jobs, newest first: ${page.jobs.map((j) => `#${j.id}`).join(', ')}` : 'No failed jobs found.';
+  return message(text, body, tail);
+}
+
+export function jobBlocks(detail: JobDetail, options: RenderOptions): SlackMessage {
+  const j = detail.job;
+  const info = [
+    `*Task*\n${code(j.task)}`,
+    `*Queue*\n${code(j.queue)}`,
+    `*Attempts*\n${j.attempts}`,
+    `*Priority*\n${j.priority}`,
+    `*Scheduled*\n${formatTime(j.scheduledAt)}`,
+    `*Lock*\n${j.lock ? code(j.lock) : '-'}`,
+  ];
+  if (j.queueingLock) info.push(`*Queueing lock*\n${code(j.queueingLock)}`);
+  if (detail.worker) info.push(`*Worker*\n${detail.worker.id}: heartbeat ${formatAge(detail.worker.heartbeatAgeSeconds)} ago${detail.worker.alive ? '' : ' (stale)'}`);
+  else if (j.workerId !== null) info.push(`*Worker*\n${j.workerId} (gone)`);
+  if (j.abortRequested) info.push('*Abort*\nrequested');
+  const timeline = detail.events.map((e) => `${formatTime(e.at)}  ${e.type}`).join('\n') + (detail.eventsTruncated ? '\n…' : '');
+  const buttons = detail.actions.map((action) => {
+    switch (action) {
+      case 'retry':
+        return button({ text: 'Retry', actionId: 'job_retry', value: String(j.id), style: 'primary', confirm: { title: `Retry job ${j.id}?`, text: `Job ${j.id} goes back to todo and will run again.`, confirm: 'Retry', deny: 'Keep' } });
+      case 'run-now':
+        return button({ text: 'Run now', actionId: 'job_run_now', value: String(j.id), confirm: { title: `Run job ${j.id} now?`, text: 'Its scheduled time is moved to now.', confirm: 'Run now', deny: 'Keep' } });
+      case 'cancel':
+        return button({ text: 'Cancel', actionId: 'job_cancel', value: String(j.id), style: 'danger', confirm: { title: `Cancel job ${j.id}?`, text: 'The job will not run.', confirm: 'Cancel job', deny: 'Keep' } });
+      case 'abort':
+        return button({ text: 'Abort', actionId: 'job_cancel', value: String(j.id), style: 'danger', confirm: { title: `Abort job ${j.id}?`, text: 'The worker is asked to stop it.', confirm: 'Abort', deny: 'Keep' } });
+    }
+  });
+  const body: KnownBlock[] = [
+    header(`Job ${j.id} · ${j.status}${detail.stalled ? ' (stalled)' : ''}`),
+    fields(info),
+    section(`*Args*\n\`\`\`${cut(escapeMrkdwn(JSON.stringify(j.args, null, 1)), 2_500)}\`\`\``),
+    ...(detail.sharingLocks.length ? [context(`Sharing a lock: ${detail.sharingLocks.map((s) => `#${s.id} (${s.status}, ${s.via})`).join(', ')}`)] : []),
+    section(`*Timeline*\n\`\`\`${cut(escapeMrkdwn(timeline || 'no events'), 2_700)}\`\`\``),
+  ];
+  const slug = j.status === 'failed' ? 'triaging-failed-jobs' : detail.stalled ? 'stalled-jobs-and-dead-workers' : 'reading-the-stats';
+  const tail: KnownBlock[] = [...(buttons.length ? [actions(...buttons)] : []), context('Why it failed is not stored by Procrastinate: search your logs or error tracker for this job id and task.'), runbookContext(options, slug, 'What to do with this job')];
+  return message(`Job ${j.id} (${j.task} on ${j.queue}) is ${j.status}`, body, tail);
+}
+
+export function stalledBlocks(result: StalledResult, options: RenderOptions): SlackMessage {
+  const body: KnownBlock[] = [header(`Stalled jobs: ${result.jobs.length}${result.truncated ? '+' : ''}`), ...preformatted(stalledText(result))];
+  return message(
+    result.jobs.length ? `${result.jobs.length} stalled jobs: ${result.jobs.map((j) => `#${j.id}`).join(', ')}` : 'No stalled jobs.',
+    body,
+    [runbookContext(options, 'stalled-jobs-and-dead-workers', 'Stalled jobs and dead workers')],
+  );
+}
+
+export function workersBlocks(result: WorkersResult, options: RenderOptions): SlackMessage {
+  return message(
+    `${result.live} live workers, ${result.stale} stale`,
+    [header(`Workers: ${result.live} live, ${result.stale} stale`), ...preformatted(workersText(result))],
+    [runbookContext(options, 'stalled-jobs-and-dead-workers', 'Stalled jobs and dead workers')],
+  );
+}
+
+export function doctorBlocks(report: DoctorReport, options: RenderOptions): SlackMessage {
+  return message(
+    report.ok ? 'jobq doctor: no problems found' : `jobq doctor: ${report.problems.length} problem(s)`,
+    [header(report.ok ? 'Doctor: all good' : 'Doctor: problems found'), ...preformatted(doctorText(report))],
+    [runbookContext(options, 'health-checks', 'Health checks')],
+  );
+}

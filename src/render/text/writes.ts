@@ -1,0 +1,82 @@
+import type { AuditPage } from '../../queue/audit.js';
+import type { CancelResult } from '../../queue/cancel.js';
+import type { PurgePreview, PurgeProgress, PurgeResult } from '../../queue/purge.js';
+import type { RetryAllPreview, RetryAllProgress, RetryAllResult } from '../../queue/retry-all.js';
+import type { RetryResult } from '../../queue/retry.js';
+import type { RunNowResult } from '../../queue/run-now.js';
+import { formatTime, table } from '../format.js';
+
+/** Terminal renderings of changes: previews, progress, outcomes, the audit trail. */
+
+export function retryText(r: RetryResult): string {
+  const how = r.stalled ? ` (it was stalled: ${r.stalled})` : '';
+  return r.status === 'todo'
+    ? `Job ${r.jobId} (${r.task} on ${r.queue}) is back to todo${how}; attempt ${r.attempts + 1} runs when a worker is free.`
+    : `Job ${r.jobId} had an abort request, so Procrastinate marked it failed instead of retrying it.`;
+}
+
+export function cancelText(r: CancelResult): string {
+  return r.outcome === 'cancelled' ? `Job ${r.jobId} (${r.task} on ${r.queue}) is cancelled: it will not run.` : `Job ${r.jobId} (${r.task} on ${r.queue}) is running: its worker was asked to abort it.`;
+}
+
+export function runNowText(r: RunNowResult): string {
+  return `Job ${r.jobId} (${r.task} on ${r.queue}) was scheduled for ${formatTime(r.previouslyScheduledAt)}; it is due now.`;
+}
+
+export function retryAllPreviewText(p: RetryAllPreview): string {
+  if (p.total === 0) return p.exact ? 'No failed jobs match: nothing to retry.' : `No failed jobs found among ids up to ${p.countedToId} (counting stopped at its time budget).`;
+  const rows = p.groups.map((g) => [g.queue, g.task, String(g.count)]);
+  return [
+    `${p.exact ? '' : 'At least '}${p.total} failed job${p.total === 1 ? '' : 's'} would go back to todo:`,
+    '',
+    table(['QUEUE', 'TASK', 'JOBS'], rows, new Set([2])),
+    '',
+    `Only jobs up to id ${p.upToId} that are still failed when their batch runs are touched.`,
+  ].join('\n');
+}
+
+export function retryAllProgressText(p: RetryAllProgress): string {
+  return `retried ${p.retried}${p.total !== null ? ` of ${p.total}` : ''} (${p.batches} batches, ids below ${Math.min(p.nextId, p.upToId + 1)} done)`;
+}
+
+export function retryAllResultText(r: RetryAllResult): string {
+  const lines = [
+    r.stopped ? `Stopped after ${r.retried} jobs: ids below ${r.nextId} were dealt with, running the same command again continues.` : `Retried ${r.retried} failed job${r.retried === 1 ? '' : 's'} in ${r.batches} batch${r.batches === 1 ? '' : 'es'}.`,
+  ];
+  if (r.skippedQueueingLock) lines.push(`${r.skippedQueueingLock} left failed: another job with the same queueing lock is waiting.`);
+  lines.push(`Longest batch held its locks ${Math.round(r.lockHold.maxMs)} ms. Audit entry ${r.auditId}.`);
+  return lines.join('\n');
+}
+
+export function purgePreviewText(p: PurgePreview): string {
+  if (p.total === 0) return `No ${p.statuses.join('/')} jobs older than ${formatTime(p.cutoff)}: nothing to purge.`;
+  const rows = p.statuses.map((s) => [s, String(p.counts[s])]);
+  return [
+    `${p.exact ? '' : 'At least '}${p.total} job${p.total === 1 ? '' : 's'} whose last event is before ${formatTime(p.cutoff)} would be deleted, with their events:`,
+    '',
+    table(['STATUS', 'JOBS'], rows, new Set([1])),
+  ].join('\n');
+}
+
+export function purgeProgressText(p: PurgeProgress): string {
+  return `deleted ${p.deleted} (${p.batches} batches, ids below ${Math.min(p.nextId, p.toId + 1)} done)`;
+}
+
+export function purgeResultText(r: PurgeResult): string {
+  const per = Object.entries(r.deleted)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+  return [
+    r.stopped ? `Stopped after deleting ${r.total} jobs; running the same command again continues.` : `Deleted ${r.total} job${r.total === 1 ? '' : 's'}${per ? ` (${per})` : ''} in ${r.batches} batch${r.batches === 1 ? '' : 'es'}.`,
+    `Longest batch held its locks ${Math.round(r.lockHold.maxMs)} ms (p95 ${Math.round(r.lockHold.p95Ms)} ms). Audit entry ${r.auditId}.`,
+  ].join('\n');
+}
+
+export function auditText(page: AuditPage): string {
+  if (page.entries.length === 0) return 'No changes recorded yet.';
+  const rows = page.entries.map((e) => [String(e.id), formatTime(e.at), `${e.actor.kind}:${e.actor.name ?? e.actor.id}`, e.action, JSON.stringify(e.filters), String(e.jobCount), e.outcome, e.message ?? '']);
+  const lines = [table(['ID', 'AT', 'WHO', 'ACTION', 'FILTERS', 'JOBS', 'OUTCOME', 'MESSAGE'], rows, new Set([0, 5]))];
+  if (page.nextCursor) lines.push('', `More: --cursor ${page.nextCursor}`);
+  return lines.join('\n');
+}

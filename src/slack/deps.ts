@@ -1,0 +1,18 @@
+import type { Config } from '../config.js';
+import type { QueueHandle } from '../db/queue-handle.js';
+import type { Logger } from '../log.js';
+import type { RenderOptions } from '../render/blocks/reads.js';
+import type { Confirmations } from './confirmations.js';
+import type { Permissions } from './permissions.js';
+
+/** What the Slack listeners need, built once in main.ts. */
+export interface SlackDeps {
+  config: Config;
+  queue: QueueHandle;
+  permissions: Permissions;
+  confirmations: Confirmations;
+  /** Resolves once jobq's own schema is migrated; every change awaits it. */
+  migrated: () => Promise<void>;
+  render: RenderOptions;
+  log: Logger;
+}
