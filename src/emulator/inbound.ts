@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import type { Obj } from './http.js';
+import type { SlackMessage, SlackState } from './model.js';
+import { applyResponse, type ResponseUrlRecord, type ResponseUrls } from './response-urls.js';
+import { interactivityBody, signSlackRequest, slashCommandBody, type BlockActionsPayload, type SlashCommandFields } from './signing.js';
+
+/** Requests Slack sends into the bot: payload builders shared by HTTP and Socket Mode delivery. */
+
+/** Slack gives up on an unacknowledged command or click after 3 seconds. */
+export const ACK_DEADLINE_MS = 3_000;
+/** The legacy verification token Slack still puts in payloads; Bolt ignores it. */
+export const VERIFICATION_TOKEN = 'emulator-verification-token';
+
+export interface InboundContext {
+  state: SlackState;
+  responseUrls: ResponseUrls;
+}
+
+export interface SlashCommandOptions {
+  text?: string;
+  userId?: string;
+  channelId?: string;
+  command?: string;
+  /** Overrides the emulator's botUrl for this request. */
+  botUrl?: string;
+  /** Give up waiting for the ack after this long (default 3000 ms, as Slack). */
+  timeoutMs?: number;
+}
+
+export interface ClickButtonOptions {
+  /** The clicked message, e.g. from emulator.messages(); or give messageTs + channelId. */
+  message?: SlackMessage;
+  messageTs?: string;
+  channelId?: string;
+  actionId: string;
+  /** Picks among buttons sharing an action_id; defaults to the button's own value. */
+  value?: string;
+  userId?: string;
+  botUrl?: string;
+  timeoutMs?: number;
+}
+
+/** What came back from the bot, and what Slack would have made of it. */
+export interface DeliveryResult {
+  /** HTTP status (0 when the bot never answered in time); 200 for a Socket Mode ack. */
+  status: number;
+  /** Raw HTTP body, or the JSON of a Socket Mode ack payload. */
+  body: string;
+  /** Parsed body when it was JSON. */
+  json?: unknown;
+  ackMs: number;
+  /** The error Slack would show the user: the bot acked late, or not with 200. */
+  slackError?: 'operation_timeout' | 'dispatch_failed';
+  responseUrl: string;
+}
+
+const triggerId = () => `${Date.now()}.${randomBytes(6).toString('hex')}`;
+
+function lookup(state: SlackState, userId: string, channelId: string) {
+  const user = state.users.get(userId);
+  if (!user) throw new Error(`Emulator: no user ${userId}; seed it with users: [...] or emulator.state.addUser().`);
+  const channel = state.findChannel(channelId);
+  if (!channel) throw new Error(`Emulator: no channel ${channelId}; seed it with channels: [...] or emulator.state.addChannel().`);
+  return { user, channel };
+}
+
+export function buildSlashCommand(ctx: InboundContext, options: SlashCommandOptions): { fields: SlashCommandFields; record: ResponseUrlRecord } {
+  const { user, channel } = lookup(ctx.state, options.userId ?? 'U_OPERATOR', options.channelId ?? 'C_OPS');
+  const record = ctx.responseUrls.create(channel.id, user.id);
+  const { bot } = ctx.state;
+  const fields: SlashCommandFields = {
+    token: VERIFICATION_TOKEN,
+    team_id: bot.teamId,
+    team_domain: bot.teamDomain,
+    channel_id: channel.id,
+    channel_name: channel.isIm ? 'directmessage' : channel.name,
+    user_id: user.id,
+    user_name: user.name,
+    command: options.command ?? '/jobq',
+    text: options.text ?? '',
+    api_app_id: bot.appId,
+    response_url: record.url,
+    trigger_id: triggerId(),
+  };
+  return { fields, record };
+}
+
+type Button = { blockId: string; value?: string; text?: string };
+
+/** Finds the clicked button in the message so the payload carries its real block_id and value. */
+function findButton(message: SlackMessage, actionId: string, value: string | undefined): Button | undefined {
+  for (const block of (message.blocks ?? []) as Obj[]) {
+    const elements = [...(Array.isArray(block.elements) ? block.elements : []), block.accessory] as (Obj | undefined)[];
+    for (const element of elements) {
+      if (!element || element.type !== 'button' || element.action_id !== actionId) continue;
+      if (value !== undefined && element.value !== value) continue;
+      const text = (element.text as Obj | undefined)?.text;
+      const button: Button = { blockId: String(block.block_id ?? '') };
+      if (typeof element.value === 'string') button.value = element.value;
+      if (typeof text === 'string') button.text = text;
+      return button;
+    }
+  }
+  return undefined;
+}
+
+export function buildBlockActions(ctx: InboundContext, options: ClickButtonOptions): { payload: BlockActionsPayload; record: ResponseUrlRecord } {
+  const channelId = options.message?.channel ?? options.channelId;
+  const messageTs = options.message?.ts ?? options.messageTs;
+  if (!channelId || !messageTs) throw new Error('Emulator: clickButton needs message, or messageTs with channelId.');
+  const { user, channel } = lookup(ctx.state, options.userId ?? 'U_OPERATOR', channelId);
+  const message = ctx.state.get(channel.id, messageTs);
+  if (!message) throw new Error(`Emulator: no message ${messageTs} in ${channel.id} to click on.`);
+  if (message.visibleTo && message.visibleTo !== user.id) throw new Error(`Emulator: ${user.id} cannot see ephemeral message ${messageTs} (it is for ${message.visibleTo}).`);
+  const button = findButton(message, options.actionId, options.value);
+  if (!button) throw new Error(`Emulator: message ${messageTs} has no button with action_id ${options.actionId}${options.value ? ` and value ${options.value}` : ''}.`);
+  const record = ctx.responseUrls.create(channel.id, user.id, { messageTs });
+  const { bot } = ctx.state;
+  const { channel: _c, via: _v, visibleTo: _vt, ...publicMessage } = message;
+  const payload: BlockActionsPayload = {
+    type: 'block_actions',
+    user: { id: user.id, username: user.name, name: user.name, team_id: bot.teamId },
+    api_app_id: bot.appId,
+    token: VERIFICATION_TOKEN,
+    container: { type: 'message', message_ts: messageTs, channel_id: channel.id, is_ephemeral: Boolean(message.visibleTo) },
+    trigger_id: triggerId(),
+    team: { id: bot.teamId, domain: bot.teamDomain },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: channel.id, name: channel.name },
+    // Slack leaves out the message of an ephemeral click; bots must not depend on it there.
+    ...(message.visibleTo ? {} : { message: { type: 'message', ...publicMessage } }),
+    state: { values: {} },
+    response_url: record.url,
+    actions: [
+      {
+        action_id: options.actionId,
+        block_id: button.blockId,
+        ...(button.value !== undefined ? { value: button.value } : {}),
+        ...(button.text !== undefined ? { text: { type: 'plain_text' as const, text: button.text, emoji: true } } : {}),
+        type: 'button',
+        action_ts: String(Date.now() / 1000),
+      },
+    ],
+  };
+  return { payload, record };
+}
+
+/**
+ * What Slack does with a slash command's ack: a body with text/blocks is shown (ephemeral unless
+ * in_channel), and a late or failed ack becomes an error only the caller sees.
+ */
+export function settleSlashAck(ctx: InboundContext, record: ResponseUrlRecord, command: string, result: Omit<DeliveryResult, 'responseUrl'>): DeliveryResult {
+  const out: DeliveryResult = { ...result, responseUrl: record.url };
+  const ackBody = result.json as Obj | undefined;
+  if (!out.slackError && ackBody && typeof ackBody === 'object' && (ackBody.text || ackBody.blocks)) {
+    const applied = applyResponse(ctx.state, record, ackBody, 'ack');
+    if ('message' in applied && applied.message && !record.messageTs) record.messageTs = applied.message.ts;
+  }
+  if (out.slackError) postSlackbotError(ctx.state, record, `${command} failed with the error "${out.slackError}"`);
+  return out;
+}
+
+export function postSlackbotError(state: SlackState, record: ResponseUrlRecord, text: string): void {
+  state.post({ channel: record.channel, text, user: 'USLACKBOT', visibleTo: record.user, via: 'slack' });
+}
+
+/** POSTs a signed body to the bot and times the answer. Never throws for HTTP-level failures. */
+export async function postToBot(url: string, body: string, headers: Record<string, string>, timeoutMs = ACK_DEADLINE_MS): Promise<Omit<DeliveryResult, 'responseUrl'>> {
+  const started = performance.now();
+  try {
+    const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    const text = await response.text();
+    const ackMs = performance.now() - started;
+    const result: Omit<DeliveryResult, 'responseUrl'> = { status: response.status, body: text, ackMs };
+    if (text && response.headers.get('content-type')?.includes('json')) {
+      try {
+        result.json = JSON.parse(text) as unknown;
+      } catch {
+        // Slack would not show a malformed ack body either; the raw text stays in `body`.
+      }
+    }
+    if (response.status !== 200) result.slackError = 'dispatch_failed';
+    else if (ackMs > ACK_DEADLINE_MS) result.slackError = 'operation_timeout';
+    return result;
+  } catch (error) {
+    const ackMs = performance.now() - started;
+    const name = (error as Error).name;
+    if (name === 'TimeoutError' || name === 'AbortError') return { status: 0, body: '', ackMs, slackError: 'operation_timeout' };
+    throw new Error(`Emulator: could not reach the bot at ${url}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export function signedSlashCommand(signingSecret: string, fields: SlashCommandFields) {
+  const body = slashCommandBody(fields);
+  return { body, headers: { ...signSlackRequest(signingSecret, body) } as Record<string, string> };
+}
+
+export function signedInteraction(signingSecret: string, payload: BlockActionsPayload) {
+  const body = interactivityBody(payload);
+  return { body, headers: { ...signSlackRequest(signingSecret, body) } as Record<string, string> };
+}

@@ -1,0 +1,244 @@
+import { flag, str, type Obj } from './http.js';
+import { checkMessage } from './limits.js';
+import type { EmulatedChannel, MessageMetadata, SlackMessage, SlackState } from './model.js';
+
+/** Web API methods the emulator serves. Each takes parsed arguments and returns Slack's JSON. */
+
+export interface MethodContext {
+  state: SlackState;
+  /** http://127.0.0.1:PORT, for permalinks and auth.test's url. */
+  baseUrl: string;
+  /** ws:// URL of the Socket Mode server, for apps.connections.open. */
+  socketUrl: () => string;
+}
+
+export type MethodResult = Obj & { ok: boolean };
+type Handler = (args: Obj, ctx: MethodContext) => MethodResult;
+
+const fail = (error: string, extra: Obj = {}): MethodResult => ({ ok: false, error, ...extra });
+
+/** A message as the Web API returns it: the stored one without emulator bookkeeping. */
+export function messageJson(message: SlackMessage, state: SlackState): Obj {
+  const { channel: _channel, via: _via, visibleTo: _visibleTo, ...rest } = message;
+  const fromBot = message.bot_id ? { app_id: state.bot.appId, team: state.bot.teamId } : {};
+  return { type: 'message', ...rest, ...fromBot };
+}
+
+type Content = { text: string; blocks?: unknown[]; attachments?: unknown[] };
+const present = (value: unknown) => value !== undefined && value !== null && value !== '';
+
+/** Validates text/blocks/attachments against Slack's limits; only fields the caller sent are returned. */
+export function messageContent(args: Obj, requireContent = true): Content | { error: MethodResult } {
+  const raw = { text: present(args.text) ? args.text : undefined, blocks: present(args.blocks) ? args.blocks : undefined, attachments: present(args.attachments) ? args.attachments : undefined };
+  const violation = checkMessage(raw, { requireContent });
+  if (violation) return { error: fail(violation.error, { response_metadata: { messages: violation.messages } }) };
+  const content: Content = { text: str(raw.text) ?? '' };
+  if (raw.blocks !== undefined) content.blocks = raw.blocks as unknown[];
+  if (Array.isArray(raw.attachments)) content.attachments = raw.attachments;
+  return content;
+}
+
+function metadataOf(args: Obj): MessageMetadata | undefined | { error: MethodResult } {
+  const value = args.metadata;
+  if (!present(value)) return undefined;
+  const meta = value as Partial<MessageMetadata>;
+  if (typeof meta !== 'object' || typeof meta.event_type !== 'string' || typeof meta.event_payload !== 'object' || meta.event_payload === null) {
+    return { error: fail('invalid_metadata_format') };
+  }
+  return { event_type: meta.event_type, event_payload: meta.event_payload };
+}
+
+function channelJson(channel: EmulatedChannel): Obj {
+  return {
+    id: channel.id,
+    name: channel.name,
+    name_normalized: channel.name,
+    is_channel: !channel.isIm && !channel.isPrivate,
+    is_group: Boolean(channel.isPrivate),
+    is_im: Boolean(channel.isIm),
+    is_private: Boolean(channel.isPrivate || channel.isIm),
+    is_archived: false,
+    is_member: true,
+    ...(channel.user ? { user: channel.user } : {}),
+  };
+}
+
+/** Offset cursors: opaque to the client like Slack's, enough for has_more/next_cursor loops. */
+function page<T>(items: T[], args: Obj): { items: T[]; has_more: boolean; response_metadata: { next_cursor: string } } {
+  const limit = Math.max(1, Math.min(Number(str(args.limit) ?? 100) || 100, 1000));
+  const cursor = str(args.cursor);
+  const offset = cursor ? Number(Buffer.from(cursor, 'base64').toString('utf8').replace('offset:', '')) || 0 : 0;
+  const slice = items.slice(offset, offset + limit);
+  const more = offset + limit < items.length;
+  return { items: slice, has_more: more, response_metadata: { next_cursor: more ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '' } };
+}
+
+const inRange = (ts: string, args: Obj) => {
+  const oldest = str(args.oldest);
+  const latest = str(args.latest);
+  const inclusive = flag(args.inclusive);
+  if (oldest && (inclusive ? Number(ts) < Number(oldest) : Number(ts) <= Number(oldest))) return false;
+  if (latest && (inclusive ? Number(ts) > Number(latest) : Number(ts) >= Number(latest))) return false;
+  return true;
+};
+
+export const METHODS: Record<string, Handler> = {
+  'auth.test': (_args, { state, baseUrl }) => ({
+    ok: true,
+    url: `${baseUrl}/`,
+    team: state.bot.teamDomain,
+    user: state.bot.name,
+    team_id: state.bot.teamId,
+    user_id: state.bot.userId,
+    bot_id: state.bot.botId,
+    is_enterprise_install: false,
+  }),
+
+  'chat.postMessage': (args, { state }) => {
+    const channel = state.findChannel(str(args.channel) ?? '');
+    if (!channel) return fail('channel_not_found');
+    const content = messageContent(args);
+    if ('error' in content) return content.error;
+    const metadata = metadataOf(args);
+    if (metadata && 'error' in metadata) return metadata.error;
+    let threadTs = str(args.thread_ts);
+    if (threadTs) {
+      const parent = state.get(channel.id, threadTs);
+      // Stricter than Slack, which may silently post top-level: a wrong thread_ts is a bot bug.
+      if (!parent || parent.visibleTo) return fail('thread_not_found');
+      threadTs = parent.thread_ts ?? parent.ts; // replying to a reply lands in the same thread
+    }
+    const message = state.post({
+      channel: channel.id,
+      ...content,
+      ...(metadata ? { metadata } : {}),
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+      user: state.bot.userId,
+      bot_id: state.bot.botId,
+      via: 'chat.postMessage',
+    });
+    return { ok: true, channel: channel.id, ts: message.ts, message: messageJson(message, state) };
+  },
+
+  'chat.update': (args, { state }) => {
+    const channel = state.findChannel(str(args.channel) ?? '');
+    if (!channel) return fail('channel_not_found');
+    const ts = str(args.ts) ?? '';
+    const existing = state.get(channel.id, ts);
+    if (!existing || existing.visibleTo) return fail('message_not_found');
+    if (existing.user !== state.bot.userId) return fail('cant_update_message');
+    const content = messageContent(args);
+    if ('error' in content) return content.error;
+    const metadata = metadataOf(args);
+    if (metadata && 'error' in metadata) return metadata.error;
+    // Slack keeps blocks/attachments the caller leaves out; text always comes with the call.
+    const message = state.update(channel.id, ts, { ...content, ...(metadata ? { metadata } : {}) });
+    if (!message) return fail('message_not_found');
+    return { ok: true, channel: channel.id, ts, text: message.text, message: messageJson(message, state) };
+  },
+
+  'chat.postEphemeral': (args, { state }) => {
+    const channel = state.findChannel(str(args.channel) ?? '');
+    if (!channel) return fail('channel_not_found');
+    const user = str(args.user) ?? '';
+    if (!state.users.has(user)) return fail('user_not_found');
+    const content = messageContent(args);
+    if ('error' in content) return content.error;
+    const threadTs = str(args.thread_ts);
+    const message = state.post({
+      channel: channel.id,
+      ...content,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+      user: state.bot.userId,
+      bot_id: state.bot.botId,
+      visibleTo: user,
+      via: 'chat.postEphemeral',
+    });
+    return { ok: true, message_ts: message.ts };
+  },
+
+  'chat.delete': (args, { state }) => {
+    const channel = state.findChannel(str(args.channel) ?? '');
+    if (!channel) return fail('channel_not_found');
+    const ts = str(args.ts) ?? '';
+    const existing = state.get(channel.id, ts);
+    if (!existing || existing.visibleTo) return fail('message_not_found');
+    if (existing.user !== state.bot.userId) return fail('cant_delete_message');
+    state.delete(channel.id, ts);
+    return { ok: true, channel: channel.id, ts };
+  },
+
+  'chat.getPermalink': (args, { state, baseUrl }) => {
+    const channel = state.findChannel(str(args.channel) ?? '');
+    if (!channel) return fail('channel_not_found');
+    const ts = str(args.message_ts) ?? '';
+    const message = state.get(channel.id, ts);
+    if (!message) return fail('message_not_found');
+    const thread = message.thread_ts && message.thread_ts !== ts ? `?thread_ts=${message.thread_ts}&cid=${channel.id}` : '';
+    return { ok: true, channel: channel.id, permalink: `${baseUrl}/archives/${channel.id}/p${ts.replace('.', '')}${thread}` };
+  },
+
+  'conversations.info': (args, { state }) => {
+    const channel = state.findChannel(str(args.channel) ?? '');
+    return channel ? { ok: true, channel: channelJson(channel) } : fail('channel_not_found');
+  },
+
+  'conversations.history': (args, { state }) => {
+    const channel = state.findChannel(str(args.channel) ?? '');
+    if (!channel) return fail('channel_not_found');
+    const all = state.messages(channel.id, { thread: false, ephemeral: false }).filter((m) => inRange(m.ts, args)).reverse();
+    const { items, ...rest } = page(all, args);
+    return { ok: true, messages: items.map((m) => messageJson(m, state)), ...rest };
+  },
+
+  'conversations.replies': (args, { state }) => {
+    const channel = state.findChannel(str(args.channel) ?? '');
+    if (!channel) return fail('channel_not_found');
+    const ts = str(args.ts) ?? '';
+    const parent = state.get(channel.id, ts);
+    if (!parent || parent.visibleTo) return fail('thread_not_found');
+    const root = parent.thread_ts ?? parent.ts;
+    const all = state.messages(channel.id, { thread: root, ephemeral: false }).filter((m) => m.ts === root || inRange(m.ts, args));
+    const { items, ...rest } = page(all, args);
+    return { ok: true, messages: items.map((m) => messageJson(m, state)), ...rest };
+  },
+
+  'usergroups.list': (args, { state }) => ({
+    ok: true,
+    usergroups: [...state.usergroups.values()].map((g) => ({
+      id: g.id,
+      team_id: state.bot.teamId,
+      handle: g.handle,
+      name: g.handle,
+      user_count: g.users.length,
+      ...(flag(args.include_users) ? { users: [...g.users] } : {}),
+    })),
+  }),
+
+  'usergroups.users.list': (args, { state }) => {
+    const group = state.usergroups.get(str(args.usergroup) ?? '');
+    return group ? { ok: true, users: [...group.users] } : fail('no_such_subteam');
+  },
+
+  'users.info': (args, { state }) => {
+    const user = state.users.get(str(args.user) ?? '');
+    if (!user) return fail('user_not_found');
+    const realName = user.realName ?? user.name;
+    return {
+      ok: true,
+      user: {
+        id: user.id,
+        team_id: state.bot.teamId,
+        name: user.name,
+        real_name: realName,
+        deleted: false,
+        is_bot: Boolean(user.isBot),
+        is_admin: false,
+        tz: 'UTC',
+        profile: { real_name: realName, display_name: user.name },
+      },
+    };
+  },
+
+  'apps.connections.open': (_args, { socketUrl }) => ({ ok: true, url: socketUrl() }),
+};

@@ -1,0 +1,243 @@
+import { EventEmitter } from 'node:events';
+
+/** In-memory workspace of the emulator. No HTTP here, so a sandbox UI can render and stream it. */
+
+export interface EmulatedUser {
+  id: string;
+  name: string;
+  realName?: string;
+  isBot?: boolean;
+}
+
+export interface EmulatedChannel {
+  id: string;
+  name: string;
+  isPrivate?: boolean;
+  /** Direct message with one user; Slack opens one when an app posts to a user ID. */
+  isIm?: boolean;
+  user?: string;
+}
+
+export interface EmulatedUsergroup {
+  id: string;
+  handle: string;
+  users: string[];
+}
+
+/** The app the emulator plays host to: who "the bot" is in auth.test and in posted messages. */
+export interface EmulatedBot {
+  userId: string;
+  botId: string;
+  appId: string;
+  name: string;
+  teamId: string;
+  teamDomain: string;
+}
+
+export interface MessageMetadata {
+  event_type: string;
+  event_payload: Record<string, unknown>;
+}
+
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks?: unknown[];
+  attachments?: unknown[];
+  metadata?: MessageMetadata;
+  /** Author; the bot's user ID for everything the app posts. */
+  user: string;
+  bot_id?: string;
+  thread_ts?: string;
+  reply_count?: number;
+  reply_users?: string[];
+  latest_reply?: string;
+  edited?: { user: string; ts: string };
+  /** Only on ephemeral messages: the one user who sees it. Slack never returns these from history. */
+  visibleTo?: string;
+  /** How it arrived: a Web API method name, 'response_url' or 'ack'. Lets tests tell paths apart. */
+  via: string;
+}
+
+export type MessageChange = { type: 'posted' | 'updated' | 'deleted'; message: SlackMessage };
+
+export interface RecordedCall {
+  /** Web API method, or 'response_url' for posts to a response URL. */
+  method: string;
+  body: Record<string, unknown>;
+  /** Date.now() when the request arrived. */
+  at: number;
+  status: number;
+  response?: unknown;
+  /** Set when an injected fault answered instead of the emulator. */
+  fault?: string;
+}
+
+export interface MessagesQuery {
+  /** Only what this user sees: channel messages plus ephemerals addressed to them. */
+  visibleTo?: string;
+  /** Only replies in this thread (parent included); false: only top-level messages. */
+  thread?: string | false;
+  /** Include ephemeral messages (default true). */
+  ephemeral?: boolean;
+}
+
+export interface WorkspaceSeed {
+  users?: EmulatedUser[];
+  channels?: EmulatedChannel[];
+  usergroups?: EmulatedUsergroup[];
+  bot?: Partial<EmulatedBot>;
+}
+
+export const DEFAULT_BOT: EmulatedBot = {
+  userId: 'U_JOBQ_BOT',
+  botId: 'B_JOBQ',
+  appId: 'A_JOBQ',
+  name: 'jobq',
+  teamId: 'T_JOBQ',
+  teamDomain: 'jobq-sandbox',
+};
+
+export const DEFAULT_USERS: EmulatedUser[] = [
+  { id: 'U_OPERATOR', name: 'operator', realName: 'Olivia Operator' },
+  { id: 'U_VIEWER', name: 'viewer', realName: 'Victor Viewer' },
+];
+
+export const DEFAULT_CHANNELS: EmulatedChannel[] = [
+  { id: 'C_OPS', name: 'ops' },
+  { id: 'C_ALERTS', name: 'alerts' },
+  { id: 'C_GENERAL', name: 'general' },
+];
+
+export const DEFAULT_USERGROUPS: EmulatedUsergroup[] = [{ id: 'S_ONCALL', handle: 'oncall', users: ['U_OPERATOR'] }];
+
+export class SlackState extends EventEmitter<{ message: [MessageChange]; call: [RecordedCall] }> {
+  readonly bot: EmulatedBot;
+  readonly users = new Map<string, EmulatedUser>();
+  readonly channels = new Map<string, EmulatedChannel>();
+  readonly usergroups = new Map<string, EmulatedUsergroup>();
+  readonly calls: RecordedCall[] = [];
+  private readonly byChannel = new Map<string, SlackMessage[]>();
+  private lastTsMicros = 0;
+
+  constructor(seed: WorkspaceSeed = {}) {
+    super();
+    this.bot = { ...DEFAULT_BOT, ...seed.bot };
+    this.users.set(this.bot.userId, { id: this.bot.userId, name: this.bot.name, isBot: true });
+    for (const user of seed.users ?? DEFAULT_USERS) this.users.set(user.id, user);
+    for (const channel of seed.channels ?? DEFAULT_CHANNELS) this.channels.set(channel.id, channel);
+    for (const group of seed.usergroups ?? DEFAULT_USERGROUPS) this.usergroups.set(group.id, group);
+  }
+
+  /** Slack timestamps are "seconds.micros" strings, unique per channel; here unique and increasing globally. */
+  nextTs(): string {
+    this.lastTsMicros = Math.max(this.lastTsMicros + 100, Date.now() * 1000);
+    const seconds = Math.floor(this.lastTsMicros / 1_000_000);
+    const micros = this.lastTsMicros % 1_000_000;
+    return `${seconds}.${String(micros).padStart(6, '0')}`;
+  }
+
+  /** Accepts an ID, a name with or without '#', or a user ID (opens a DM, as chat.postMessage does). */
+  findChannel(idOrName: string): EmulatedChannel | undefined {
+    const direct = this.channels.get(idOrName);
+    if (direct) return direct;
+    const name = idOrName.replace(/^#/, '');
+    for (const channel of this.channels.values()) if (!channel.isIm && channel.name === name) return channel;
+    if (this.users.has(idOrName)) {
+      const im: EmulatedChannel = { id: `D_${idOrName}`, name: idOrName, isIm: true, user: idOrName };
+      this.channels.set(im.id, im);
+      return im;
+    }
+    return undefined;
+  }
+
+  addUser(user: EmulatedUser): void {
+    this.users.set(user.id, user);
+  }
+
+  addChannel(channel: EmulatedChannel): void {
+    this.channels.set(channel.id, channel);
+  }
+
+  setUsergroup(group: EmulatedUsergroup): void {
+    this.usergroups.set(group.id, group);
+  }
+
+  get(channel: string, ts: string): SlackMessage | undefined {
+    return this.byChannel.get(channel)?.find((m) => m.ts === ts);
+  }
+
+  post(input: Omit<SlackMessage, 'ts'> & { ts?: string }): SlackMessage {
+    const message: SlackMessage = { ...input, ts: input.ts ?? this.nextTs() };
+    const list = this.byChannel.get(message.channel) ?? [];
+    list.push(message);
+    this.byChannel.set(message.channel, list);
+    this.emit('message', { type: 'posted', message });
+    // Ephemeral replies are invisible to the thread's counters in Slack too.
+    if (message.thread_ts && message.thread_ts !== message.ts && !message.visibleTo) {
+      this.bumpThread(message.channel, message.thread_ts);
+    }
+    return message;
+  }
+
+  /** Replaces content fields in place (ts, channel and author stay). */
+  update(channel: string, ts: string, patch: Partial<Pick<SlackMessage, 'text' | 'blocks' | 'attachments' | 'metadata'>>): SlackMessage | undefined {
+    const message = this.get(channel, ts);
+    if (!message) return undefined;
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) delete (message as unknown as Record<string, unknown>)[key];
+      else (message as unknown as Record<string, unknown>)[key] = value;
+    }
+    message.edited = { user: message.user, ts: this.nextTs() };
+    this.emit('message', { type: 'updated', message });
+    return message;
+  }
+
+  delete(channel: string, ts: string): SlackMessage | undefined {
+    const list = this.byChannel.get(channel);
+    const index = list?.findIndex((m) => m.ts === ts) ?? -1;
+    if (!list || index < 0) return undefined;
+    const [message] = list.splice(index, 1);
+    if (!message) return undefined;
+    if (message.thread_ts && message.thread_ts !== message.ts && !message.visibleTo) {
+      this.bumpThread(channel, message.thread_ts);
+    }
+    this.emit('message', { type: 'deleted', message });
+    return message;
+  }
+
+  /** Messages of a channel in posting order, ephemerals included (with visibleTo). */
+  messages(channel: string, query: MessagesQuery = {}): SlackMessage[] {
+    const id = this.findChannel(channel)?.id ?? channel;
+    return (this.byChannel.get(id) ?? []).filter((m) => {
+      if (m.visibleTo && (query.ephemeral === false || (query.visibleTo && m.visibleTo !== query.visibleTo))) return false;
+      if (query.thread === false) return !m.thread_ts || m.thread_ts === m.ts;
+      if (typeof query.thread === 'string') return m.ts === query.thread || m.thread_ts === query.thread;
+      return true;
+    });
+  }
+
+  /** Every message in every channel, in posting order per channel. */
+  allMessages(): SlackMessage[] {
+    return [...this.byChannel.values()].flat();
+  }
+
+  recordCall(call: RecordedCall): void {
+    this.calls.push(call);
+    this.emit('call', call);
+  }
+
+  private bumpThread(channel: string, threadTs: string): void {
+    const parent = this.get(channel, threadTs);
+    if (!parent) return;
+    const replies = this.messages(channel, { thread: threadTs, ephemeral: false }).filter((m) => m.ts !== threadTs);
+    parent.thread_ts = threadTs;
+    parent.reply_count = replies.length;
+    parent.reply_users = [...new Set(replies.map((m) => m.user))];
+    const latest = replies.at(-1);
+    if (latest) parent.latest_reply = latest.ts;
+    else delete parent.latest_reply;
+    this.emit('message', { type: 'updated', message: parent });
+  }
+}
