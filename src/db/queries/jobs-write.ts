@@ -104,10 +104,16 @@ export function jobsRunNow(id: number): QueryConfig {
   };
 }
 
-/** The id range and the database clock, read together: the snapshot a bulk operation keeps to. */
+/**
+ * The id range and the database clock, read together: the snapshot a bulk operation keeps to.
+ * The clock also comes as ISO 8601 text to the microsecond: a JS Date keeps milliseconds only,
+ * and an event in the same millisecond just before the snapshot would look later than it.
+ */
 export function jobsWriteSnapshot(): QueryConfig {
   return {
-    text: `SELECT (SELECT min(id) FROM procrastinate_jobs) AS min_id, (SELECT max(id) FROM procrastinate_jobs) AS max_id, now() AS now`,
+    text: `
+      SELECT (SELECT min(id) FROM procrastinate_jobs) AS min_id, (SELECT max(id) FROM procrastinate_jobs) AS max_id, now() AS now,
+             to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS now_iso`,
   };
 }
 
@@ -153,7 +159,7 @@ export function jobsFailedGroupsInWindow(filter: FailedFilter, lo: number, hi: n
  * preview's snapshot failed again since: it is not part of what was previewed. A job whose
  * queueing lock is taken by a waiting job cannot go back to todo (unique index): flagged.
  */
-export function jobsPickFailedBatch(filter: FailedFilter, lo: number, hi: number, snapshotAt: Date, limit: number): QueryConfig {
+export function jobsPickFailedBatch(filter: FailedFilter, lo: number, hi: number, snapshotAt: string, limit: number): QueryConfig {
   return {
     text: `
       SELECT j.id, j.queueing_lock,

@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import { FUNCTIONS } from '../db/procrastinate.js';
+import { type FailedFilter, jobsCallRetryMany, jobsFailedGroupsInWindow, jobsPickFailedBatch, jobsRetryFailedGuarded, jobsWriteSnapshot } from '../db/queries/jobs-write.js';
+import { JobqError, asJobqError } from '../errors.js';
+import { assertActor, type Actor } from './actor.js';
+import { AUDIT_ACTION, AUDIT_OUTCOME, type AuditInput, addAuditJobs, auditFailures, finishAudit, recordAudit } from './audit.js';
+import { ID_WINDOW, lockHoldStats, runBatches, scanWindows } from './batches.js';
+import type { QueueContext } from './context.js';
+
+export interface RetryAllFilter {
+  queue?: string | undefined;
+  task?: string | undefined;
+  /** Jobs whose latest failure is at or after this time. */
+  failedSince?: Date | undefined;
+  /** Jobs whose latest failure is before this time. */
+  failedBefore?: Date | undefined;
+}
+
+export interface RetryAllGroup {
+  queue: string;
+  task: string;
+  count: number;
+}
+
+/** What retry-all would touch, and the snapshot it will keep to. Pass it back to retryAll to run it. */
+export interface RetryAllPreview {
+  filter: RetryAllFilter;
+  total: number;
+  /** Per queue and task, largest first. */
+  groups: RetryAllGroup[];
+  /** Highest job id when previewed: later jobs are never touched. */
+  upToId: number;
+  /** The database clock when previewed (ISO 8601, microseconds): a job that failed (again) after it is left alone. */
+  snapshotAt: string;
+  /** False when counting stopped at the time budget: then `total` is a lower bound, counted over ids up to `countedToId`. */
+  exact: boolean;
+  countedToId: number;
+  /** Fingerprint of filter and snapshot: retryAll refuses a preview that does not match it. */
+  token: string;
+}
+
+export interface RetryAllProgress {
+  retried: number;
+  batches: number;
+  /** Every id below this was dealt with. */
+  nextId: number;
+  upToId: number;
+  /** The previewed total, when known. */
+  total: number | null;
+}
+
+export interface RetryAllOptions {
+  onProgress?: ((progress: RetryAllProgress) => void) | undefined;
+  /** Stops between batches; the result says how far it got. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface RetryAllResult {
+  retried: number;
+  /** Failed jobs left alone because another job with their queueing lock is waiting. */
+  skippedQueueingLock: number;
+  batches: number;
+  stopped: boolean;
+  /** Every id below this was dealt with; upToId + 1 when the run finished. */
+  nextId: number;
+  upToId: number;
+  auditId: number;
+  lockHold: { maxMs: number; p95Ms: number };
+}
+
+/** A preview older than this is refused: what it showed may no longer be what would happen. */
+export const PREVIEW_MAX_AGE_MS = 15 * 60 * 1000;
+const PREVIEW_BUDGET_MS = 15_000;
+
+/** Counts the failed jobs a retry-all would touch, grouped, walking the primary key in windows. */
+export async function previewRetryAll(ctx: QueueContext, filter: RetryAllFilter = {}, options: { budgetMs?: number } = {}): Promise<RetryAllPreview> {
+  const normalized = normalizeFilter(filter);
+  try {
+    const snapshot = await takeSnapshot(ctx);
+    const groups = new Map<string, RetryAllGroup>();
+    const scan = await scanWindows({ fromId: snapshot.minId, toId: snapshot.maxId }, windowSize(ctx), options.budgetMs ?? PREVIEW_BUDGET_MS, async (lo, hi) => {
+      const rows = await ctx.pool.query<{ queue_name: string; task_name: string; count: number }>(jobsFailedGroupsInWindow(toSql(normalized), lo, hi));
+      for (const row of rows.rows) {
+        const key = JSON.stringify([row.queue_name, row.task_name]);
+        const group = groups.get(key) ?? { queue: row.queue_name, task: row.task_name, count: 0 };
+        group.count += row.count;
+        groups.set(key, group);
+      }
+    });
+    const sorted = [...groups.values()].sort((a, b) => b.count - a.count || a.queue.localeCompare(b.queue) || a.task.localeCompare(b.task));
+    const base = { filter: normalized, upToId: snapshot.maxId, snapshotAt: snapshot.nowIso };
+    return {
+      ...base,
+      total: sorted.reduce((sum, g) => sum + g.count, 0),
+      groups: sorted,
+      exact: scan.exact,
+      countedToId: scan.scannedToId,
+      token: fingerprint(base),
+    };
+  } catch (error) {
+    throw asJobqError(error);
+  }
+}
+
+/**
+ * Retries every failed job matching the preview (or filter) in bounded batches, each its own
+ * short transaction: lock up to batchSize failed jobs with SKIP LOCKED, retry them, count them
+ * into the audit entry. Safe to run twice or alongside another operator: a job is retried only
+ * while it is failed, at most once per run, and never beyond the preview's snapshot.
+ */
+export async function retryAll(ctx: QueueContext, target: RetryAllPreview | RetryAllFilter, actor: Actor, options: RetryAllOptions = {}): Promise<RetryAllResult> {
+  const preview = 'token' in target ? (target as RetryAllPreview) : null;
+  const auditInput: AuditInput = { actor, action: AUDIT_ACTION.retryAll, filters: auditFilters(preview ? preview.filter : (target as RetryAllFilter), preview) };
+  const plan = await auditFailures(ctx, auditInput, async () => {
+    assertActor(actor);
+    return resolvePlan(ctx, target, preview);
+  });
+  auditInput.filters = { ...auditInput.filters, upToId: plan.upToId };
+  const auditId = await recordAudit(ctx.pool, auditInput, AUDIT_OUTCOME.running, 0, null);
+  let skippedQueueingLock = 0;
+  const useFunction = ctx.schema.has('retry_failed');
+  try {
+    const run = await runBatches(
+      ctx.pool,
+      { fromId: plan.fromId, toId: plan.upToId },
+      {
+        limit: ctx.settings.batchSize,
+        pauseMs: ctx.settings.batchPauseMs,
+        windowSize: windowSize(ctx),
+        signal: options.signal,
+        onBatch: (p) => options.onProgress?.({ retried: p.done, batches: p.batches, nextId: p.nextId, upToId: plan.upToId, total: preview?.total ?? null }),
+      },
+      async (client, lo, hi, limit) => {
+        const picked = (await client.query<{ id: number; queueing_lock: string | null; queueing_lock_taken: boolean }>(jobsPickFailedBatch(plan.filter, lo, hi, plan.snapshotAt, limit))).rows;
+        // Procrastinate allows one waiting job per queueing lock: within a batch too.
+        const locks = new Set<string>();
+        const ids: number[] = [];
+        for (const row of picked) {
+          if (row.queueing_lock !== null && (row.queueing_lock_taken || locks.has(row.queueing_lock))) continue;
+          if (row.queueing_lock !== null) locks.add(row.queueing_lock);
+          ids.push(row.id);
+        }
+        let changed = 0;
+        if (ids.length > 0) {
+          // The rows are locked and failed: 3.4+'s function cannot refuse them.
+          const result = await client.query(useFunction ? jobsCallRetryMany(FUNCTIONS.retryFailedV2, ids) : jobsRetryFailedGuarded(ids));
+          changed = result.rowCount ?? 0;
+        }
+        skippedQueueingLock += picked.length - ids.length;
+        await addAuditJobs(client, auditId, changed);
+        return { picked: picked.length, lastId: picked.length > 0 ? picked[picked.length - 1]!.id : null, changed };
+      },
+    );
+    const skipped = skippedQueueingLock > 0 ? ` ${skippedQueueingLock} left failed: another job with their queueing lock is waiting.` : '';
+    const message = run.stopped
+      ? `Stopped on request after retrying ${run.done} failed jobs; ids below ${run.nextId} were done, up to ${plan.upToId} remained.${skipped}`
+      : `Retried ${run.done} failed jobs (ids up to ${plan.upToId}).${skipped}`;
+    await finishAudit(ctx.pool, auditId, run.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, message);
+    return {
+      retried: run.done,
+      skippedQueueingLock,
+      batches: run.batches,
+      stopped: run.stopped,
+      nextId: run.nextId,
+      upToId: plan.upToId,
+      auditId,
+      lockHold: lockHoldStats(run.lockHoldMs),
+    };
+  } catch (error) {
+    const err = (error as { code?: string }).code === '23505' ? queueingLockRace(error) : asJobqError(error);
+    await finishAudit(ctx.pool, auditId, AUDIT_OUTCOME.failed, err.message).catch((auditFailure: unknown) => {
+      ctx.log?.error({ err: auditFailure, auditId }, 'could not record the failure of retry-all');
+    });
+    throw err;
+  }
+}
+
+interface Plan {
+  filter: FailedFilter;
+  fromId: number;
+  upToId: number;
+  snapshotAt: string;
+}
+
+async function resolvePlan(ctx: QueueContext, target: RetryAllPreview | RetryAllFilter, preview: RetryAllPreview | null): Promise<Plan> {
+  const snapshot = await takeSnapshot(ctx);
+  if (!preview) {
+    return { filter: toSql(normalizeFilter(target as RetryAllFilter)), fromId: snapshot.minId, upToId: snapshot.maxId, snapshotAt: snapshot.nowIso };
+  }
+  const filter = normalizeFilter(preview.filter);
+  if (!ISO_INSTANT.test(preview.snapshotAt) || fingerprint({ filter, upToId: preview.upToId, snapshotAt: preview.snapshotAt }) !== preview.token) {
+    throw new JobqError('usage', 'This retry-all preview does not match its fingerprint (it was altered or is incomplete): nothing was retried.', {
+      hint: 'Preview again, then confirm that preview.',
+      runbookSection: 'retrying-jobs-safely',
+    });
+  }
+  const age = snapshot.now.getTime() - new Date(preview.snapshotAt).getTime();
+  if (!(age <= PREVIEW_MAX_AGE_MS)) {
+    throw new JobqError('expired', `This retry-all preview is ${Math.round(age / 60_000)} minutes old (limit ${PREVIEW_MAX_AGE_MS / 60_000}): what it showed may have changed. Nothing was retried.`, {
+      hint: 'Preview again and confirm the fresh preview.',
+      runbookSection: 'retrying-jobs-safely',
+    });
+  }
+  return { filter: toSql(filter), fromId: snapshot.minId, upToId: preview.upToId, snapshotAt: preview.snapshotAt };
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+async function takeSnapshot(ctx: QueueContext): Promise<{ minId: number; maxId: number; now: Date; nowIso: string }> {
+  const row = (await ctx.pool.query<{ min_id: number | null; max_id: number | null; now: Date; now_iso: string }>(jobsWriteSnapshot())).rows[0]!;
+  return { minId: row.min_id ?? 1, maxId: row.max_id ?? 0, now: row.now, nowIso: row.now_iso };
+}
+
+/** With jobq's failed-jobs index the selection is an index read: one window for the whole range. */
+const windowSize = (ctx: QueueContext) => (ctx.schema.has('failed_index') ? null : ID_WINDOW);
+
+/** Validates a filter and returns it in canonical form (dates may arrive as ISO strings from a button payload). */
+function normalizeFilter(filter: RetryAllFilter): RetryAllFilter {
+  const out: RetryAllFilter = {};
+  for (const key of ['queue', 'task'] as const) {
+    const value = filter[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string' || value.trim() === '') throw new JobqError('usage', `The ${key} filter must be a non-empty name.`);
+    out[key] = value;
+  }
+  for (const key of ['failedSince', 'failedBefore'] as const) {
+    const value = filter[key] as Date | string | undefined | null;
+    if (value === undefined || value === null) continue;
+    const date = new Date(value);
+    if (Number.isNaN(date.getTime())) throw new JobqError('usage', `The ${key === 'failedSince' ? 'since' : 'before'} filter is not a valid time.`);
+    out[key] = date;
+  }
+  if (out.failedSince && out.failedBefore && out.failedSince >= out.failedBefore) {
+    throw new JobqError('usage', `"since" (${out.failedSince.toISOString()}) must be earlier than "before" (${out.failedBefore.toISOString()}).`);
+  }
+  return out;
+}
+
+const toSql = (f: RetryAllFilter): FailedFilter => ({ queue: f.queue ?? null, task: f.task ?? null, failedSince: f.failedSince ?? null, failedBefore: f.failedBefore ?? null });
+
+/** The fingerprint a preview carries: a front can check a preview it round-tripped (a Slack button) is intact. */
+export function fingerprint(base: { filter: RetryAllFilter; upToId: number; snapshotAt: string }): string {
+  const canonical = JSON.stringify([
+    base.filter.queue ?? null,
+    base.filter.task ?? null,
+    base.filter.failedSince?.toISOString() ?? null,
+    base.filter.failedBefore?.toISOString() ?? null,
+    base.upToId,
+    base.snapshotAt,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}
+
+function auditFilters(filter: RetryAllFilter, preview: RetryAllPreview | null): Record<string, unknown> {
+  const f = filter as Record<string, unknown>;
+  return {
+    queue: f.queue ?? null,
+    task: f.task ?? null,
+    failedSince: f.failedSince ?? null,
+    failedBefore: f.failedBefore ?? null,
+    ...(preview ? { previewTotal: preview.total, previewExact: preview.exact, previewToken: preview.token } : {}),
+  };
+}
+
+function queueingLockRace(cause: unknown): JobqError {
+  return new JobqError('conflict', 'A job was deferred with the queueing lock of a failed job while retry-all ran, so that batch was not applied. Jobs retried before it stay retried.', {
+    hint: 'Run the same retry-all again: it only touches jobs that are still failed.',
+    runbookSection: 'retrying-jobs-safely',
+    cause,
+  });
+}
