@@ -63,7 +63,7 @@ export function asJobqError(error: unknown): JobqError {
     });
   }
   if (code === '55P03') {
-    return new JobqError('conflict', 'A row jobq needed was locked by a worker for too long; nothing was changed. Try again in a moment.', {
+    return new JobqError('conflict', 'jobq waited too long for a lock held by another session (a worker, a migration, a VACUUM FULL); nothing was changed. Try again in a moment.', {
       runbookSection: 'retrying-jobs-safely',
       cause: error,
     });

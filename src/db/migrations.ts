@@ -11,6 +11,7 @@ import {
   jobqRecordMigration,
   jobqSchemaState,
 } from './queries/jobq.js';
+import { confirmationsCreateTable } from './queries/jobq-confirmations.js';
 
 interface Migration {
   version: number;
@@ -19,7 +20,10 @@ interface Migration {
 }
 
 /** jobq's own schema, in order. Append only: a released migration never changes. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'audit log', statements: () => [jobqCreateAuditLog()] }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'audit log', statements: () => [jobqCreateAuditLog()] },
+  { version: 2, name: 'slack confirmations', statements: () => [confirmationsCreateTable()] },
+];
 
 export interface MigrateResult {
   /** Versions applied by this call (empty when the schema was already current). */

@@ -132,7 +132,7 @@ export function jobBlocks(detail: JobDetail, options: RenderOptions): SlackMessa
   ];
   const slug = j.status === 'failed' ? 'triaging-failed-jobs' : detail.stalled ? 'stalled-jobs-and-dead-workers' : 'reading-the-stats';
   const tail: KnownBlock[] = [...(buttons.length ? [actions(...buttons)] : []), context('Why it failed is not stored by Procrastinate: search your logs or error tracker for this job id and task.'), runbookContext(options, slug, 'What to do with this job')];
-  return message(`Job ${j.id} (${j.task} on ${j.queue}) is ${j.status}`, body, tail);
+  return message(`Job ${j.id} (${escapeMrkdwn(j.task)} on ${escapeMrkdwn(j.queue)}) is ${j.status}`, body, tail);
 }
 
 export function stalledBlocks(result: StalledResult, options: RenderOptions): SlackMessage {

@@ -6,6 +6,7 @@ import type { AuditPage } from '../../queue/audit.js';
 import type { PurgePreview, PurgeProgress, PurgeResult } from '../../queue/purge.js';
 import type { RetryAllPreview, RetryAllProgress, RetryAllResult } from '../../queue/retry-all.js';
 import { formatTime } from '../format.js';
+import { RUNBOOK_SECTIONS } from '../runbook.js';
 import { cancelText, purgePreviewText, purgeProgressText, purgeResultText, retryAllPreviewText, retryAllProgressText, retryAllResultText, retryText, runNowText, auditText } from '../text/writes.js';
 import { actions, button, code, context, escapeMrkdwn, header, message, section, type SlackMessage } from './kit.js';
 import { preformatted, runbookContext, type RenderOptions } from './reads.js';
@@ -14,8 +15,8 @@ import { preformatted, runbookContext, type RenderOptions } from './reads.js';
 
 export type BulkKind = 'retry-all' | 'purge';
 const RUNBOOK: Record<BulkKind, [string, string]> = {
-  'retry-all': ['retrying-jobs-safely', 'Retrying jobs safely'],
-  purge: ['purging-and-retention', 'Purging and retention'],
+  'retry-all': [RUNBOOK_SECTIONS.retrying, 'Retrying jobs safely'],
+  purge: [RUNBOOK_SECTIONS.purging, 'Purging and retention'],
 };
 
 /** Announcement of a single-job change, posted in the channel so the team sees who did what. */
@@ -24,7 +25,7 @@ export function jobChangeBlocks(outcome: JobChangeOutcome, userId: string, optio
   const verb = outcome.kind === 'retry' ? 'retried' : outcome.kind === 'cancel' ? (outcome.result.outcome === 'cancelled' ? 'cancelled' : 'asked to abort') : 'ran now';
   const slug = outcome.kind === 'retry' ? 'retrying-jobs-safely' : outcome.kind === 'cancel' ? 'cancelling-and-aborting-jobs' : 'running-a-scheduled-job-now';
   return message(
-    `<@${userId}> ${verb} job ${outcome.result.jobId}: ${text}`,
+    `<@${userId}> ${verb} job ${outcome.result.jobId}: ${escapeMrkdwn(text)}`,
     [section(`:arrows_counterclockwise: <@${userId}> ${verb} job *#${outcome.result.jobId}* (${code(outcome.result.task)} on ${code(outcome.result.queue)})\n${escapeMrkdwn(text)}`)],
     [actions(button({ text: 'Show job', actionId: 'job_details', value: String(outcome.result.jobId) })), runbookContext(options, slug, 'What this does')],
   );
@@ -84,7 +85,7 @@ export function errorBlocks(error: JobqError, options: RenderOptions): SlackMess
   // Permission messages carry user/channel mentions built by jobq; everything else is escaped.
   const body = error.code === 'forbidden' ? error.message : escapeMrkdwn(error.message);
   return message(
-    error.message,
+    body,
     [section(`${icon} ${body.replace(/\nUsage: (.*)$/s, (_m, usage: string) => `\n*Usage:* \`/jobq ${escapeMrkdwn(usage.replace(/^jobq /, ''))}\``)}`), ...(error.hint ? [context(escapeMrkdwn(error.hint))] : [])],
     [runbookContext(options, slug, 'Runbook')],
   );
