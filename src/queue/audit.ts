@@ -145,7 +145,7 @@ function auditError(error: unknown): JobqError {
   if ((error as { code?: string }).code === '42P01') {
     return new JobqError('internal', "jobq's audit log (table jobq.audit_log) does not exist yet, so no change can be recorded; nothing was changed.", {
       hint: 'jobq creates its own schema when it starts (migrate); start it once with a role that may create the `jobq` schema.',
-      runbookSection: 'database-connectivity',
+      runbookSection: 'audit-trail',
       cause: error,
     });
   }

@@ -55,11 +55,11 @@ function notCancellable(job: JobState): JobqError {
   if (job.status === JOB_STATUS.aborting || job.abortRequested) {
     return new JobqError('wrong_status', `Job ${job.id} is already being aborted: an abort was requested and its worker has not stopped it yet. Nothing to cancel.`, {
       hint: 'A worker checks for abort requests while the task runs; a task that never checks runs to its end. If its worker is gone, the job is stalled: see `jobq stalled`.',
-      runbookSection: 'cancelling-jobs',
+      runbookSection: 'cancelling-and-aborting-jobs',
     });
   }
   return new JobqError('wrong_status', `Job ${job.id} is \`${job.status}\`: it has finished, nothing to cancel.`, {
     hint: job.status === JOB_STATUS.failed ? 'To run it again, retry it instead.' : 'Only `todo` jobs can be cancelled, and `doing` jobs asked to abort.',
-    runbookSection: 'cancelling-jobs',
+    runbookSection: 'cancelling-and-aborting-jobs',
   });
 }

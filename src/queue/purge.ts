@@ -151,10 +151,10 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
 function purgeStatuses(options: PurgeOptions): FinalStatus[] {
   const days = options.olderThanDays;
   if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > MAX_DAYS) {
-    throw new JobqError('usage', `The age must be a whole number of days between 1 and ${MAX_DAYS}; got \`${String(days)}\`.`, { runbookSection: 'purging-old-jobs' });
+    throw new JobqError('usage', `The age must be a whole number of days between 1 and ${MAX_DAYS}; got \`${String(days)}\`.`, { runbookSection: 'purging-and-retention' });
   }
   if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue.trim() === '')) {
-    throw new JobqError('usage', 'The queue filter must be a non-empty queue name.', { runbookSection: 'purging-old-jobs' });
+    throw new JobqError('usage', 'The queue filter must be a non-empty queue name.', { runbookSection: 'purging-and-retention' });
   }
   return FINAL_STATUSES.filter((s) => s !== 'failed' || options.includeFailed === true);
 }

@@ -28,13 +28,13 @@ export async function runJobNow(ctx: QueueContext, jobId: number, actor: Actor):
     if (job.status !== JOB_STATUS.todo) {
       throw new JobqError('wrong_status', `Job ${jobId} is \`${job.status}\`, not \`todo\`: only a waiting job can be made to run now.`, {
         hint: job.status === JOB_STATUS.failed ? 'To run a failed job again, retry it.' : undefined,
-        runbookSection: 'retrying-jobs-safely',
+        runbookSection: 'running-a-scheduled-job-now',
       });
     }
     if (!job.scheduledInFuture || !job.scheduledAt) {
       throw new JobqError('wrong_status', `Job ${jobId} is already due${job.scheduledAt ? ` (it was scheduled for ${job.scheduledAt.toISOString()})` : ''}: it runs as soon as a worker of queue ${job.queue} is free. Nothing to change.`, {
-        hint: 'If it has waited long, check that workers listen on its queue: `jobq workers`.',
-        runbookSection: 'stalled-jobs-and-dead-workers',
+        hint: 'If it has waited long, its queue has no free worker or a lock blocks it: check `jobq stats` and `jobq workers`.',
+        runbookSection: 'backlog-growth',
       });
     }
     const previouslyScheduledAt = job.scheduledAt.toISOString();
