@@ -1,4 +1,4 @@
-import { FINAL_STATUSES, type FinalStatus } from '../db/procrastinate.js';
+import { FINAL_STATUSES, JOB_STATUS, type FinalStatus } from '../db/procrastinate.js';
 import { jobsCreatedAtFrom, jobsPurgeBatch, jobsPurgeableInWindow, jobsWriteSnapshot } from '../db/queries/jobs-write.js';
 import { JobqError, asJobqError } from '../errors.js';
 import { assertActor, type Actor } from './actor.js';
@@ -156,7 +156,7 @@ function purgeStatuses(options: PurgeOptions): FinalStatus[] {
   if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue.trim() === '')) {
     throw new JobqError('usage', 'The queue filter must be a non-empty queue name.', { runbookSection: 'purging-and-retention' });
   }
-  return FINAL_STATUSES.filter((s) => s !== 'failed' || options.includeFailed === true);
+  return FINAL_STATUSES.filter((s) => s !== JOB_STATUS.failed || options.includeFailed === true);
 }
 
 interface PurgePlan {
