@@ -43,6 +43,13 @@ export const envSchema = z.object({
   JOBQ_AUDIT_CHANNEL: z.string().optional(),
   JOBQ_CONFIRM_TTL_SECONDS: seconds(600),
   JOB_QUEUE_ENABLED: bool(true),
+  // Sandbox (`npm start` without Slack credentials)
+  JOBQ_SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(3030),
+  JOBQ_SANDBOX_DATA_DIR: z.string().optional(),
+  JOBQ_SANDBOX_SIMULATE: z.enum(['true', 'false']).optional(),
+  JOBQ_SANDBOX_JOBS_PER_MINUTE: z.coerce.number().min(0).max(60_000).default(120),
+  JOBQ_SANDBOX_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.08),
+  JOBQ_SANDBOX_CHAOS_SECONDS: z.coerce.number().int().min(0).default(120),
 });
 
 export type Config = z.infer<typeof envSchema> & { databaseUrl: string | undefined };

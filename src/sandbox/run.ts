@@ -1,8 +1,115 @@
-import type { Config } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
+import { startSlackEmulator, type SlackEmulator } from '../emulator/web-api.js';
+import { asJobqError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { startBot, type RunningBot } from '../main.js';
+import { redactUrl } from '../redact.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import { startSimulator, type Simulator } from './simulator.js';
 
-/** Without Slack credentials `npm start` runs the local sandbox. */
-export async function runSandbox(_config: Config, log: Logger): Promise<number> {
-  log.error('No SLACK_BOT_TOKEN: the local sandbox is not built yet. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN), or use the CLI: npx jobq --help');
-  return 1;
+export const SANDBOX_BOT_TOKEN = 'xoxb-sandbox-not-a-real-token';
+
+export interface Sandbox {
+  url: string;
+  databaseUrl: string;
+  embedded: boolean;
+  bot: RunningBot;
+  emulator: SlackEmulator;
+  simulator: Simulator | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole bot on one machine with nothing installed: an embedded PostgreSQL (unless
+ * JOB_QUEUE_DATABASE_URL is set), a workload simulator, the Slack emulator with its web page,
+ * and the real bot in HTTP mode pointed at the emulator. Same code path as production.
+ */
+export async function startSandbox(base: Config, log: Logger, overrides: { port?: number } = {}): Promise<Sandbox> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch((error: unknown) => log.warn({ err: error }, 'sandbox: stop step failed'));
+  };
+  try {
+    let database: EmbeddedPostgres | null = null;
+    if (!base.databaseUrl) {
+      database = await startEmbeddedPostgres({ dataDir: base.JOBQ_SANDBOX_DATA_DIR });
+      stops.push(() => database!.stop());
+    }
+    const databaseUrl = base.databaseUrl ?? database!.url;
+    const emulator = await startSlackEmulator({ port: overrides.port ?? base.JOBQ_SANDBOX_PORT, botToken: SANDBOX_BOT_TOKEN });
+    stops.push(() => emulator.close());
+
+    const config = loadConfig({
+      ...process.env,
+      JOB_QUEUE_DATABASE_URL: databaseUrl,
+      SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+      SLACK_SIGNING_SECRET: emulator.signingSecret,
+      SLACK_API_URL: emulator.apiUrl,
+      SLACK_APP_TOKEN: '',
+      PORT: '0',
+      JOBQ_RUNBOOK_URL: `${emulator.url}/runbook`,
+      JOBQ_WRITE_USERS: process.env.JOBQ_WRITE_USERS || 'U_OPERATOR',
+      JOBQ_ALERT_CHANNEL: process.env.JOBQ_ALERT_CHANNEL || 'C_ALERTS',
+      JOBQ_SUMMARY_SCHEDULES: process.env.JOBQ_SUMMARY_SCHEDULES || JSON.stringify([{ cron: '*/10 * * * *', timezone: 'UTC', channel: 'C_ALERTS' }]),
+      // PGlite has one backend session: one pooled connection keeps every transaction whole.
+      ...(database ? { JOBQ_POOL_MAX: '1' } : {}),
+    });
+    const bot = await startBot(config, log);
+    stops.push(() => bot.stop());
+    emulator.botUrl = `http://127.0.0.1:${bot.port}`;
+
+    const simulate = base.JOBQ_SANDBOX_SIMULATE ? base.JOBQ_SANDBOX_SIMULATE === 'true' : database !== null;
+    let simulator: Simulator | null = null;
+    if (simulate) {
+      simulator = await startSimulator({
+        url: databaseUrl,
+        jobsPerMinute: base.JOBQ_SANDBOX_JOBS_PER_MINUTE,
+        failureRate: base.JOBQ_SANDBOX_FAILURE_RATE,
+        chaosEverySeconds: base.JOBQ_SANDBOX_CHAOS_SECONDS,
+        log,
+      });
+      stops.push(() => simulator!.stop());
+    }
+    return { url: emulator.url, databaseUrl, embedded: database !== null, bot, emulator, simulator, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** `npm start` without Slack credentials: start the sandbox, print one banner, stop on Ctrl-C. */
+export async function runSandbox(config: Config, log: Logger): Promise<number> {
+  const started = performance.now();
+  let sandbox: Sandbox;
+  try {
+    sandbox = await startSandbox(config, log);
+  } catch (error) {
+    const e = asJobqError(error);
+    process.stderr.write(`jobq sandbox could not start: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
+    return e.exitCode;
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  process.stdout.write(
+    [
+      '',
+      `  jobq sandbox is running (ready in ${seconds}s)`,
+      '',
+      `  Open ${sandbox.url}  ← a Slack-like channel: type /jobq stats`,
+      '',
+      `  Slack      local emulator (Web API ${sandbox.emulator.apiUrl}); you are "operator", switch to "viewer" to see permissions`,
+      `  Database   ${sandbox.embedded ? `embedded PostgreSQL (PGlite${config.JOBQ_SANDBOX_DATA_DIR ? `, data in ${config.JOBQ_SANDBOX_DATA_DIR}` : ', in memory'}) at` : 'your database at'} ${redactUrl(sandbox.databaseUrl)}`,
+      `  Workload   ${sandbox.simulator ? `simulated Procrastinate workers, ${config.JOBQ_SANDBOX_JOBS_PER_MINUTE} jobs/min, ${Math.round(config.JOBQ_SANDBOX_FAILURE_RATE * 100)}% failing` : 'none (set JOBQ_SANDBOX_SIMULATE=true to simulate workers)'}`,
+      `  Bot        jobq in HTTP mode on :${sandbox.bot.port} (health: http://127.0.0.1:${sandbox.bot.port}/healthz); alerts and summaries go to #alerts`,
+      '',
+      '  Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.stdout.write('\nStopping the sandbox…\n');
+  await sandbox.stop();
+  return 0;
 }
