@@ -6,6 +6,7 @@ import { DEFAULT_ADMIN_URL, answers, startThrowawayServer } from './helpers/post
 declare module 'vitest' {
   export interface ProvidedContext {
     adminUrl: string;
+    runId: string;
   }
 }
 
@@ -14,7 +15,16 @@ declare module 'vitest' {
  * the binaries on this machine) and builds one template database per fixture shape; each test
  * file clones a template, which takes milliseconds.
  */
-export default async function setup(project: TestProject): Promise<() => void> {
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let adminUrl = process.env.TEST_DATABASE_URL ?? DEFAULT_ADMIN_URL;
   let stop = () => {};
   if (!(await answers(adminUrl))) {
@@ -29,11 +39,18 @@ export default async function setup(project: TestProject): Promise<() => void> {
     adminUrl = throwaway.url;
     stop = throwaway.stop;
   }
+  const runId = `${process.pid}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
+    // Templates left by runs that were killed before their teardown.
+    const stale = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'jobq_template_%' AND datname NOT LIKE $1`, [`%_${runId}`]);
+    for (const row of stale.rows) {
+      const pid = Number(/_(\d+)_[a-z0-9]+$/.exec(row.datname)?.[1]);
+      if (!pid || !isAlive(pid)) await admin.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`);
+    }
     for (const shape of SHAPES) {
-      const name = templateName(shape);
+      const name = templateName(shape, runId);
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.query(`CREATE DATABASE ${name}`);
       const url = new URL(adminUrl);
@@ -47,5 +64,13 @@ export default async function setup(project: TestProject): Promise<() => void> {
     await admin.end();
   }
   project.provide('adminUrl', adminUrl);
-  return stop;
+  project.provide('runId', runId);
+  return async () => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect().then(async () => {
+      for (const shape of SHAPES) await client.query(`DROP DATABASE IF EXISTS ${templateName(shape, runId)} WITH (FORCE)`);
+    }).catch(() => undefined);
+    await client.end().catch(() => undefined);
+    stop();
+  };
 }

@@ -13,4 +13,5 @@ export function fixtureSql(shape: SchemaShape): string {
   return readFileSync(fileURLToPath(new URL(FILES[shape], import.meta.url)), 'utf8');
 }
 
-export const templateName = (shape: SchemaShape) => `jobq_template_${shape}`;
+/** Per test run, so two runs on one server (two engineers, or CI and a person) never collide. */
+export const templateName = (shape: SchemaShape, run: string) => `jobq_template_${shape}_${run}`;
