@@ -18,6 +18,7 @@ import { METHODS, type MethodContext } from './methods.js';
 import { SlackState, type MessagesQuery, type RecordedCall, type SlackMessage, type WorkspaceSeed } from './model.js';
 import { ResponseUrls, type RecordedResponse } from './response-urls.js';
 import { SocketModeServer } from './socket-mode.js';
+import { SandboxUi } from './ui/server.js';
 import { waitUntil } from './wait.js';
 
 /**
@@ -45,6 +46,8 @@ export interface SlackEmulatorOptions extends WorkspaceSeed {
   botUrl?: string;
   /** Path of Bolt's HTTP receiver (default /slack/events). */
   eventsPath?: string;
+  /** Markdown served at /runbook by the web page (default docs/runbooks/job-queue.md). */
+  runbookPath?: string;
 }
 
 export interface RawDelivery {
@@ -59,6 +62,8 @@ export class SlackEmulator {
   readonly state: SlackState;
   readonly faults = new FaultInjector();
   readonly socket: SocketModeServer;
+  /** The Slack-like web page at / (see src/emulator/ui). */
+  readonly ui: SandboxUi;
   readonly signingSecret: string;
   readonly botToken: string | undefined;
   botUrl: string | undefined;
@@ -80,6 +85,7 @@ export class SlackEmulator {
     this.responseUrls = new ResponseUrls(this.state, () => this.url);
     const inbound = { state: this.state, responseUrls: this.responseUrls };
     this.socket = new SocketModeServer(inbound, () => this.url.replace(/^http/, 'ws'));
+    this.ui = new SandboxUi(this, options.runbookPath ? { runbookPath: options.runbookPath } : {});
     this.server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
         if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'emulator_error', detail: String(error) });
@@ -175,6 +181,7 @@ export class SlackEmulator {
 
   async close(): Promise<void> {
     this.closing.abort();
+    this.ui.close();
     for (const res of this.hanging) res.destroy();
     this.hanging.clear();
     await this.socket.close();
@@ -192,6 +199,7 @@ export class SlackEmulator {
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
     if (req.method === 'POST' && path.startsWith('/api/')) return this.handleApi(req, res, path.slice('/api/'.length));
     if (req.method === 'POST' && path.startsWith('/response/')) return this.handleResponse(req, res, path.slice('/response/'.length));
+    if (await this.ui.handle(req, res, path)) return;
     sendJson(res, 404, { ok: false, error: 'not_found', detail: `${req.method} ${path} is not emulated` });
   }
 
