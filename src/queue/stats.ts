@@ -2,9 +2,8 @@ import { catalogTableEstimates } from '../db/queries/catalog.js';
 import { eventsMaxId, eventsRecentOutcomes } from '../db/queries/events.js';
 import {
   type GroupColumn,
-  jobsFinalCountsExact,
+  jobsCountByStatus,
   jobsFinalCountsSampled,
-  jobsLiveCounts,
   jobsOldestDueTodo,
   jobsQueueNames,
 } from '../db/queries/jobs.js';
@@ -83,7 +82,7 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
     for (const row of names.rows) group(row.name);
   }
 
-  const live = await pool.query<{ key: string; status: ReportedStatus; count: number }>(jobsLiveCounts(column, LIVE_STATUSES));
+  const live = await pool.query<{ key: string; status: ReportedStatus; count: number }>(jobsCountByStatus(column, LIVE_STATUSES));
   for (const row of live.rows) group(row.key).counts[row.status] += row.count;
 
   // 2.x's `aborting` is a running state outside every index: it is counted with the final
@@ -98,7 +97,7 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
   let countMethod: StatsResult['countMethod'] = { kind: 'exact' };
   let estimated: ReportedStatus[] = [];
   if (jobRows <= settings.exactCountMaxRows) {
-    const exact = await pool.query<{ key: string; status: string; count: number }>(jobsFinalCountsExact(column, otherStatuses));
+    const exact = await pool.query<{ key: string; status: string; count: number }>(jobsCountByStatus(column, otherStatuses));
     for (const row of exact.rows) add(group(row.key), row.status, row.count);
   } else {
     const samplePercent = Math.min(100, Math.max(0.01, (100 * SAMPLE_TARGET_ROWS) / jobRows));
@@ -111,7 +110,7 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
       if ((estimated as string[]).includes(row.status) || row.status === 'aborting') add(group(row.key), row.status, Math.round(row.count * scale));
     }
     if (exactFailed) {
-      const failed = await pool.query<{ key: string; status: ReportedStatus; count: number }>(jobsFinalCountsExact(column, ['failed']));
+      const failed = await pool.query<{ key: string; status: ReportedStatus; count: number }>(jobsCountByStatus(column, ['failed']));
       for (const row of failed.rows) group(row.key).counts.failed += row.count;
     }
     for (const g of groups.values()) g.estimated = [...estimated];

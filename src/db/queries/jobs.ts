@@ -25,19 +25,12 @@ export function jobsQueueNames(limit: number): QueryConfig {
   };
 }
 
-/** Exact counts of live jobs (todo, doing), read through the partial index on live jobs. */
-export function jobsLiveCounts(group: GroupColumn, liveStatuses: readonly string[]): QueryConfig {
-  return {
-    text: `
-      SELECT ${group} AS key, status::text AS status, count(*)::bigint AS count
-      FROM procrastinate_jobs
-      WHERE status IN (${literalList(liveStatuses)})
-      GROUP BY 1, 2`,
-  };
-}
-
-/** Exact counts of final statuses by a full scan: only used when the table is small. */
-export function jobsFinalCountsExact(group: GroupColumn, statuses: readonly string[]): QueryConfig {
+/**
+ * Exact counts per group and status. For todo/doing Procrastinate's partial index on live jobs
+ * serves it; for final statuses it is a full scan, only used while the table is small (or, for
+ * `failed`, when jobq's recommended partial index exists).
+ */
+export function jobsCountByStatus(group: GroupColumn, statuses: readonly string[]): QueryConfig {
   return {
     text: `
       SELECT ${group} AS key, status::text AS status, count(*)::bigint AS count
