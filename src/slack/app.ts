@@ -30,7 +30,13 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
   }
   const mode = slackModeOf(config);
   const logger = boltLogger(deps.log);
-  const clientOptions = config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL.endsWith('/') ? config.SLACK_API_URL : `${config.SLACK_API_URL}/` } : {};
+  // The WebClient's default retries a failing call for ~30 minutes; a person waiting on a reply
+  // (or a permission check) needs an answer in seconds. 429s still wait for their Retry-After.
+  const clientOptions = {
+    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL.endsWith('/') ? config.SLACK_API_URL : `${config.SLACK_API_URL}/` } : {}),
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 2_000, randomize: false },
+    timeout: 10_000,
+  };
   const customRoutes = healthRoutes(deps.queue);
   let receiver: HTTPReceiver | SocketModeReceiver;
   if (mode === 'socket') {
