@@ -131,7 +131,11 @@ export function jobBlocks(detail: JobDetail, options: RenderOptions): SlackMessa
     section(`*Timeline*\n\`\`\`${cut(escapeMrkdwn(timeline || 'no events'), 2_700)}\`\`\``),
   ];
   const slug = j.status === 'failed' ? 'triaging-failed-jobs' : detail.stalled ? 'stalled-jobs-and-dead-workers' : 'reading-the-stats';
-  const tail: KnownBlock[] = [...(buttons.length ? [actions(...buttons)] : []), context('Why it failed is not stored by Procrastinate: search your logs or error tracker for this job id and task.'), runbookContext(options, slug, 'What to do with this job')];
+  const tail: KnownBlock[] = [
+    ...(buttons.length ? [actions(...buttons)] : []),
+    ...(j.status === 'failed' ? [context(`Why it failed is not stored by Procrastinate: search your logs or error tracker for job ${j.id} and task ${code(j.task)}.`)] : []),
+    runbookContext(options, slug, 'What to do with this job'),
+  ];
   return message(`Job ${j.id} (${escapeMrkdwn(j.task)} on ${escapeMrkdwn(j.queue)}) is ${j.status}`, body, tail);
 }
 
