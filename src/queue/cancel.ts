@@ -5,7 +5,7 @@ import { JobqError } from '../errors.js';
 import { assertActor, type Actor } from './actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, auditFailures, recordAudit } from './audit.js';
 import type { QueueContext } from './context.js';
-import { type JobState, jobNotFound, movedOn, readJobState, validJobId } from './retry.js';
+import { type JobState, jobNotFound, movedOn, readJobState, validJobId } from './job-state.js';
 
 export interface CancelResult {
   jobId: number;

@@ -5,7 +5,7 @@ import { JobqError } from '../errors.js';
 import { assertActor, type Actor } from './actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, auditFailures, recordAudit } from './audit.js';
 import type { QueueContext } from './context.js';
-import { jobNotFound, movedOn, readJobState, validJobId } from './retry.js';
+import { jobNotFound, movedOn, readJobState, validJobId } from './job-state.js';
 
 export interface RunNowResult {
   jobId: number;
