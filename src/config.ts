@@ -1,3 +1,4 @@
+import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
 import { JobqError } from './errors.js';
 
@@ -14,6 +15,54 @@ function isPostgresUrl(value: string): boolean {
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const csv = z.string().default('').transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean));
 const bool = (fallback: boolean) => z.enum(['true', 'false', '1', '0', 'yes', 'no']).default(fallback ? 'true' : 'false').transform((v) => ['true', '1', 'yes'].includes(v));
+/** Seconds that may be fractional (tests run alert loops at 0.1 s). */
+const duration = (fallback: number, max = 86_400) => z.coerce.number().positive().max(max).default(fallback);
+/** A variable holding JSON, checked against a schema; the issue path starts with the variable name. */
+const json = <T extends z.ZodType>(schema: T, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const isTimeZone = (zone: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Names of the alerts jobq can post (also what `/jobq mute` accepts as an alert name). */
+export const ALERT_NAMES = ['failures', 'stalled', 'backlog', 'no-workers', 'db-unreachable'] as const;
+export type AlertName = (typeof ALERT_NAMES)[number];
+
+/** Per-queue backlog thresholds: JOBQ_QUEUE_THRESHOLDS='{"emails":{"backlogMaxAgeSeconds":60,"backlogMaxJobs":1000}}'. */
+export const queueThresholdsSchema = z.record(
+  z.string().min(1).max(128),
+  z.strictObject({ backlogMaxAgeSeconds: z.number().positive().optional(), backlogMaxJobs: z.number().int().positive().optional() }),
+);
+export type QueueThresholds = z.infer<typeof queueThresholdsSchema>;
+
+/** JOBQ_SUMMARY_SCHEDULES='[{"cron":"0 9 * * 1-5","timezone":"Europe/Berlin","channel":"C123"}]'. */
+export const summarySchedulesSchema = z
+  .array(
+    z.strictObject({
+      cron: z.string().refine((c) => isCronExpression(c), 'is not a valid cron expression (e.g. "0 9 * * 1-5")'),
+      timezone: z.string().default('UTC').refine(isTimeZone, 'is not an IANA time zone (e.g. "Europe/Berlin")'),
+      channel: z.string().min(1, 'needs a Slack channel ID'),
+    }),
+  )
+  .max(20);
+export type SummarySchedule = z.infer<typeof summarySchedulesSchema>[number];
 
 /** The one schema for the environment. Every variable jobq reads is named here. */
 export const envSchema = z.object({
@@ -43,6 +92,22 @@ export const envSchema = z.object({
   JOBQ_AUDIT_CHANNEL: z.string().optional(),
   JOBQ_CONFIRM_TTL_SECONDS: seconds(600),
   JOB_QUEUE_ENABLED: bool(true),
+  // Alerts, silences, scheduled summaries (one elected replica posts them)
+  JOBQ_ALERT_CHANNEL: z.string().optional(),
+  JOBQ_ALERTS_DISABLED: csv.pipe(z.array(z.enum(ALERT_NAMES))),
+  JOBQ_ALERT_POLL_SECONDS: duration(5, 300),
+  JOBQ_ALERT_GROUP_WAIT_SECONDS: duration(10, 600),
+  JOBQ_ALERT_UPDATE_WINDOW_SECONDS: duration(900),
+  JOBQ_ALERT_MAX_PER_MINUTE: z.coerce.number().int().min(1).max(60).default(10),
+  JOBQ_ALERT_POST_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  JOBQ_ALERT_REPEAT_SECONDS: duration(3_600),
+  JOBQ_HEALTH_CHECK_SECONDS: duration(30, 3_600),
+  JOBQ_DB_UNREACHABLE_AFTER_SECONDS: z.coerce.number().min(0).max(3_600).default(30),
+  JOBQ_BACKLOG_MAX_AGE_SECONDS: duration(600),
+  JOBQ_BACKLOG_MAX_JOBS: z.coerce.number().int().positive().default(10_000),
+  JOBQ_QUEUE_THRESHOLDS: json(queueThresholdsSchema, '{}'),
+  JOBQ_SUMMARY_SCHEDULES: json(summarySchedulesSchema, '[]'),
+  JOBQ_LEADER_CHECK_SECONDS: duration(5, 300),
   // Sandbox (`npm start` without Slack credentials)
   JOBQ_SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(3030),
   JOBQ_SANDBOX_DATA_DIR: z.string().optional(),

@@ -1,3 +1,4 @@
+import { alertsConfigured, startAlerts, type RunningAlerts } from './alerts/start.js';
 import { loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrations.js';
 import { createQueueHandle } from './db/queue-handle.js';
@@ -12,6 +13,8 @@ export interface RunningBot {
   slack: SlackApp;
   port: number;
   deps: SlackDeps;
+  /** Alerts and summaries, when JOBQ_ALERT_CHANNEL or JOBQ_SUMMARY_SCHEDULES is set. */
+  alerts: RunningAlerts | null;
   stop(): Promise<void>;
 }
 
@@ -42,11 +45,15 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
   const { port } = await slack.start();
   // Migrate eagerly so a permission problem shows in the log at start, not at the first click.
   migrated().catch((error: unknown) => log.error({ err: error }, 'jobq schema not ready: changes will fail until this is fixed'));
+  // Every replica starts this; the one elected leader posts alerts and summaries.
+  const alerts = alertsConfigured(config) ? startAlerts({ config, queue, client: slack.app.client, log, migrated }) : null;
   return {
     slack,
     port,
     deps,
+    alerts,
     async stop() {
+      await alerts?.stop().catch((error: unknown) => log.warn({ err: error }, 'alerts did not stop cleanly'));
       await slack.stop().catch(() => undefined);
       await queue.close();
     },

@@ -12,6 +12,7 @@ import {
   jobqSchemaState,
 } from './queries/jobq.js';
 import { confirmationsCreateTable } from './queries/jobq-confirmations.js';
+import { alertsCreateTables } from './queries/jobq-alerts.js';
 
 interface Migration {
   version: number;
@@ -23,6 +24,7 @@ interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'audit log', statements: () => [jobqCreateAuditLog()] },
   { version: 2, name: 'slack confirmations', statements: () => [confirmationsCreateTable()] },
+  { version: 3, name: 'alerts, silences and summaries', statements: () => alertsCreateTables() },
 ];
 
 export interface MigrateResult {

@@ -10,6 +10,8 @@ export const AUDIT_ACTION = {
   cancel: 'cancel',
   runNow: 'run_now',
   purge: 'purge',
+  mute: 'mute',
+  unmute: 'unmute',
 } as const;
 export type AuditAction = (typeof AUDIT_ACTION)[keyof typeof AUDIT_ACTION];
 

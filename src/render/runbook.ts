@@ -18,6 +18,13 @@ export const RUNBOOK_SECTIONS = {
   audit: 'audit-trail',
   emergencyStop: 'emergency-stop',
   troubleshooting: 'troubleshooting',
+  alertFailures: 'alert-job-failures',
+  alertStalled: 'alert-stalled-jobs',
+  alertBacklog: 'alert-backlog',
+  alertNoWorkers: 'alert-no-live-workers',
+  alertDbUnreachable: 'alert-database-unreachable',
+  silencing: 'silencing-alerts',
+  summaries: 'scheduled-health-summaries',
 } as const;
 
 export function runbookUrl(base: string, section: string): string {

@@ -1,0 +1,259 @@
+import type { AlertName } from '../config.js';
+import { failureAlertsPrune, healthAlertsAll, healthAlertsClose, healthAlertsOpen, healthAlertsPosted, summaryTicksPrune, type HealthAlertRow } from '../db/queries/jobq-alerts.js';
+import { jobsTodoPerQueue } from '../db/queries/jobs-health.js';
+import { jobsOldestDueTodo } from '../db/queries/jobs.js';
+import { workersSummary } from '../db/queries/workers.js';
+import type { QueueHandle } from '../db/queue-handle.js';
+import type { Logger } from '../log.js';
+import type { QueueContext } from '../queue/context.js';
+import { listStalled, type StalledJob } from '../queue/stalled.js';
+import { formatAge, formatCount } from '../render/format.js';
+import { healthAlertBlocks, healthRepeatBlocks, healthResolvedBlocks, muteEndedNoteBlocks, type HealthAlertView } from '../render/blocks/alerts.js';
+import { code } from '../render/blocks/kit.js';
+import type { RenderOptions } from '../render/blocks/reads.js';
+import { countSuppressed, endedMutesToAnnounce, listMutes, mutesFor, unclaimMuteNote, type AlertSubject, type Mute } from './mutes.js';
+import { METADATA_TYPE, type Poster } from './poster.js';
+import { alertEnabled, backlogThresholds, type AlertSettings } from './settings.js';
+
+/**
+ * Health alerts (stalled jobs, backlog per queue, no live worker): each fires once when its
+ * condition starts, repeats in its thread at the repeat interval while it lasts, and posts
+ * "resolved" (a thread reply and an update of the original) when it clears. Open alerts live in
+ * jobq.health_alerts, so a new leader or a restart carries on the same threads.
+ */
+
+export interface Condition {
+  key: string;
+  subject: AlertSubject;
+  view: Omit<HealthAlertView, 'startedAt'>;
+}
+
+const STALLED_SHOWN = 10;
+const OLDEST_CANDIDATES = 5;
+const PRUNE_EVERY_MS = 3_600_000;
+const REASON: Record<StalledJob['reasons'][number], string> = { worker_missing: 'worker gone', heartbeat_stale: 'heartbeat silent', running_too_long: 'running too long' };
+
+/** Stalled jobs, overall: one alert while any `doing` job looks stalled. */
+export async function stalledCondition(ctx: QueueContext): Promise<Condition[]> {
+  const result = await listStalled(ctx, { limit: STALLED_SHOWN });
+  if (result.jobs.length === 0) return [];
+  const n = result.truncated ? `${result.jobs.length}+` : String(result.jobs.length);
+  const lines = result.jobs.map((j) => `• #${j.id} ${code(j.task)} in ${code(j.queue)}: ${j.reasons.map((r) => REASON[r]).join(', ')}${j.runningSeconds !== null ? `, started ${formatAge(j.runningSeconds)} ago` : ''}`);
+  return [
+    {
+      key: 'stalled',
+      subject: { alert: 'stalled' },
+      view: { alert: 'stalled', title: `${n} stalled job${n === '1' ? '' : 's'}`, detail: lines.join('\n'), muteTarget: 'stalled', commands: ['stalled', 'workers'] },
+    },
+  ];
+}
+
+/** Backlog per queue: the oldest due job waits too long, or too many are due. */
+export async function backlogConditions(ctx: QueueContext, settings: AlertSettings): Promise<Condition[]> {
+  const counts = (await ctx.pool.query<{ queue_name: string; todo: number; due: number }>(jobsTodoPerQueue())).rows.filter((r) => r.due > 0);
+  if (counts.length === 0) return [];
+  const waitingEvents = ctx.schema.has('retried_event') ? ['deferred', 'deferred_for_retry', 'retried'] : ['deferred', 'deferred_for_retry'];
+  const oldest = await ctx.pool.query<{ key: string; waiting_since: Date | null }>(jobsOldestDueTodo('queue_name', counts.map((c) => c.queue_name), OLDEST_CANDIDATES, waitingEvents));
+  const since = new Map(oldest.rows.map((r) => [r.key, r.waiting_since]));
+  const conditions: Condition[] = [];
+  for (const c of counts) {
+    const limits = backlogThresholds(settings, c.queue_name);
+    const waitingSince = since.get(c.queue_name);
+    const age = waitingSince ? Math.max(0, Math.round((Date.now() - waitingSince.getTime()) / 1000)) : null;
+    const tooOld = age !== null && age > limits.maxAgeSeconds;
+    const tooMany = c.due > limits.maxJobs;
+    if (!tooOld && !tooMany) continue;
+    const detail = [
+      `Oldest due job waiting *${formatAge(age)}*${tooOld ? ` (threshold ${formatAge(Math.round(limits.maxAgeSeconds))})` : ''}`,
+      `*${formatCount(c.due)}* due${tooMany ? ` (threshold ${formatCount(limits.maxJobs)})` : ''}${c.todo > c.due ? `, ${formatCount(c.todo - c.due)} scheduled later` : ''}`,
+    ].join(' · ');
+    conditions.push({
+      key: `backlog:${c.queue_name}`,
+      subject: { alert: 'backlog', queue: c.queue_name },
+      view: { alert: 'backlog', title: `Backlog in queue ${code(c.queue_name)}`, detail, muteTarget: c.queue_name, commands: ['stats', 'workers', 'stalled'] },
+    });
+  }
+  return conditions;
+}
+
+/** No worker has sent a heartbeat within the stalled-heartbeat threshold (Procrastinate 3.1+). */
+export async function noWorkersCondition(ctx: QueueContext): Promise<Condition[]> {
+  if (!ctx.schema.has('workers')) return [];
+  const seconds = ctx.settings.stalledHeartbeatSeconds;
+  const w = (await ctx.pool.query<{ live: number; total: number }>(workersSummary(seconds))).rows[0]!;
+  if (w.live > 0) return [];
+  return [
+    {
+      key: 'no-workers',
+      subject: { alert: 'no-workers' },
+      view: {
+        alert: 'no-workers',
+        title: 'No live Procrastinate workers',
+        detail: `${w.total === 0 ? 'No worker is registered' : `None of ${w.total} registered workers sent a heartbeat`} in the last ${formatAge(seconds)}: nothing will run until workers come back.`,
+        muteTarget: 'no-workers',
+        commands: ['workers', 'stalled'],
+      },
+    },
+  ];
+}
+
+export interface HealthMonitorDeps {
+  queue: QueueHandle;
+  poster: Poster;
+  settings: AlertSettings;
+  log: Logger;
+  render: RenderOptions;
+  /** Receives the active silences at each check (the outage reporter needs them when the database is gone). */
+  onMutes?: (mutes: Mute[]) => void;
+}
+
+export function createHealthMonitor(deps: HealthMonitorDeps) {
+  const { poster, settings, log } = deps;
+  const channel = settings.channel!;
+  /** Suppressed conditions: when each was last counted against its silence. */
+  const mutedCountedAt = new Map<string, number>();
+  let lastPruneAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = true;
+
+  const checks: { alert: AlertName; run: (ctx: QueueContext) => Promise<Condition[]> }[] = [
+    { alert: 'stalled', run: stalledCondition },
+    { alert: 'backlog', run: (ctx) => backlogConditions(ctx, settings) },
+    { alert: 'no-workers', run: noWorkersCondition },
+  ];
+
+  const metadata = (key: string, startedAt: Date) => ({ event_type: METADATA_TYPE.health, event_payload: { key, started_at: startedAt.toISOString() } });
+
+  async function fire(ctx: QueueContext, c: Condition): Promise<void> {
+    const opened = (await ctx.pool.query<HealthAlertRow>(healthAlertsOpen(c.key, c.view.alert, channel, c.view.title))).rows[0];
+    if (!opened) return; // opened meanwhile by another leader
+    const view = { ...c.view, startedAt: opened.started_at.toISOString() };
+    const ts = await poster.post(channel, healthAlertBlocks(view, settings.repeatMs / 1000, deps.render), { metadata: metadata(c.key, opened.started_at) });
+    await ctx.pool.query(healthAlertsPosted(c.key, ts, c.view.title));
+  }
+
+  async function repeat(ctx: QueueContext, c: Condition, row: HealthAlertRow & { ts: string }): Promise<void> {
+    const view = { ...c.view, startedAt: row.started_at.toISOString() };
+    await poster.update(channel, row.ts, healthAlertBlocks(view, settings.repeatMs / 1000, deps.render), metadata(c.key, row.started_at));
+    await poster.post(channel, healthRepeatBlocks(view), { threadTs: row.ts, broadcast: true });
+    await ctx.pool.query(healthAlertsPosted(c.key, row.ts, c.view.title));
+  }
+
+  async function resolve(ctx: QueueContext, row: HealthAlertRow): Promise<void> {
+    if (row.ts) {
+      const done = healthResolvedBlocks({ alert: row.alert as AlertName, title: row.summary, startedAt: row.started_at.toISOString() }, deps.render);
+      await poster.update(channel, row.ts, done.parent, metadata(row.key, row.started_at));
+      await poster.post(channel, done.reply, { threadTs: row.ts });
+    }
+    await ctx.pool.query(healthAlertsClose(row.key));
+  }
+
+  /** A row written before its post but never given a ts: the post may have happened (crash). */
+  async function adopt(ctx: QueueContext, row: HealthAlertRow): Promise<HealthAlertRow | null> {
+    if (row.ts) return row;
+    const found = await poster.findOwn(channel, METADATA_TYPE.health, (p) => p.key === row.key && p.started_at === row.started_at.toISOString(), { oldest: row.started_at });
+    if (!found) {
+      await ctx.pool.query(healthAlertsClose(row.key)); // never posted: fire again from scratch
+      return null;
+    }
+    await ctx.pool.query(healthAlertsPosted(row.key, found.ts, row.summary));
+    return { ...row, ts: found.ts };
+  }
+
+  async function countMuted(ctx: QueueContext, c: Condition, mutes: Mute[]): Promise<void> {
+    const last = mutedCountedAt.get(c.key);
+    if (last !== undefined && Date.now() - last < settings.repeatMs) return;
+    mutedCountedAt.set(c.key, Date.now());
+    await countSuppressed(ctx.pool, mutes.map((m) => m.id));
+  }
+
+  async function check(): Promise<void> {
+    const ctx = await deps.queue.get();
+    const mutes = await listMutes(ctx.pool);
+    deps.onMutes?.(mutes);
+    const open = new Map<string, HealthAlertRow>();
+    for (const row of (await ctx.pool.query<HealthAlertRow>(healthAlertsAll())).rows) {
+      const adopted = await adopt(ctx, row);
+      if (adopted) open.set(adopted.key, adopted);
+    }
+    for (const { alert, run } of checks) {
+      if (!alertEnabled(settings, alert)) continue;
+      let conditions: Condition[];
+      try {
+        conditions = await run(ctx);
+      } catch (error) {
+        log.warn({ err: error, alert }, 'health check failed; its alerts stay as they are');
+        continue;
+      }
+      const active = new Set(conditions.map((c) => c.key));
+      for (const c of conditions) {
+        if (stopped) return;
+        const row = open.get(c.key);
+        const muting = mutesFor(mutes, c.subject);
+        if (!row) {
+          if (muting.length) await countMuted(ctx, c, muting);
+          else await fire(ctx, c);
+        } else if (row.ts && Date.now() - row.last_posted_at.getTime() >= settings.repeatMs) {
+          if (muting.length) await countMuted(ctx, c, muting);
+          else await repeat(ctx, c, row as HealthAlertRow & { ts: string });
+        }
+      }
+      for (const [key, row] of open) {
+        if (stopped) return;
+        if (row.alert === alert && !active.has(key)) await resolve(ctx, row);
+      }
+      for (const key of mutedCountedAt.keys()) if (key.split(':')[0] === alert && !active.has(key)) mutedCountedAt.delete(key);
+    }
+    await announceEndedMutes(ctx);
+    if (Date.now() - lastPruneAt > PRUNE_EVERY_MS) {
+      lastPruneAt = Date.now();
+      await ctx.pool.query(failureAlertsPrune(7));
+      await ctx.pool.query(summaryTicksPrune(30));
+    }
+  }
+
+  /** Posts a note for each silence that expired or was removed, with what it kept quiet. */
+  async function announceEndedMutes(ctx: QueueContext): Promise<void> {
+    for (const mute of await endedMutesToAnnounce(ctx.pool)) {
+      try {
+        await poster.post(channel, muteEndedNoteBlocks(mute, deps.render), { metadata: { event_type: METADATA_TYPE.muteNote, event_payload: { mute_id: mute.id } } });
+      } catch (error) {
+        await unclaimMuteNote(ctx.pool, mute.id).catch(() => undefined);
+        throw error;
+      }
+    }
+  }
+
+  function schedule(delay: number): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = check()
+        .catch((error: unknown) => log.warn({ err: error }, 'health check failed; retrying'))
+        .finally(() => {
+          running = undefined;
+          schedule(settings.healthCheckMs);
+        });
+    }, delay);
+    timer.unref();
+  }
+
+  return {
+    start(): void {
+      stopped = false;
+      schedule(0);
+    },
+    /** No further post from now on. */
+    halt(): void {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+export type HealthMonitor = ReturnType<typeof createHealthMonitor>;

@@ -1,0 +1,121 @@
+import type { KnownBlock } from '@slack/types';
+import type { WebClient } from '@slack/web-api';
+import type { SlackMessage } from '../render/blocks/kit.js';
+
+/** Machine-readable tag on every message jobq posts on its own, so it can recognise them later. */
+export interface AlertMetadata {
+  event_type: string;
+  event_payload: Record<string, string | number | boolean | null>;
+}
+
+export const METADATA_TYPE = {
+  failure: 'jobq_failure_alert',
+  failureReply: 'jobq_failure_alert_reply',
+  health: 'jobq_health_alert',
+  muteNote: 'jobq_mute_note',
+  summary: 'jobq_health_summary',
+} as const;
+
+export interface PostOptions {
+  threadTs?: string | undefined;
+  metadata?: AlertMetadata | undefined;
+  /** Counted against the per-minute cap (failure alerts and their replies). */
+  counted?: boolean;
+  /** Thread replies also shown in the channel. */
+  broadcast?: boolean;
+}
+
+export interface FoundMessage {
+  ts: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Everything jobq posts on its own goes through here: at most one post per `postIntervalMs` per
+ * channel (Slack allows about one per second), a cap of `maxPerMinute` counted posts per channel,
+ * and Slack's Retry-After on 429 honoured by the WebClient's own retry queue.
+ */
+export function createPoster(client: WebClient, options: { postIntervalMs: number; maxPerMinute: number }) {
+  const chains = new Map<string, Promise<unknown>>();
+  const lastPostAt = new Map<string, number>();
+  const counted = new Map<string, number[]>();
+
+  /** Runs calls to one channel one after another, spaced by the post interval. */
+  function paced<T>(channel: string, spaced: boolean, call: () => Promise<T>): Promise<T> {
+    const previous = chains.get(channel) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(async () => {
+      if (spaced) {
+        const wait = (lastPostAt.get(channel) ?? 0) + options.postIntervalMs - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      }
+      try {
+        return await call();
+      } finally {
+        if (spaced) lastPostAt.set(channel, Date.now());
+      }
+    });
+    chains.set(channel, next);
+    return next;
+  }
+
+  const recent = (channel: string) => {
+    const now = Date.now();
+    const list = (counted.get(channel) ?? []).filter((at) => now - at < 60_000);
+    counted.set(channel, list);
+    return list;
+  };
+
+  return {
+    /** Counted posts still allowed in this channel in the current minute. */
+    budget(channel: string): number {
+      return Math.max(0, options.maxPerMinute - recent(channel).length);
+    },
+
+    async post(channel: string, message: SlackMessage, opts: PostOptions = {}): Promise<string> {
+      if (opts.counted) recent(channel).push(Date.now()); // reserve the slot before waiting
+      const result = await paced(channel, true, () =>
+        client.chat.postMessage({
+          channel,
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+          ...(opts.threadTs ? { thread_ts: opts.threadTs } : {}),
+          ...(opts.broadcast ? { reply_broadcast: true } : {}),
+          ...(opts.metadata ? { metadata: opts.metadata } : {}),
+        } as Parameters<WebClient['chat']['postMessage']>[0]),
+      );
+      if (!result.ts) throw new Error(`chat.postMessage to ${channel} returned no ts`);
+      return result.ts;
+    },
+
+    async update(channel: string, ts: string, message: SlackMessage, metadata?: AlertMetadata): Promise<void> {
+      await paced(channel, false, () =>
+        client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as KnownBlock[], ...(metadata ? { metadata } : {}) } as Parameters<WebClient['chat']['update']>[0]),
+      );
+    },
+
+    /**
+     * The newest recent message of ours with this metadata type whose payload matches, in the
+     * channel (or in one thread). Used only when recovering from a crash between a post and the
+     * database write that records it.
+     */
+    async findOwn(channel: string, eventType: string, match: (payload: Record<string, unknown>) => boolean, where: { oldest?: Date | undefined; threadTs?: string | undefined } = {}): Promise<FoundMessage | undefined> {
+      const oldest = where.oldest ? (where.oldest.getTime() / 1000 - 5).toFixed(6) : undefined;
+      const args = { channel, limit: 100, include_all_metadata: true, ...(oldest ? { oldest } : {}) };
+      const result = where.threadTs ? await client.conversations.replies({ ...args, ts: where.threadTs }) : await client.conversations.history(args);
+      const messages = (result.messages ?? []) as { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }[];
+      for (const m of [...messages].sort((a, b) => Number(b.ts) - Number(a.ts))) {
+        if (m.ts && m.metadata?.event_type === eventType && m.metadata.event_payload && match(m.metadata.event_payload)) return { ts: m.ts, payload: m.metadata.event_payload };
+      }
+      return undefined;
+    },
+
+    /** Resolves when every queued call has finished (for a clean stop). */
+    async drain(): Promise<void> {
+      await Promise.allSettled([...chains.values()]);
+    },
+  };
+}
+
+export type Poster = ReturnType<typeof createPoster>;

@@ -1,0 +1,116 @@
+import type { WebClient } from '@slack/web-api';
+import { requireDatabaseUrl, type Config } from '../config.js';
+import { migrate } from '../db/migrations.js';
+import type { QueueHandle } from '../db/queue-handle.js';
+import type { Logger } from '../log.js';
+import { startSummaries } from '../schedules/summaries.js';
+import { createDbOutageReporter } from './db-outage.js';
+import { createFailureTail, type FailureTail } from './failures.js';
+import { createHealthMonitor, type HealthMonitor } from './health.js';
+import { startLeadership, type LeaderEvent } from './leadership.js';
+import { listMutes, type Mute } from './mutes.js';
+import { createPoster } from './poster.js';
+import { alertEnabled, alertSettingsFrom } from './settings.js';
+
+export interface AlertsDeps {
+  config: Config;
+  queue: QueueHandle;
+  /** The Bolt app's WebClient (it retries on 429 after Retry-After). */
+  client: WebClient;
+  log: Logger;
+  /** Resolves once jobq's schema is migrated (default: migrate the queue's pool). */
+  migrated?: () => Promise<void>;
+}
+
+export interface RunningAlerts {
+  isLeader(): boolean;
+  /** Resolves after the first leadership attempt. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Whether this config asks for alerts or summaries at all. */
+export function alertsConfigured(config: Config): boolean {
+  return Boolean(config.JOBQ_ALERT_CHANNEL) || config.JOBQ_SUMMARY_SCHEDULES.length > 0;
+}
+
+/**
+ * Alerts and scheduled summaries. Every replica runs this; one, elected through an advisory lock,
+ * follows failures, checks health and posts summaries. Slash commands are unaffected.
+ */
+export function startAlerts(deps: AlertsDeps): RunningAlerts {
+  const settings = alertSettingsFrom(deps.config);
+  const log = deps.log.child({ component: 'alerts' });
+  const render = { runbookBase: deps.config.JOBQ_RUNBOOK_URL };
+  const poster = createPoster(deps.client, settings);
+  const migrated = deps.migrated ?? (() => migrate(deps.queue.pool).then(() => undefined));
+  let knownMutes: Mute[] = [];
+
+  let tail: FailureTail | null = null;
+  let health: HealthMonitor | null = null;
+  let retry: NodeJS.Timeout | undefined;
+  let duties: Promise<void> = Promise.resolve();
+
+  async function startDuties(): Promise<void> {
+    if (!leadership.isLeader() || tail || health) return;
+    try {
+      await migrated();
+      if (!settings.channel) return;
+      knownMutes = await listMutes(deps.queue.pool);
+      if (alertEnabled(settings, 'failures')) {
+        const t = createFailureTail({ pool: deps.queue.pool, poster, settings, log, render });
+        await t.start();
+        tail = t;
+      }
+      const h = createHealthMonitor({ queue: deps.queue, poster, settings, log, render, onMutes: (m) => (knownMutes = m) });
+      h.start();
+      health = h;
+      if (!leadership.isLeader()) await stopDuties(); // deposed while starting
+    } catch (error) {
+      log.error({ err: error }, 'alerting could not start; trying again');
+      await stopDuties();
+      retry = setTimeout(() => void (duties = duties.then(startDuties)), settings.leaderCheckMs);
+      retry.unref();
+    }
+  }
+
+  async function stopDuties(): Promise<void> {
+    clearTimeout(retry);
+    const [t, h] = [tail, health];
+    tail = null;
+    health = null;
+    await Promise.all([t?.stop(), h?.stop()]);
+  }
+
+  const outage = settings.channel && alertEnabled(settings, 'db-unreachable') ? createDbOutageReporter({ pool: deps.queue.pool, poster, settings, log, render, mutes: () => knownMutes }) : null;
+
+  const leadership = startLeadership({
+    connectionString: requireDatabaseUrl(deps.config),
+    checkMs: settings.leaderCheckMs,
+    log,
+    onEvent: async (event: LeaderEvent) => {
+      if (event.type === 'elected') duties = duties.then(startDuties);
+      // Deposed: stop at once; a batch half delivered stays stored for the next leader.
+      if (event.type === 'deposed') {
+        tail?.halt();
+        health?.halt();
+        duties = duties.then(stopDuties);
+      }
+      await outage?.onEvent(event);
+    },
+  });
+
+  const summaries = settings.summaries.length ? startSummaries({ schedules: settings.summaries, queue: deps.queue, poster, log, render, isLeader: () => leadership.isLeader() }) : null;
+
+  return {
+    isLeader: () => leadership.isLeader(),
+    ready: leadership.ready,
+    async stop() {
+      await summaries?.stop();
+      await leadership.stop();
+      await duties;
+      await stopDuties();
+      await poster.drain();
+    },
+  };
+}

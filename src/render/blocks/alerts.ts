@@ -1,0 +1,178 @@
+import type { KnownBlock } from '@slack/types';
+import type { AlertName } from '../../config.js';
+import type { Mute } from '../../alerts/mutes.js';
+import { formatAge, formatCount } from '../format.js';
+import { RUNBOOK_SECTIONS, runbookUrl } from '../runbook.js';
+import { actions, button, code, context, escapeMrkdwn, message, runbookButton, section, type SlackMessage } from './kit.js';
+import { runbookContext, type RenderOptions } from './reads.js';
+
+/** Block Kit for alerts, silences and their notes. Pure: data in, blocks out. */
+
+/** The runbook section each alert links to. */
+export const ALERT_RUNBOOK: Record<AlertName, string> = {
+  failures: RUNBOOK_SECTIONS.alertFailures,
+  stalled: RUNBOOK_SECTIONS.alertStalled,
+  backlog: RUNBOOK_SECTIONS.alertBacklog,
+  'no-workers': RUNBOOK_SECTIONS.alertNoWorkers,
+  'db-unreachable': RUNBOOK_SECTIONS.alertDbUnreachable,
+};
+
+const ALERT_TITLE: Record<AlertName, string> = {
+  failures: 'Alert: job failures',
+  stalled: 'Alert: stalled jobs',
+  backlog: 'Alert: backlog',
+  'no-workers': 'Alert: no live workers',
+  'db-unreachable': 'Alert: database unreachable',
+};
+
+/** A time Slack shows in each reader's own time zone, with an ISO fallback. */
+export function slackTime(iso: string): string {
+  const seconds = Math.floor(Date.parse(iso) / 1000);
+  return `<!date^${seconds}^{date_short_pretty} {time_secs}|${iso.replace(/\.\d+Z$/, 'Z')}>`;
+}
+
+const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
+const jobList = (ids: number[], total: number) => ids.map((id) => `#${id}`).join(', ') + (total > ids.length ? ` and ${formatCount(total - ids.length)} more` : '');
+
+export interface FailureGroupView {
+  queue: string;
+  task: string;
+  /** Failures counted in this message so far. */
+  total: number;
+  firstFailedAt: string;
+  lastFailedAt: string;
+  /** A few job ids, oldest first. */
+  sampleJobIds: number[];
+}
+
+/** What the "Retry these" / "Show them" buttons carry: the group and when its failures began. */
+export interface FailureButtonValue {
+  q: string;
+  t: string;
+  s: string;
+}
+
+export function failureAlertBlocks(v: FailureGroupView, options: RenderOptions): SlackMessage {
+  const value = JSON.stringify({ q: v.queue, t: v.task, s: v.firstFailedAt } satisfies FailureButtonValue);
+  const body: KnownBlock[] = [
+    section(`:rotating_light: *${plural(v.total, 'failure')}* of ${code(v.task)} in queue ${code(v.queue)}`),
+    context(`Jobs ${jobList(v.sampleJobIds, v.total)} · first ${slackTime(v.firstFailedAt)}${v.total > 1 ? ` · last ${slackTime(v.lastFailedAt)}` : ''}`),
+  ];
+  const tail: KnownBlock[] = [
+    actions(
+      button({ text: 'Retry these', actionId: 'alert_retry', value, style: 'primary' }),
+      button({ text: 'Show them', actionId: 'alert_show', value }),
+      runbookButton(runbookUrl(options.runbookBase, RUNBOOK_SECTIONS.alertFailures)),
+    ),
+    context(`Why they failed is in your app's logs: search for the job ids. Expected? \`/jobq mute ${escapeMrkdwn(v.task)} 2h reason\``),
+  ];
+  return message(`${formatCount(v.total)} failures of ${escapeMrkdwn(v.task)} in queue ${escapeMrkdwn(v.queue)}`, body, tail);
+}
+
+export function failureReplyBlocks(v: { added: number; total: number; sampleJobIds: number[]; lastFailedAt: string }): SlackMessage {
+  const text = `+${formatCount(v.added)} more (${formatCount(v.total)} in all): ${jobList(v.sampleJobIds, v.added)}, last ${slackTime(v.lastFailedAt)}`;
+  return { text: `+${v.added} more failures (${v.total} in all)`, blocks: [section(text)] };
+}
+
+export interface CombinedGroupView {
+  queue: string;
+  task: string;
+  failures: number;
+}
+
+/** One message for the smaller groups of a storm, so the channel gets a handful of posts. */
+export function combinedFailuresBlocks(groups: CombinedGroupView[], options: RenderOptions): SlackMessage {
+  const total = groups.reduce((n, g) => n + g.failures, 0);
+  const lines = groups.slice(0, 25).map((g) => `• ${formatCount(g.failures)} × ${code(g.task)} in ${code(g.queue)}`);
+  if (groups.length > 25) lines.push(`• … and ${groups.length - 25} more queue/task pairs`);
+  const body: KnownBlock[] = [section(`:rotating_light: *${plural(total, 'more failure')}* in ${groups.length} other queue/task pairs`), section(lines.join('\n'))];
+  return message(`${formatCount(total)} more failures in ${groups.length} queue/task pairs`, body, [
+    actions(button({ text: 'Show failed jobs', actionId: 'alert_show', value: JSON.stringify({}) }), runbookButton(runbookUrl(options.runbookBase, RUNBOOK_SECTIONS.alertFailures))),
+  ]);
+}
+
+export interface HealthAlertView {
+  alert: AlertName;
+  /** One line: what is wrong, e.g. "Backlog in queue `emails`". */
+  title: string;
+  /** What was measured against which threshold (mrkdwn, already escaped). */
+  detail: string;
+  startedAt: string;
+  /** How to mute it, e.g. "emails" or "stalled". */
+  muteTarget: string;
+  /** Read commands that help, e.g. ["stats", "workers"]. */
+  commands: string[];
+}
+
+export function healthAlertBlocks(v: HealthAlertView, repeatSeconds: number, options: RenderOptions): SlackMessage {
+  const slug = ALERT_RUNBOOK[v.alert];
+  return message(
+    `${ALERT_TITLE[v.alert]}: ${v.title.replace(/`/g, '')}`,
+    [
+      section(`:warning: *${v.title}*\n${v.detail}`),
+      context(`Firing since ${slackTime(v.startedAt)} · repeats every ${formatAge(Math.round(repeatSeconds))} while it lasts · ${v.commands.map((c) => `\`/jobq ${c}\``).join(' ')} · mute: \`/jobq mute ${escapeMrkdwn(v.muteTarget)} 1h reason\``),
+    ],
+    [runbookContext(options, slug, ALERT_TITLE[v.alert])],
+  );
+}
+
+export function healthRepeatBlocks(v: HealthAlertView): SlackMessage {
+  const lasting = formatAge(Math.round((Date.now() - Date.parse(v.startedAt)) / 1000));
+  return { text: `Still firing after ${lasting}: ${v.title.replace(/`/g, '')}`, blocks: [section(`:warning: Still firing after ${lasting}: ${v.detail}`)] };
+}
+
+export function healthResolvedBlocks(v: Pick<HealthAlertView, 'alert' | 'title' | 'startedAt'>, options: RenderOptions): { parent: SlackMessage; reply: SlackMessage } {
+  const lasted = formatAge(Math.round((Date.now() - Date.parse(v.startedAt)) / 1000));
+  const slug = ALERT_RUNBOOK[v.alert];
+  return {
+    parent: message(`Resolved: ${v.title.replace(/`/g, '')}`, [section(`:white_check_mark: *Resolved:* ~${v.title}~\nFired ${slackTime(v.startedAt)}, lasted ${lasted}.`)], [runbookContext(options, slug, ALERT_TITLE[v.alert])]),
+    reply: { text: `Resolved after ${lasted}`, blocks: [section(`:white_check_mark: Resolved after ${lasted}.`)] },
+  };
+}
+
+// --- silences ---
+
+/** Slack user ids as mentions; a terminal user's name (a CLI silence) as plain code. */
+const who = (id: string | null) => (id && /^[UW][A-Z0-9_]{2,}$/.test(id) ? `<@${id}>` : code(id ?? 'someone'));
+
+const suppressedText = (m: Mute) =>
+  m.suppressedAlerts === 0 ? 'no alerts were suppressed' : `${plural(m.suppressedAlerts, 'alert')} suppressed${m.suppressedFailures > 0 ? ` (${plural(m.suppressedFailures, 'failure')})` : ''}`;
+
+function muteLine(m: Mute): string {
+  return `${code(m.target)} until ${slackTime(m.expiresAt)} by ${who(m.createdBy)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''} · ${suppressedText(m)} so far`;
+}
+
+export function muteCreatedBlocks(m: Mute, userId: string, options: RenderOptions): SlackMessage {
+  return message(
+    `${who(userId)} muted ${escapeMrkdwn(m.target)} until ${m.expiresAt}`,
+    [section(`:no_bell: ${who(userId)} muted ${code(m.target)} until ${slackTime(m.expiresAt)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''}\nMatching alerts are counted, not posted; the count is posted when the silence ends.`)],
+    [runbookContext(options, 'silencing-alerts', 'Silencing alerts')],
+  );
+}
+
+export function unmuteBlocks(ended: Mute[], userId: string, options: RenderOptions): SlackMessage {
+  const alerts = ended.reduce((n, m) => n + m.suppressedAlerts, 0);
+  const failures = ended.reduce((n, m) => n + m.suppressedFailures, 0);
+  const target = ended[0]?.target ?? '';
+  const counted = alerts === 0 ? 'no alerts were suppressed' : `${plural(alerts, 'alert')} had been suppressed${failures ? ` (${plural(failures, 'failure')})` : ''}`;
+  return message(
+    `${who(userId)} unmuted ${escapeMrkdwn(target)}: ${counted}`,
+    [section(`:bell: ${who(userId)} unmuted ${code(target)}: ${counted}.`)],
+    [runbookContext(options, 'silencing-alerts', 'Silencing alerts')],
+  );
+}
+
+export function mutesListBlocks(mutes: Mute[], options: RenderOptions): SlackMessage {
+  const body: KnownBlock[] = mutes.length ? [section(`*Active silences (${mutes.length})*`), ...mutes.map((m) => section(`:no_bell: ${muteLine(m)}`))] : [section('No active silences: every alert is posted.')];
+  return message(mutes.length ? `${mutes.length} active silences` : 'No active silences', body, [runbookContext(options, 'silencing-alerts', 'Silencing alerts')]);
+}
+
+/** Posted in the alert channel when a silence expires or is removed. */
+export function muteEndedNoteBlocks(m: Mute, options: RenderOptions): SlackMessage {
+  const how = m.endReason === 'unmuted' ? `was removed by ${who(m.endedBy)}` : 'expired';
+  return message(
+    `Silence on ${escapeMrkdwn(m.target)} ${m.endReason === 'unmuted' ? 'removed' : 'expired'}: ${suppressedText(m)}`,
+    [section(`:bell: The silence on ${code(m.target)} ${how}: ${suppressedText(m)} while it lasted (set by ${who(m.createdBy)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''}).`)],
+    [runbookContext(options, 'silencing-alerts', 'Silencing alerts')],
+  );
+}
