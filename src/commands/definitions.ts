@@ -16,7 +16,7 @@ export interface CommandDefinition {
   runbook: string;
 }
 
-export const COMMAND_NAMES = ['help', 'stats', 'failed', 'job', 'stalled', 'workers', 'doctor', 'retry', 'retry-all', 'cancel', 'run-now', 'purge', 'audit'] as const;
+export const COMMAND_NAMES = ['help', 'stats', 'failed', 'job', 'stalled', 'workers', 'doctor', 'retry', 'retry-all', 'cancel', 'run-now', 'purge', 'audit', 'mute', 'unmute', 'mutes'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 export const commandNameSchema = z.enum(COMMAND_NAMES);
 
@@ -77,4 +77,15 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     runbook: 'purging-and-retention',
   },
   audit: { name: 'audit', summary: 'Recent changes made through jobq: who, what, how many, outcome', usage: 'audit [--limit N] [--cursor ID]', access: 'read', takesId: false, options: { limit: str, cursor: str }, runbook: 'audit-trail' },
+  mute: {
+    name: 'mute',
+    summary: 'Silence alerts about a queue, a task or an alert (failures, stalled, backlog, no-workers, db-unreachable) for a while; they are counted',
+    usage: 'mute QUEUE|TASK|ALERT DURATION [REASON...]',
+    access: 'write',
+    takesId: false,
+    options: {},
+    runbook: 'silencing-alerts',
+  },
+  unmute: { name: 'unmute', summary: 'End a silence now and show how many alerts it suppressed', usage: 'unmute QUEUE|TASK|ALERT', access: 'write', takesId: false, options: {}, runbook: 'silencing-alerts' },
+  mutes: { name: 'mutes', summary: 'Active silences: what, until when, who, why, alerts suppressed so far', usage: 'mutes', access: 'read', takesId: false, options: {}, runbook: 'silencing-alerts' },
 };

@@ -19,7 +19,10 @@ export type ParsedCommand =
   | { name: 'cancel'; id: number }
   | { name: 'run-now'; id: number }
   | { name: 'purge'; olderThanDays: number; queue?: string; includeFailed: boolean; yes: boolean; dryRun: boolean }
-  | { name: 'audit'; limit?: number; cursor?: number };
+  | { name: 'audit'; limit?: number; cursor?: number }
+  | { name: 'mute'; target: string; durationSeconds: number; reason: string | null }
+  | { name: 'unmute'; target: string }
+  | { name: 'mutes' };
 
 /** Splits command text like a shell would: whitespace, with "double" or 'single' quotes. */
 export function tokenize(text: string): string[] {
@@ -129,8 +132,18 @@ export function parseCommand(tokens: string[]): ParsedCommand {
       }
       case 'workers':
       case 'doctor':
+      case 'mutes':
         noPositionals();
         return { name: command };
+      case 'mute': {
+        const [target, duration, ...reason] = positionals;
+        if (target === undefined || duration === undefined) throw usageError(command, 'Say what to mute and for how long, e.g. `mute emails 2h deploying the mailer fix`.');
+        return { name: 'mute', target, durationSeconds: parseDuration(duration, 'The duration'), reason: reason.join(' ').trim() || null };
+      }
+      case 'unmute': {
+        if (positionals.length !== 1) throw usageError(command, 'Say which silence to end, e.g. `unmute emails` (`mutes` lists them).');
+        return { name: 'unmute', target: positionals[0]! };
+      }
       case 'retry-all': {
         noPositionals();
         return compact({

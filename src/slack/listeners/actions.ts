@@ -1,17 +1,18 @@
 import type { App, BlockAction, ButtonAction, RespondArguments, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { executeRead } from '../../commands/execute.js';
-import { assertWritesEnabled, executeJobChange, refuse, type JobChangeCommand } from '../../commands/writes.js';
+import { assertWritesEnabled, executeJobChange, refuse, retryAllFilterOf, type JobChangeCommand } from '../../commands/writes.js';
 import type { ParsedCommand } from '../../commands/parse.js';
 import { asJobqError, JobqError } from '../../errors.js';
 import { slackActor } from '../../queue/actor.js';
 import { parseJobId } from '../../queue/job.js';
 import { purge, type PurgeOptions, type PurgeProgress } from '../../queue/purge.js';
-import { retryAll, type RetryAllPreview, type RetryAllProgress } from '../../queue/retry-all.js';
+import { previewRetryAll, retryAll, type RetryAllPreview, type RetryAllProgress } from '../../queue/retry-all.js';
+import type { FailureButtonValue } from '../../render/blocks/alerts.js';
 import { readBlocks } from '../../render/blocks/index.js';
 import type { SlackMessage } from '../../render/blocks/kit.js';
 import { decodeFailedQuery } from '../../render/blocks/reads.js';
-import { bulkClosedBlocks, bulkProgressBlocks, bulkResultBlocks, errorBlocks, jobChangeBlocks, type BulkKind } from '../../render/blocks/writes.js';
+import { bulkClosedBlocks, bulkPreviewBlocks, bulkProgressBlocks, bulkResultBlocks, errorBlocks, jobChangeBlocks, type BulkKind } from '../../render/blocks/writes.js';
 import { postToAuditChannel } from '../audit-channel.js';
 import type { SlackDeps } from '../deps.js';
 
@@ -52,6 +53,38 @@ export function register(app: App, deps: SlackDeps): void {
     const ctx = await deps.queue.get();
     const query = decodeFailedQuery(action.value ?? '{}');
     await ephemeral(respond, readBlocks(await executeRead(ctx, { name: 'failed', ...query } as ParsedCommand & { name: 'failed' }), deps.render), true);
+  });
+
+  // Failure alert buttons. "Show them": the failed jobs of the alert's queue and task.
+  const alertValue = (value: string | undefined): Partial<FailureButtonValue> => {
+    try {
+      return JSON.parse(value ?? '{}') as Partial<FailureButtonValue>;
+    } catch {
+      throw new JobqError('usage', 'This button carries no readable alert: run `/jobq failed` instead.', { runbookSection: 'alert-job-failures' });
+    }
+  };
+  on('alert_show', async ({ body, action, respond }) => {
+    deps.permissions.assertCanRead(body.user.id, channelOf(body));
+    const v = alertValue(action.value);
+    const ctx = await deps.queue.get();
+    const command = { name: 'failed' as const, ...(v.q ? { queue: v.q } : {}), ...(v.t ? { task: v.t } : {}) };
+    await ephemeral(respond, readBlocks(await executeRead(ctx, command), deps.render), false);
+  });
+
+  // "Retry these": the same preview and Confirm as `/jobq retry-all --queue Q --task T --since <first failure>`.
+  on('alert_retry', async ({ body, action, respond, client }) => {
+    const v = alertValue(action.value);
+    const ctx = await deps.queue.get();
+    await deps.migrated();
+    const actor = slackActor(body.user.id, body.user.name);
+    const command = { name: 'retry-all' as const, queue: v.q, task: v.t, since: v.s ? new Date(v.s) : undefined, yes: false, dryRun: false };
+    await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, command, actor);
+    await assertWriter(deps, client, ctx, command, actor);
+    const preview = await previewRetryAll(ctx, retryAllFilterOf(command));
+    if (preview.total === 0 && preview.exact) throw new JobqError('not_found', 'None of these jobs is still failed: nothing to retry.', { runbookSection: 'retrying-jobs-safely' });
+    const pending = await deps.confirmations.create('retry-all', preview, body.user.id, channelOf(body));
+    const message = bulkPreviewBlocks('retry-all', preview, { confirmationId: pending.id, requestedBy: body.user.id, expiresAt: pending.expiresAt }, deps.render);
+    await respond({ response_type: 'in_channel', replace_original: false, ...message } as RespondArguments);
   });
 
   const jobChange = (name: JobChangeCommand['name']) => async ({ body, action, respond, client }: Click) => {

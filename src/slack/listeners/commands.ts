@@ -5,6 +5,8 @@ import { executeRead, isReadCommand } from '../../commands/execute.js';
 import { parseCommand, tokenize, type ParsedCommand } from '../../commands/parse.js';
 import { assertWritesEnabled, executeJobChange, isJobChange, purgeOptionsOf, refuse, retryAllFilterOf } from '../../commands/writes.js';
 import { asJobqError, JobqError } from '../../errors.js';
+import { createMute, endMutes, guardSilenceChange, listMutes } from '../../alerts/mutes.js';
+import { muteCreatedBlocks, mutesListBlocks, unmuteBlocks } from '../../render/blocks/alerts.js';
 import { slackActor } from '../../queue/actor.js';
 import { listAudit } from '../../queue/audit.js';
 import { previewPurge } from '../../queue/purge.js';
@@ -37,8 +39,24 @@ async function handleCommand(deps: SlackDeps, slash: SlashCommand, respond: Resp
     }
     await deps.migrated();
     if (parsed.name === 'audit') return await reply.ephemeral(auditBlocks(await listAudit(ctx, parsed), deps.render));
+    if (parsed.name === 'mutes') return await reply.ephemeral(mutesListBlocks(await listMutes(ctx.pool), deps.render));
 
     const actor = slackActor(slash.user_id, slash.user_name);
+    if (parsed.name === 'mute' || parsed.name === 'unmute') {
+      const change = parsed;
+      // Silences are changes: the emergency stop and write permission apply, refusals are audited.
+      await guardSilenceChange(ctx, change, actor, async () => {
+        await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, change, actor);
+        await deps.permissions.assertCanWrite(client, slash.user_id);
+      });
+      const message =
+        change.name === 'mute'
+          ? muteCreatedBlocks(await createMute(ctx, { target: change.target, seconds: change.durationSeconds, reason: change.reason }, actor), slash.user_id, deps.render)
+          : unmuteBlocks(await endMutes(ctx, change.target, actor), slash.user_id, deps.render);
+      await reply.inChannel(message);
+      await postToAuditChannel(deps, client, message);
+      return;
+    }
     await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, parsed, actor);
     try {
       await deps.permissions.assertCanWrite(client, slash.user_id);
