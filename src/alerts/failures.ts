@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import { combinedFailuresBlocks, failureAlertBlocks, failureReplyBlocks } from '../render/blocks/alerts.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { countSuppressed, listMutes, mutesFor } from './mutes.js';
-import { METADATA_TYPE, type AlertMetadata, type Poster } from './poster.js';
+import { isMessageGone, METADATA_TYPE, type AlertMetadata, type Poster } from './poster.js';
 import type { AlertSettings } from './settings.js';
 
 /**
@@ -259,7 +259,18 @@ export function createFailureTail(deps: FailureTailDeps) {
         const view = { queue: g.queue, task: g.task, total, firstFailedAt: g.parentFirstAt, lastFailedAt: g.lastAt, sampleJobIds: g.sampleJobIds };
         // Setting the total (not adding to it) makes a repeated update harmless.
         assertActive();
-        await poster.update(channel, g.parentTs, failureAlertBlocks(view, deps.render));
+        try {
+          await poster.update(channel, g.parentTs, failureAlertBlocks(view, deps.render));
+        } catch (error) {
+          if (!isMessageGone(error)) throw error;
+          // Someone deleted the alert: these failures get a message of their own.
+          const ts = await poster.post(channel, failureAlertBlocks({ ...view, total: g.failures, firstFailedAt: g.firstAt }, deps.render), {
+            counted: true,
+            metadata: metadata(METADATA_TYPE.failure, batch, { queue: g.queue, task: g.task, failures: g.failures }),
+          });
+          await record(batch, g, 'post', ts, g.failures, g.firstAt);
+          continue;
+        }
         const found = batch.recovering ? await poster.findOwn(channel, METADATA_TYPE.failureReply, isOwn(g), { oldest: batch.since, threadTs: g.parentTs }) : undefined;
         if (!found && poster.budget(channel) > 0) {
           assertActive();

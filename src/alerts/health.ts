@@ -12,7 +12,7 @@ import { healthAlertBlocks, healthRepeatBlocks, healthResolvedBlocks, muteEndedN
 import { code } from '../render/blocks/kit.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { countSuppressed, endedMutesToAnnounce, listMutes, mutesFor, unclaimMuteNote, type AlertSubject, type Mute } from './mutes.js';
-import { METADATA_TYPE, type Poster } from './poster.js';
+import { isMessageGone, METADATA_TYPE, type Poster } from './poster.js';
 import { alertEnabled, backlogThresholds, type AlertSettings } from './settings.js';
 
 /**
@@ -135,16 +135,27 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
 
   async function repeat(ctx: QueueContext, c: Condition, row: HealthAlertRow & { ts: string }): Promise<void> {
     const view = { ...c.view, startedAt: row.started_at.toISOString() };
-    await poster.update(channel, row.ts, healthAlertBlocks(view, settings.repeatMs / 1000, deps.render), metadata(c.key, row.started_at));
-    await poster.post(channel, healthRepeatBlocks(view), { threadTs: row.ts, broadcast: true });
+    try {
+      await poster.update(channel, row.ts, healthAlertBlocks(view, settings.repeatMs / 1000, deps.render), metadata(c.key, row.started_at));
+      await poster.post(channel, healthRepeatBlocks(view), { threadTs: row.ts, broadcast: true });
+    } catch (error) {
+      if (!isMessageGone(error)) throw error;
+      // The alert was deleted in Slack while the condition lasts: start over with a new one.
+      await ctx.pool.query(healthAlertsClose(c.key));
+      return fire(ctx, c);
+    }
     await ctx.pool.query(healthAlertsPosted(c.key, row.ts, c.view.title));
   }
 
   async function resolve(ctx: QueueContext, row: HealthAlertRow): Promise<void> {
     if (row.ts) {
       const done = healthResolvedBlocks({ alert: row.alert as AlertName, title: row.summary, startedAt: row.started_at.toISOString() }, deps.render);
-      await poster.update(channel, row.ts, done.parent, metadata(row.key, row.started_at));
-      await poster.post(channel, done.reply, { threadTs: row.ts });
+      try {
+        await poster.update(channel, row.ts, done.parent, metadata(row.key, row.started_at));
+        await poster.post(channel, done.reply, { threadTs: row.ts });
+      } catch (error) {
+        if (!isMessageGone(error)) throw error; // deleted in Slack: nothing left to mark resolved
+      }
     }
     await ctx.pool.query(healthAlertsClose(row.key));
   }

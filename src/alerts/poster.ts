@@ -1,5 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
+import type { Logger } from '../log.js';
 import type { SlackMessage } from '../render/blocks/kit.js';
 
 /** Machine-readable tag on every message jobq posts on its own, so it can recognise them later. */
@@ -25,6 +26,12 @@ export interface PostOptions {
   broadcast?: boolean;
 }
 
+/** Slack's answer when a message jobq wants to edit or reply to was deleted (by a person, or retention). */
+export function isMessageGone(error: unknown): boolean {
+  const code = (error as { data?: { error?: string } } | undefined)?.data?.error;
+  return code === 'message_not_found' || code === 'cant_update_message' || code === 'thread_not_found';
+}
+
 export interface FoundMessage {
   ts: string;
   payload: Record<string, unknown>;
@@ -35,7 +42,7 @@ export interface FoundMessage {
  * channel (Slack allows about one per second), a cap of `maxPerMinute` counted posts per channel,
  * and Slack's Retry-After on 429 honoured by the WebClient's own retry queue.
  */
-export function createPoster(client: WebClient, options: { postIntervalMs: number; maxPerMinute: number }) {
+export function createPoster(client: WebClient, options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined }) {
   const chains = new Map<string, Promise<unknown>>();
   const lastPostAt = new Map<string, number>();
   const counted = new Map<string, number[]>();
@@ -98,12 +105,20 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
     /**
      * The newest recent message of ours with this metadata type whose payload matches, in the
      * channel (or in one thread). Used only when recovering from a crash between a post and the
-     * database write that records it.
+     * database write that records it. Needs channels:history (groups:history for a private
+     * channel); when the history cannot be read the answer is "not found", so the caller posts
+     * (one repeat at most) instead of stalling every later alert.
      */
     async findOwn(channel: string, eventType: string, match: (payload: Record<string, unknown>) => boolean, where: { oldest?: Date | undefined; threadTs?: string | undefined } = {}): Promise<FoundMessage | undefined> {
       const oldest = where.oldest ? (where.oldest.getTime() / 1000 - 5).toFixed(6) : undefined;
       const args = { channel, limit: 100, include_all_metadata: true, ...(oldest ? { oldest } : {}) };
-      const result = where.threadTs ? await client.conversations.replies({ ...args, ts: where.threadTs }) : await client.conversations.history(args);
+      let result: { messages?: unknown[] };
+      try {
+        result = where.threadTs ? await client.conversations.replies({ ...args, ts: where.threadTs }) : await client.conversations.history(args);
+      } catch (error) {
+        options.log?.warn({ err: error, channel }, 'could not read the channel history to recognise an earlier post (scope channels:history?); posting it, which may repeat one message');
+        return undefined;
+      }
       const messages = (result.messages ?? []) as { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }[];
       for (const m of [...messages].sort((a, b) => Number(b.ts) - Number(a.ts))) {
         if (m.ts && m.metadata?.event_type === eventType && m.metadata.event_payload && match(m.metadata.event_payload)) return { ts: m.ts, payload: m.metadata.event_payload };

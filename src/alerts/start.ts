@@ -42,7 +42,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
   const settings = alertSettingsFrom(deps.config);
   const log = deps.log.child({ component: 'alerts' });
   const render = { runbookBase: deps.config.JOBQ_RUNBOOK_URL };
-  const poster = createPoster(deps.client, settings);
+  const poster = createPoster(deps.client, { ...settings, log });
   const migrated = deps.migrated ?? (() => migrate(deps.queue.pool).then(() => undefined));
   let knownMutes: Mute[] = [];
 

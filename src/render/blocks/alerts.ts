@@ -66,12 +66,12 @@ export function failureAlertBlocks(v: FailureGroupView, options: RenderOptions):
     ),
     context(`Why they failed is in your app's logs: search for the job ids. Expected? \`/jobq mute ${escapeMrkdwn(v.task)} 2h reason\``),
   ];
-  return message(`${formatCount(v.total)} failures of ${escapeMrkdwn(v.task)} in queue ${escapeMrkdwn(v.queue)}`, body, tail);
+  return message(`${plural(v.total, 'failure')} of ${escapeMrkdwn(v.task)} in queue ${escapeMrkdwn(v.queue)}`, body, tail);
 }
 
 export function failureReplyBlocks(v: { added: number; total: number; sampleJobIds: number[]; lastFailedAt: string }): SlackMessage {
   const text = `+${formatCount(v.added)} more (${formatCount(v.total)} in all): ${jobList(v.sampleJobIds, v.added)}, last ${slackTime(v.lastFailedAt)}`;
-  return { text: `+${v.added} more failures (${v.total} in all)`, blocks: [section(text)] };
+  return { text: `+${plural(v.added, 'more failure')} (${formatCount(v.total)} in all)`, blocks: [section(text)] };
 }
 
 export interface CombinedGroupView {
@@ -86,7 +86,7 @@ export function combinedFailuresBlocks(groups: CombinedGroupView[], options: Ren
   const lines = groups.slice(0, 25).map((g) => `• ${formatCount(g.failures)} × ${code(g.task)} in ${code(g.queue)}`);
   if (groups.length > 25) lines.push(`• … and ${groups.length - 25} more queue/task pairs`);
   const body: KnownBlock[] = [section(`:rotating_light: *${plural(total, 'more failure')}* in ${groups.length} other queue/task pairs`), section(lines.join('\n'))];
-  return message(`${formatCount(total)} more failures in ${groups.length} queue/task pairs`, body, [
+  return message(`${plural(total, 'more failure')} in ${groups.length} queue/task pairs`, body, [
     actions(button({ text: 'Show failed jobs', actionId: 'alert_show', value: JSON.stringify({}) }), runbookButton(runbookUrl(options.runbookBase, RUNBOOK_SECTIONS.alertFailures))),
   ]);
 }
