@@ -100,6 +100,8 @@ export function createFailureTail(deps: FailureTailDeps) {
   let firstSeenAt: number | null = null;
   let sawUnsettled = false;
   let delivering: Delivering | null = null;
+  /** The last flush found too few posts left this minute: the batch keeps growing until it fits. */
+  let heldForCap = false;
   const snapshots: { at: number; maxId: number }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -206,7 +208,8 @@ export function createFailureTail(deps: FailureTailDeps) {
     const hi = scanned;
     const planned = await plan(groups, hi);
     const needed = postsNeeded(planned);
-    if (needed > poster.budget(channel)) {
+    heldForCap = needed > poster.budget(channel);
+    if (heldForCap) {
       log.debug({ needed, budget: poster.budget(channel) }, 'failure alerts wait for the per-minute cap; totals keep counting');
       return;
     }
@@ -328,8 +331,10 @@ export function createFailureTail(deps: FailureTailDeps) {
 
   function schedule(): void {
     if (stopped) return;
-    const dueIn = firstSeenAt !== null && !delivering ? firstSeenAt + settings.groupWaitMs - Date.now() : settings.pollMs;
-    timer = setTimeout(run, Math.max(10, Math.min(settings.pollMs, dueIn)));
+    // Wake up for the end of the group wait; once it has passed (waiting for the per-minute cap,
+    // or retrying a delivery) go back to the poll interval rather than spin.
+    const dueIn = firstSeenAt !== null && !delivering ? firstSeenAt + settings.groupWaitMs - Date.now() : 0;
+    timer = setTimeout(run, dueIn > 0 ? Math.max(10, Math.min(settings.pollMs, dueIn)) : settings.pollMs);
     timer.unref();
   }
 
@@ -361,7 +366,7 @@ export function createFailureTail(deps: FailureTailDeps) {
     },
     /** For tests and logs. */
     state() {
-      return { cursor, scanned, pending: pending.size, delivering: delivering ? { lo: delivering.lo, hi: delivering.hi } : null };
+      return { cursor, scanned, pending: [...pending.values()].reduce((n, g) => n + g.failures, 0), heldForCap, delivering: delivering ? { lo: delivering.lo, hi: delivering.hi } : null };
     },
   };
 }

@@ -24,6 +24,8 @@ export interface AlertsDeps {
 
 export interface RunningAlerts {
   isLeader(): boolean;
+  /** The failure tail's position while this replica leads (for logs and tests), else null. */
+  tailState(): ReturnType<FailureTail['state']> | null;
   /** Resolves after the first leadership attempt. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -104,6 +106,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
 
   return {
     isLeader: () => leadership.isLeader(),
+    tailState: () => tail?.state() ?? null,
     ready: leadership.ready,
     async stop() {
       await summaries?.stop();

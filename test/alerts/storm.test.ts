@@ -60,3 +60,42 @@ describe('a failure storm', () => {
     for (let i = 1; i < posts.length; i++) expect(posts[i]! - posts[i - 1]!).toBeGreaterThanOrEqual(950);
   });
 });
+
+describe('the per-minute cap', () => {
+  let db: TestDb;
+  let slack: SlackEmulator;
+  let alerter: Alerter;
+
+  beforeAll(async () => {
+    db = await createTestDb('v3');
+    slack = await startEmulator();
+    alerter = await startAlerter(db, slack, { JOBQ_ALERT_MAX_PER_MINUTE: '3' });
+    await waitForIdle(db);
+  });
+  afterAll(async () => {
+    await alerter?.stop();
+    await slack?.close();
+    await db?.drop();
+  });
+
+  it('shares one message among the smaller groups, then holds new posts while totals keep counting', async () => {
+    await failJobs(db, 60, 'cap', ['app.cap.a', 'app.cap.a', 'app.cap.a', 'app.cap.b', 'app.cap.b', 'app.cap.c', 'app.cap.d', 'app.cap.e']);
+    // Cap 3: two groups get their own message, the other three share one.
+    await slack.waitFor(() => slack.messages(CHANNEL, { thread: false }).length === 3, 5_000, 'three messages');
+    const alerts = tagged(slack, CHANNEL, METADATA_TYPE.failure);
+    expect(alerts.map((m) => m.metadata!.event_payload.task ?? 'combined').sort()).toEqual(['app.cap.a', 'app.cap.b', 'combined']);
+    const combined = alerts.find((m) => m.metadata!.event_payload.combined === true)!;
+    expect(combined.text).toBe('21 more failures in 3 queue/task pairs'); // c, d, e: 7 each
+    expect(alerts.reduce((n, m) => n + failuresIn(m), 0)).toBe(60);
+
+    // The minute's posts are spent: a burst of a posted group updates its total, without a reply.
+    await failJobs(db, 10, 'cap', ['app.cap.a']);
+    await slack.waitFor(() => failuresIn(tagged(slack, CHANNEL, METADATA_TYPE.failure, (p) => p.task === 'app.cap.a')[0]!) === 33, 5_000, 'app.cap.a updated from 23 to 33');
+    // A new group must wait for the cap: nothing is posted, its failures stay counted for later.
+    await failJobs(db, 4, 'cap', ['app.cap.new']);
+    await until(async () => { const t = alerter.alerts.tailState(); return t?.heldForCap && t.pending === 4; }, 5_000, 'the batch held for the cap');
+    expect(slack.messages(CHANNEL, { ephemeral: false })).toHaveLength(3);
+    const cursor = await db.worker.query(`SELECT pending_hi FROM jobq.alert_cursor WHERE name = 'failures'`);
+    expect(cursor.rows[0].pending_hi).toBeNull(); // nothing half-delivered: the new group is simply not flushed yet
+  });
+});
