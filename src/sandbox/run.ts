@@ -50,6 +50,9 @@ export async function startSandbox(base: Config, log: Logger, overrides: { port?
       JOBQ_RUNBOOK_URL: `${emulator.url}/runbook`,
       JOBQ_WRITE_USERS: process.env.JOBQ_WRITE_USERS || 'U_OPERATOR',
       JOBQ_ALERT_CHANNEL: process.env.JOBQ_ALERT_CHANNEL || 'C_ALERTS',
+      // A demo wants to see an alert within seconds of a failure, not after production's waits.
+      JOBQ_ALERT_POLL_SECONDS: process.env.JOBQ_ALERT_POLL_SECONDS || '2',
+      JOBQ_ALERT_GROUP_WAIT_SECONDS: process.env.JOBQ_ALERT_GROUP_WAIT_SECONDS || '3',
       JOBQ_SUMMARY_SCHEDULES: process.env.JOBQ_SUMMARY_SCHEDULES || JSON.stringify([{ cron: '*/10 * * * *', timezone: 'UTC', channel: 'C_ALERTS' }]),
       // PGlite has one backend session: one pooled connection keeps every transaction whole.
       ...(database ? { JOBQ_POOL_MAX: '1' } : {}),
