@@ -61,7 +61,8 @@ export function startLeadership(options: LeadershipOptions): Leadership {
     old?.end().catch(() => undefined);
     if (leader) {
       leader = false;
-      log.warn({ reason }, 'stepping down as alerting leader');
+      if (connectionLost) log.warn({ reason }, 'stepping down as alerting leader');
+      else log.info({ reason }, 'stepping down as alerting leader');
       await emit({ type: 'deposed', reason, connectionLost });
     }
   }
