@@ -65,7 +65,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     }
     const ctx = await connectQueue(config, log);
     try {
-      if (DEFINITIONS[command.name].access === 'write' || command.name === 'audit') {
+      if (DEFINITIONS[command.name].access === 'write' || command.name === 'audit' || command.name === 'mutes') {
         return await runWriteCommand(ctx, command, { io, json, config });
       }
       if (!isReadCommand(command)) throw new JobqError('internal', `No terminal handler for ${command.name}.`);

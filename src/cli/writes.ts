@@ -2,7 +2,9 @@ import type { CliIo } from '../cli.js';
 import type { Config } from '../config.js';
 import type { ParsedCommand } from '../commands/parse.js';
 import { assertWritesEnabled, executeJobChange, isJobChange, purgeOptionsOf, retryAllFilterOf } from '../commands/writes.js';
+import { createMute, endMutes, guardSilenceChange, listMutes } from '../alerts/mutes.js';
 import { migrate } from '../db/migrations.js';
+import { formatTime } from '../render/format.js';
 import { JobqError } from '../errors.js';
 import { cliActor } from '../queue/actor.js';
 import { listAudit } from '../queue/audit.js';
@@ -12,6 +14,7 @@ import { previewRetryAll, retryAll } from '../queue/retry-all.js';
 import {
   auditText,
   cancelText,
+  mutesText,
   purgePreviewText,
   purgeProgressText,
   purgeResultText,
@@ -37,7 +40,24 @@ export async function runWriteCommand(ctx: QueueContext, command: ParsedCommand,
     print(page, auditText(page));
     return 0;
   }
+  if (command.name === 'mutes') {
+    const mutes = await listMutes(ctx.pool);
+    print({ mutes }, mutesText(mutes));
+    return 0;
+  }
   const actor = cliActor();
+  if (command.name === 'mute' || command.name === 'unmute') {
+    // A terminal user has database access, which is the permission; the emergency stop still applies.
+    await guardSilenceChange(ctx, command, actor, () => assertWritesEnabled(ctx, config.JOB_QUEUE_ENABLED, command, actor));
+    if (command.name === 'mute') {
+      const mute = await createMute(ctx, { target: command.target, seconds: command.durationSeconds, reason: command.reason }, actor);
+      print(mute, `Muted ${mute.target} until ${formatTime(mute.expiresAt)}: matching alerts are counted, not posted.`);
+    } else {
+      const ended = await endMutes(ctx, command.target, actor);
+      print({ ended }, ended.map((m) => `Unmuted ${m.target}: ${m.suppressedAlerts} alert(s) suppressed (${m.suppressedFailures} failure(s)).`).join('\n'));
+    }
+    return 0;
+  }
   await assertWritesEnabled(ctx, config.JOB_QUEUE_ENABLED, command, actor);
 
   if (isJobChange(command)) {

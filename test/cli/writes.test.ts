@@ -114,4 +114,19 @@ describe('jobq CLI changes', () => {
     const entries = (JSON.parse(audit.stdout) as { entries: { action: string; outcome: string; actor: { kind: string } }[] }).entries;
     expect(entries[0]).toMatchObject({ action: 'retry', outcome: 'refused', actor: { kind: 'cli' } });
   });
+
+  it('mutes, lists and unmutes from the terminal, audited', async () => {
+    const muted = await jobq(['mute', 'emails', '2h', 'deploying', 'the', 'fix', '--json'], env);
+    expect(muted.code).toBe(0);
+    expect(JSON.parse(muted.stdout)).toMatchObject({ target: 'emails', reason: 'deploying the fix' });
+    const listed = JSON.parse((await jobq(['mutes', '--json'], env)).stdout) as { mutes: { target: string }[] };
+    expect(listed.mutes.map((m) => m.target)).toEqual(['emails']);
+    const ended = await jobq(['unmute', 'emails'], env);
+    expect(ended.code).toBe(0);
+    expect(ended.stdout).toContain('Unmuted emails');
+    expect(JSON.parse((await jobq(['mutes', '--json'], env)).stdout)).toEqual({ mutes: [] });
+    expect((await jobq(['mute', 'emails'], env)).code).toBe(2);
+    const audit = JSON.parse((await jobq(['audit', '--json'], env)).stdout) as { entries: { action: string; outcome: string }[] };
+    expect(audit.entries.slice(0, 2).map((e) => e.action)).toEqual(['unmute', 'mute']);
+  });
 });

@@ -1,3 +1,4 @@
+import type { Mute } from '../../alerts/mutes.js';
 import type { AuditPage } from '../../queue/audit.js';
 import type { CancelResult } from '../../queue/cancel.js';
 import type { PurgePreview, PurgeProgress, PurgeResult } from '../../queue/purge.js';
@@ -79,4 +80,10 @@ export function auditText(page: AuditPage): string {
   const lines = [table(['ID', 'AT', 'WHO', 'ACTION', 'FILTERS', 'JOBS', 'OUTCOME', 'MESSAGE'], rows, new Set([0, 5]))];
   if (page.nextCursor) lines.push('', `More: --cursor ${page.nextCursor}`);
   return lines.join('\n');
+}
+
+export function mutesText(mutes: Mute[]): string {
+  if (mutes.length === 0) return 'No active silences: every alert is posted.';
+  const rows = mutes.map((m) => [m.target, formatTime(m.expiresAt), m.createdBy, String(m.suppressedAlerts), m.reason ?? '']);
+  return table(['TARGET', 'UNTIL', 'BY', 'SUPPRESSED', 'REASON'], rows, new Set([3]));
 }
