@@ -60,10 +60,11 @@ export async function assertWritesEnabled(ctx: QueueContext, enabled: boolean, c
 }
 
 /** Records a refusal made before the queue core was asked (permissions, emergency stop). */
-export async function refuse(ctx: QueueContext, command: ParsedCommand, actor: Actor, error: JobqError): Promise<void> {
+export async function refuse(ctx: QueueContext, command: ParsedCommand, actor: Actor, error: JobqError, about?: Record<string, unknown>): Promise<void> {
   const action = ACTION_OF[command.name];
   if (!action) return;
-  const { name: _name, ...filters } = command as Record<string, unknown>;
+  const { name: _name, ...parsed } = command as Record<string, unknown>;
+  const filters = about ?? parsed;
   await recordAudit(ctx.pool, { actor, action, filters }, AUDIT_OUTCOME.refused, 0, error.message).catch((auditError: unknown) => {
     ctx.log?.error({ err: auditError }, 'could not audit a refusal');
   });

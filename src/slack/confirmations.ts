@@ -22,6 +22,12 @@ export function createConfirmations(pool: Pool, ttlSeconds: number) {
   }
 
   return {
+    /** The kind of change a confirmation is for (to audit a refusal under the right action). */
+    async kindOf(id: string): Promise<BulkKind> {
+      const row = (await pool.query<{ kind: BulkKind }>(confirmationsById(id))).rows[0];
+      if (!row) throw await explain(id);
+      return row.kind;
+    },
     async create(kind: BulkKind, params: unknown, requestedBy: string, channelId: string): Promise<{ id: string; expiresAt: string }> {
       const id = randomUUID();
       const row = (await pool.query<{ expires_at: Date }>(confirmationsInsert({ id, kind, params, requestedBy, channelId, ttlSeconds }))).rows[0]!;

@@ -112,9 +112,13 @@ describe('the Slack app over HTTP', () => {
     expect(await f.status(ids[0]!)).toBe('failed');
 
     // Someone without rights clicks Confirm: refused, nothing changes, the preview stays.
+    const refusals = () => b.slack.messages('C_OPS', { visibleTo: 'U_VIEWER' }).filter((m) => blockText(m).includes('may not change the queue')).length;
+    const before = refusals();
     await b.slack.clickButton({ message: preview, actionId: 'bulk_confirm', userId: 'U_VIEWER' });
-    await waitReply((t) => t.includes('may not change the queue'), 'C_OPS', 'U_VIEWER');
+    await b.slack.waitFor(() => refusals() > before, 5_000, 'a refusal of the viewer\'s click');
     expect(await f.status(ids[0]!)).toBe('failed');
+    const refusal = await db.worker.query(`SELECT action, outcome, filters FROM jobq.audit_log WHERE actor_id = 'U_VIEWER' ORDER BY id DESC LIMIT 1`);
+    expect(refusal.rows[0]).toMatchObject({ action: 'retry_all', outcome: 'refused', filters: { click: 'confirm' } });
 
     // The operator double-clicks: one run.
     const [first, second] = await Promise.all([

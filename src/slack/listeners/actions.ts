@@ -104,10 +104,8 @@ export function register(app: App, deps: SlackDeps): void {
 
   on('bulk_cancel', async ({ body, action, respond, client }) => {
     const ctx = await deps.queue.get();
-    await deps.permissions.assertCanWrite(client, body.user.id).catch(async (error: unknown) => {
-      await refuse(ctx, { name: 'retry-all', yes: false, dryRun: false }, slackActor(body.user.id), asJobqError(error));
-      throw error;
-    });
+    await deps.migrated();
+    await assertWriter(deps, client, ctx, probeFor(await deps.confirmations.kindOf(action.value ?? '')), slackActor(body.user.id, body.user.name), { confirmation: action.value, click: 'cancel' });
     const kind = await deps.confirmations.cancel(action.value ?? '', body.user.id);
     await respond({ replace_original: true, ...bulkClosedBlocks(kind, `cancelled by <@${body.user.id}>; nothing changed.`, deps.render) } as RespondArguments);
   });
@@ -116,9 +114,9 @@ export function register(app: App, deps: SlackDeps): void {
     const ctx = await deps.queue.get();
     await deps.migrated();
     const actor = slackActor(body.user.id, body.user.name);
-    const probe: ParsedCommand = { name: 'retry-all', yes: true, dryRun: false };
+    const probe = probeFor(await deps.confirmations.kindOf(action.value ?? ''));
     await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, probe, actor);
-    await assertWriter(deps, client, ctx, probe, actor);
+    await assertWriter(deps, client, ctx, probe, actor, { confirmation: action.value, click: 'confirm' });
     // One conditional UPDATE decides: a double click, or two people clicking, runs it once.
     const claimed = await deps.confirmations.claim(action.value ?? '', body.user.id);
     const kind: BulkKind = claimed.kind;
@@ -151,12 +149,17 @@ export function register(app: App, deps: SlackDeps): void {
   });
 }
 
-async function assertWriter(deps: SlackDeps, client: WebClient, ctx: Awaited<ReturnType<SlackDeps['queue']['get']>>, command: ParsedCommand, actor: ReturnType<typeof slackActor>): Promise<void> {
+/** The command a confirmation stands for, so a refusal is audited under the right action. */
+function probeFor(kind: BulkKind): ParsedCommand {
+  return kind === 'purge' ? { name: 'purge', olderThanDays: 0, includeFailed: false, yes: true, dryRun: false } : { name: 'retry-all', yes: true, dryRun: false };
+}
+
+async function assertWriter(deps: SlackDeps, client: WebClient, ctx: Awaited<ReturnType<SlackDeps['queue']['get']>>, command: ParsedCommand, actor: ReturnType<typeof slackActor>, about?: Record<string, unknown>): Promise<void> {
   try {
     await deps.permissions.assertCanWrite(client, actor.id);
   } catch (error) {
     const e = asJobqError(error);
-    await refuse(ctx, command, actor, e);
+    await refuse(ctx, command, actor, e, about);
     deps.log.warn({ user: actor.id, command: command.name }, 'change refused: no permission');
     throw e instanceof JobqError ? e : asJobqError(e);
   }
