@@ -34,7 +34,7 @@ export async function startTestBot(db: TestDb, env: Record<string, string> = {},
   });
   const bot = await startBot(config, createLogger(process.env.JOBQ_TEST_LOG ?? 'silent'));
   slack.botUrl = `http://127.0.0.1:${bot.port}`;
-  await bot.deps.migrated();
+  await bot.deps.migrated().catch(() => undefined); // an unreachable database is a case of its own
   return {
     bot,
     slack,

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -51,6 +51,9 @@ export function startThrowawayServer(): { url: string; stop: () => void } | unde
   if (start.status !== 0) return undefined;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop: () => void run('pg_ctl', ['-D', join(dir, 'data'), '-m', 'fast', 'stop']),
+    stop: () => {
+      run('pg_ctl', ['-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -48,3 +48,23 @@ describe('the Slack app when Slack misbehaves', () => {
     expect(await f.status(id)).toBe('todo');
   });
 });
+
+describe('the Slack app when the database is unreachable', () => {
+  let b: BotBundle;
+  beforeAll(async () => {
+    // Nothing listens on port 1: every query fails to connect, as during a database outage.
+    b = await startTestBot({ url: 'postgres://jobq:s3cret-pw@127.0.0.1:1/app' } as TestDb);
+  });
+  afterAll(async () => b?.close());
+
+  it('still acks, answers with the connectivity runbook section and never leaks the password', async () => {
+    const sent = await b.slack.slashCommand({ text: 'stats', userId: 'U_OPERATOR', channelId: 'C_OPS' });
+    expect(sent.ackMs).toBeLessThan(3_000);
+    const reply = await b.slack.waitFor(() => b.slack.messages('C_OPS', { visibleTo: 'U_OPERATOR' }).find((m) => blockText(m).includes('Cannot reach the database')), 10_000);
+    expect(blockText(reply)).toContain('#database-connectivity');
+    expect(JSON.stringify(b.slack.calls())).not.toContain('s3cret-pw');
+    const ready = await fetch(`${b.slack.botUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).not.toContain('s3cret-pw');
+  });
+});
