@@ -10,7 +10,7 @@ describe('the Slack app when Slack misbehaves', () => {
   beforeAll(async () => {
     db = await createTestDb('v3');
     // No user list: the right to change comes from membership of S_ONCALL (U_OPERATOR only).
-    b = await startTestBot(db, { JOBQ_WRITE_USERS: '', JOBQ_WRITE_GROUPS: 'S_ONCALL' });
+    b = await startTestBot(db, { JOBQ_WRITE_USERS: '', JOBQ_WRITE_GROUPS: 'S_ONCALL', JOBQ_READ_CHANNELS: 'C_GENERAL' });
   });
   afterAll(async () => {
     await b?.close();
@@ -35,6 +35,13 @@ describe('the Slack app when Slack misbehaves', () => {
     const reply = await b.slack.waitFor(() => b.slack.messages('C_GENERAL', { visibleTo: 'U_OPERATOR' }).find((m) => blockText(m).includes('Could not check membership')), 15_000);
     expect(blockText(reply)).toContain('S_ONCALL');
     expect(await factories(db.worker, 'v3').status(id)).toBe('failed');
+  });
+
+  it('answers only in the listed channels, and says where it does', async () => {
+    await b.slack.slashCommand({ text: 'stats', userId: 'U_VIEWER', channelId: 'C_OPS' });
+    const refusal = await b.slack.waitFor(() => b.slack.messages('C_OPS', { visibleTo: 'U_VIEWER' }).find((m) => blockText(m).includes('answers in')), 5_000);
+    expect(blockText(refusal)).toContain('<#C_GENERAL>');
+    expect(blockText(refusal)).not.toContain('Queue stats');
   });
 
   it('lets a member of an allowed user group change the queue, and refuses others', async () => {
