@@ -4,6 +4,7 @@ import { settingsFrom, type QueueContext } from '../queue/context.js';
 import { asJobqError } from '../errors.js';
 import { openPool } from './connect.js';
 import type { Pool } from './pool.js';
+import { catalogPing } from './queries/catalog.js';
 import { detectSchema, type SchemaInfo } from './schema.js';
 
 /**
@@ -37,7 +38,7 @@ export function createQueueHandle(config: Config, log?: Logger, pool: Pool = ope
     async ready() {
       try {
         const s = await detect();
-        await pool.query('SELECT 1');
+        await pool.query(catalogPing());
         return { ok: true, detail: `procrastinate ${s.generation}` };
       } catch (error) {
         return { ok: false, detail: asJobqError(error).message };
