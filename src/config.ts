@@ -64,6 +64,9 @@ export const summarySchedulesSchema = z
   .max(20);
 export type SummarySchedule = z.infer<typeof summarySchedulesSchema>[number];
 
+/** Where runbook links point unless a team sets its own copy (its Git host, its wiki). */
+export const DEFAULT_RUNBOOK_URL = 'https://github.com/jobq-dev/jobq/blob/main/docs/runbooks/job-queue.md';
+
 /** The one schema for the environment. Every variable jobq reads is named here. */
 export const envSchema = z.object({
   // Checked below: only the one jobq uses must be a PostgreSQL URL (DATABASE_URL may belong to another app).
@@ -78,7 +81,7 @@ export const envSchema = z.object({
   JOBQ_STALLED_RUNNING_SECONDS: seconds(3_600),
   JOBQ_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   JOBQ_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(50),
-  JOBQ_RUNBOOK_URL: z.string().url().default('https://github.com/jobq-dev/jobq/blob/main/docs/runbooks/job-queue.md'),
+  JOBQ_RUNBOOK_URL: z.string().url().default(DEFAULT_RUNBOOK_URL),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Slack front
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must start with xoxb-').optional(),

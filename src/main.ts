@@ -1,5 +1,5 @@
 import { alertsConfigured, startAlerts, type RunningAlerts } from './alerts/start.js';
-import { loadConfig, type Config } from './config.js';
+import { DEFAULT_RUNBOOK_URL, loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrations.js';
 import { createQueueHandle } from './db/queue-handle.js';
 import { asJobqError } from './errors.js';
@@ -41,6 +41,9 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
     render: { runbookBase: config.JOBQ_RUNBOOK_URL },
     log,
   };
+  if (config.JOBQ_RUNBOOK_URL === DEFAULT_RUNBOOK_URL) {
+    log.warn('JOBQ_RUNBOOK_URL is not set: runbook links point at the upstream copy; set it to your team\'s copy of docs/runbooks/job-queue.md');
+  }
   const slack = createSlackApp(deps);
   const { port } = await slack.start();
   // Migrate eagerly so a permission problem shows in the log at start, not at the first click.
