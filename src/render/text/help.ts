@@ -11,6 +11,7 @@ export function helpText(topic: CommandName | null, prefix: string): string {
     `Usage: ${prefix} COMMAND [options]`,
     '',
     ...COMMAND_NAMES.map((n) => `  ${n.padEnd(width)}  ${DEFINITIONS[n].summary}`),
+    ...(prefix === 'jobq' ? [`  ${'serve'.padEnd(width)}  Run the Slack bot (the local sandbox when no SLACK_BOT_TOKEN is set)`] : []),
     '',
     `${prefix} help COMMAND (or ${prefix} COMMAND --help) shows a command's options.`,
   ].join('\n');
