@@ -166,7 +166,7 @@ describe('the Slack app over HTTP', () => {
     expect(blockText(job)).not.toMatch(/<!channel>|<!here>/);
     expect(blockText(job)).toContain('&lt;!channel&gt;');
     await b.slack.slashCommand({ text: 'failed --limit 100', userId: 'U_OPERATOR', channelId: 'C_OPS' });
-    const list = await waitReply((t) => t.includes('Failed jobs') && t.includes('more block'));
+    const list = await waitReply((t) => t.includes('Failed jobs') && t.includes('Showing'));
     expect(list.blocks!.length).toBeLessThanOrEqual(50);
     expect(blockText(list)).not.toContain('<!everyone>');
     expect(blockText(list)).toContain(`${RUNBOOK}#triaging-failed-jobs`);

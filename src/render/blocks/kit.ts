@@ -109,6 +109,22 @@ function blockChars(block: KnownBlock): number {
 }
 
 /**
+ * How many of `blocks` fit in one message beside `reserved` other blocks, so a renderer can
+ * cut a list itself (and page from the last row shown) instead of letting message() drop rows.
+ */
+export function fittingCount(blocks: KnownBlock[], reserved: KnownBlock[]): number {
+  let chars = reserved.reduce((n, b) => n + blockChars(b), 0) + 400;
+  let count = 0;
+  for (const block of blocks) {
+    const size = blockChars(block);
+    if (count + reserved.length + 1 >= LIMITS.blocks || chars + size > LIMITS.messageChars - 200) break;
+    chars += size;
+    count++;
+  }
+  return count;
+}
+
+/**
  * Assembles a message within Slack's limits: at most 50 blocks and ~12k characters of blocks.
  * The last `keepTail` blocks (links, buttons) always survive; body blocks are dropped from the
  * end with a note saying how many rows were left out.

@@ -9,7 +9,7 @@ import type { WorkersResult } from '../../queue/workers.js';
 import { formatAge, formatCount, formatTime } from '../format.js';
 import { runbookUrl } from '../runbook.js';
 import { doctorText, stalledText, statsText, workersText } from '../text/reads.js';
-import { actions, button, code, context, cut, escapeMrkdwn, fields, header, message, section, type SlackMessage } from './kit.js';
+import { actions, button, code, context, cut, escapeMrkdwn, fields, fittingCount, header, message, section, type SlackMessage } from './kit.js';
 
 /** Block Kit renderings of the read results. Pure: data in, blocks out. */
 
@@ -77,22 +77,26 @@ export function failedBlocks(page: FailedPage, query: FailedQuery, options: Rend
   const filters = [query.queue && `queue ${code(query.queue)}`, query.task && `task ${code(query.task)}`, query.since && `since ${formatTime(query.since.toISOString())}`]
     .filter(Boolean)
     .join(', ');
-  const body: KnownBlock[] = [header('Failed jobs'), ...(filters ? [context(`Filters: ${filters}`)] : [])];
+  const head: KnownBlock[] = [header('Failed jobs'), ...(filters ? [context(`Filters: ${filters}`)] : [])];
   if (page.jobs.length === 0) {
-    body.push(section(page.nextCursor ? `No failed jobs among ids ${page.scanned.fromId}–${page.scanned.toId}. *Next* looks further back.` : 'No failed jobs. :tada:'));
+    head.push(section(page.nextCursor ? `No failed jobs among ids ${page.scanned.fromId}–${page.scanned.toId}. *Next* looks further back.` : 'No failed jobs. :tada:'));
   }
-  for (const job of page.jobs) {
-    body.push(
-      section(
-        `*#${job.id}* ${code(job.task)} in ${code(job.queue)} · ${job.attempts} attempt${job.attempts === 1 ? '' : 's'} · failed ${formatTime(job.failedAt)}\n${code(job.argsPreview)}`,
-        button({ text: 'Details', actionId: 'job_details', value: String(job.id) }),
-      ),
-    );
-  }
-  const tail: KnownBlock[] = [];
-  if (page.nextCursor) tail.push(actions(button({ text: 'Next ›', actionId: 'failed_next', value: encodeFailedQuery({ ...query, cursor: page.nextCursor }) })));
-  tail.push(runbookContext(options, 'triaging-failed-jobs', 'Triaging failed jobs'));
-  const text = page.jobs.length ? `${page.jobs.length} failed jobs, newest first: ${page.jobs.map((j) => `#${j.id}`).join(', ')}` : 'No failed jobs found.';
+  const rows = page.jobs.map((job) =>
+    section(
+      `*#${job.id}* ${code(job.task)} in ${code(job.queue)} · ${job.attempts} attempt${job.attempts === 1 ? '' : 's'} · failed ${formatTime(job.failedAt)}\n${code(cut(job.argsPreview, 300))}`,
+      button({ text: 'Details', actionId: 'job_details', value: String(job.id) }),
+    ),
+  );
+  const runbook = runbookContext(options, 'triaging-failed-jobs', 'Triaging failed jobs');
+  const nextButton = (cursor: number) => actions(button({ text: 'Next ›', actionId: 'failed_next', value: encodeFailedQuery({ ...query, cursor }) }));
+  // Show only what fits, and page on from the last job shown, so Next never skips a job.
+  const shown = fittingCount(rows, [...head, nextButton(1), runbook, context('note')]);
+  const jobs = page.jobs.slice(0, shown);
+  const cursor = shown < page.jobs.length ? jobs[jobs.length - 1]?.id ?? page.nextCursor : page.nextCursor;
+  const body = [...head, ...rows.slice(0, shown)];
+  if (shown < page.jobs.length) body.push(context(`Showing ${shown} of ${page.jobs.length}: *Next* continues after #${jobs[jobs.length - 1]?.id}.`));
+  const tail: KnownBlock[] = [...(cursor ? [nextButton(cursor)] : []), runbook];
+  const text = jobs.length ? `${jobs.length} failed jobs, newest first: ${jobs.map((j) => `#${j.id}`).join(', ')}` : 'No failed jobs found.';
   return message(text, body, tail);
 }
 
