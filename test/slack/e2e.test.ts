@@ -144,6 +144,16 @@ describe('the Slack app over HTTP', () => {
     expect(await f.status(id!)).toBe('failed');
   });
 
+  it('refuses Confirm on an expired preview and changes nothing', async () => {
+    const [id] = await f.jobs(2, { queue: 'reports', status: 'failed' });
+    await b.slack.slashCommand({ text: 'retry-all --queue reports', userId: 'U_OPERATOR', channelId: 'C_OPS' });
+    const preview = await b.slack.waitFor(() => b.slack.messages('C_OPS', { ephemeral: false }).find((m) => blockText(m).includes('Retry 2 failed jobs?')), 5_000);
+    await db.worker.query(`UPDATE jobq.confirmations SET expires_at = now() - interval '1 second' WHERE state = 'pending'`);
+    await b.slack.clickButton({ message: preview, actionId: 'bulk_confirm', userId: 'U_OPERATOR' });
+    await waitReply((t) => t.includes('preview expired'));
+    expect(await f.status(id!)).toBe('failed');
+  });
+
   it('pages failed jobs with a Next button and a keyset cursor', async () => {
     const ids = await f.jobs(25, { status: 'failed' });
     await b.slack.slashCommand({ text: 'failed --limit 10', userId: 'U_OPERATOR', channelId: 'C_GENERAL' });
