@@ -65,3 +65,16 @@ export async function queueContext(db: TestDb, settings: Partial<QueueSettings> 
   const schema = await detectSchema(db.pool);
   return { pool: db.pool, schema, settings: { ...DEFAULT_SETTINGS, ...settings } };
 }
+
+/** Polls (with a deadline) until one of jobq's statements waits for a row lock held elsewhere. */
+export async function jobqWaitsForLock(db: TestDb): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const row = await db.worker.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'jobq' AND wait_event_type = 'Lock'`,
+    );
+    if (row.rows[0]!.n > 0) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error('jobq never waited for the row lock');
+}

@@ -5,24 +5,12 @@ import type { Actor } from '../../src/queue/actor.js';
 import { listAudit } from '../../src/queue/audit.js';
 import type { QueueSettings } from '../../src/queue/context.js';
 import { retryJob } from '../../src/queue/retry.js';
-import { createTestDb, queueContext, type TestDb } from '../helpers/db.js';
+import { createTestDb, jobqWaitsForLock, queueContext, type TestDb } from '../helpers/db.js';
 import { factories } from '../helpers/factories.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
 const alice: Actor = { kind: 'slack', id: 'U0ALICE', name: 'alice' };
 
-/** Polls (with a deadline) until a jobq statement is waiting for a row lock. */
-async function jobqWaitsForLock(db: TestDb): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline) {
-    const row = await db.worker.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'jobq' AND wait_event_type = 'Lock'`,
-    );
-    if (row.rows[0]!.n > 0) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error('jobq never waited for the row lock');
-}
 
 describe.each(SHAPES)('retry one job (%s)', (shape: SchemaShape) => {
   const dbs: TestDb[] = [];
