@@ -1,12 +1,22 @@
 import type { Pool } from '../db/pool.js';
 import { eventsFirstAtOrAfterId, eventsMaxId } from '../db/queries/events.js';
 
+export interface EventIdBounds {
+  min_id: number;
+  max_id: number;
+}
+
+/** Lowest and highest event id, both from the primary key. */
+export async function eventIdBounds(pool: Pool): Promise<EventIdBounds> {
+  return (await pool.query<EventIdBounds>(eventsMaxId())).rows[0]!;
+}
+
 /**
  * The lowest event id whose time is at or after `since`, by binary search over the primary key
  * (ids grow with time). About log2(rows) index probes: ~27 for 100M events, whatever the size.
  */
-export async function firstEventIdSince(pool: Pool, since: Date): Promise<number> {
-  const bounds = (await pool.query<{ max_id: number; min_id: number }>(eventsMaxId())).rows[0]!;
+export async function firstEventIdSince(pool: Pool, since: Date, known?: EventIdBounds): Promise<number> {
+  const bounds = known ?? (await eventIdBounds(pool));
   let lo = bounds.min_id;
   let hi = bounds.max_id + 1; // answer in [lo, hi]; hi means "no event that recent"
   while (lo < hi) {

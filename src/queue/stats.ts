@@ -1,5 +1,5 @@
 import { catalogTableEstimates } from '../db/queries/catalog.js';
-import { eventsMaxId, eventsRecentOutcomes } from '../db/queries/events.js';
+import { eventsRecentOutcomes } from '../db/queries/events.js';
 import {
   type GroupColumn,
   jobsCountByStatus,
@@ -11,7 +11,7 @@ import { workersSummary } from '../db/queries/workers.js';
 import { FINAL_STATUSES, REPORTED_STATUSES, type ReportedStatus } from '../db/procrastinate.js';
 import { asJobqError } from '../errors.js';
 import type { QueueContext } from './context.js';
-import { firstEventIdSince } from './event-range.js';
+import { eventIdBounds, firstEventIdSince } from './event-range.js';
 
 export type StatusCounts = Record<ReportedStatus, number>;
 
@@ -119,8 +119,9 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
   // Outcomes come from the events of the last 24 hours, reached by primary-key range. A very busy
   // queue can write millions a day: past RECENT_EVENTS_CAP events only the newest are examined
   // and the 24h figures are scaled up and marked as estimates.
-  const fromEventId = await firstEventIdSince(pool, new Date(Date.now() - 24 * 3600 * 1000));
-  const maxEventId = (await pool.query<{ max_id: number }>(eventsMaxId())).rows[0]!.max_id;
+  const bounds = await eventIdBounds(pool);
+  const fromEventId = await firstEventIdSince(pool, new Date(Date.now() - 24 * 3600 * 1000), bounds);
+  const maxEventId = bounds.max_id;
   const windowEvents = Math.max(0, maxEventId - fromEventId + 1);
   const examinedFrom = Math.max(fromEventId, maxEventId - RECENT_EVENTS_CAP + 1);
   const scale24h = windowEvents > RECENT_EVENTS_CAP ? windowEvents / RECENT_EVENTS_CAP : 1;
