@@ -59,6 +59,8 @@ describe.skipIf(!hasChromium)('the sandbox in a real browser', () => {
   });
 
   it('answers /jobq stats', async () => {
+    // The simulated workers defer their first jobs within a second or two of the start.
+    await expect.poll(async () => Number((await sandbox.bot.deps.queue.pool.query(`SELECT count(*) AS n FROM procrastinate_jobs`)).rows[0].n), { timeout: 15_000 }).toBeGreaterThan(0);
     await send('/jobq stats');
     await expect.poll(async () => message('Queue stats').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     const reply = message('Queue stats').last();
