@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { detectSchema, type SchemaInfo } from '../../src/db/schema.js';
 import { DEFAULT_SETTINGS, type QueueContext, type QueueSettings } from '../../src/queue/context.js';
+import { factories } from './factories.js';
 import { type SchemaShape, templateName } from './fixtures.js';
 
 export interface TestDb {
@@ -77,4 +78,20 @@ export async function jobqWaitsForLock(db: TestDb): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   }
   throw new Error('jobq never waited for the row lock');
+}
+
+/**
+ * One fresh database of `shape` per test: call the returned `setup()` at the start of a test for
+ * the database, its factories and a queue context; it is dropped after the test.
+ */
+export function useFixtureDb(shape: SchemaShape) {
+  let db: TestDb | undefined;
+  afterEach(async () => {
+    await db?.drop();
+    db = undefined;
+  });
+  return async () => {
+    db = await createTestDb(shape);
+    return { db, f: factories(db.worker, shape), ctx: await queueContext(db) };
+  };
 }

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JobqError } from '../../src/errors.js';
 import { listFailed, type FailedPage } from '../../src/queue/failed.js';
 import type { QueueContext } from '../../src/queue/context.js';
-import { createTestDb, queueContext, type TestDb } from '../helpers/db.js';
-import { factories, type Factories } from '../helpers/factories.js';
+import { queueContext, useFixtureDb } from '../helpers/db.js';
+import type { Factories } from '../helpers/factories.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
 const HOUR = 3600;
@@ -25,15 +25,7 @@ async function allPages(ctx: QueueContext, query: Parameters<typeof listFailed>[
 }
 
 describe.each(SHAPES)('listFailed on a %s schema', (shape: SchemaShape) => {
-  let db: TestDb | undefined;
-  const setup = async () => {
-    db = await createTestDb(shape);
-    return { db, f: factories(db.worker, shape), ctx: await queueContext(db) };
-  };
-  afterEach(async () => {
-    await db?.drop();
-    db = undefined;
-  });
+  const setup = useFixtureDb(shape);
 
   /** A mix of failed and other jobs; returns the failed ids, in creation order. */
   async function mixed(f: Factories, failedCount: number): Promise<number[]> {
@@ -169,10 +161,7 @@ describe.each(SHAPES)('listFailed on a %s schema', (shape: SchemaShape) => {
     expect(nastyPreview.endsWith('…')).toBe(false);
   });
 
-  // BUG (src/queue/preview.ts, safePreview): truncation is detected with `cut.length <
-  // fullLength`, comparing UTF-16 code units (JS .length) with PostgreSQL's length() in code
-  // points. Args made of characters outside the BMP (emoji) are cut to 120 code points (~240
-  // UTF-16 units), so the comparison says "not cut" and the '…' is missing.
+  // Regression: truncation compared UTF-16 units with PostgreSQL's code points, so emoji args lost the '…'.
   it('marks a cut preview with an ellipsis when args hold emoji', async () => {
     const { f, ctx } = await setup();
     const id = await f.job({ status: 'failed', args: { s: '😀'.repeat(200) } });

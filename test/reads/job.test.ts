@@ -1,22 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JobqError } from '../../src/errors.js';
 import { getJob, parseJobId } from '../../src/queue/job.js';
-import { createTestDb, queueContext, type TestDb } from '../helpers/db.js';
-import { factories } from '../helpers/factories.js';
+import { queueContext, useFixtureDb } from '../helpers/db.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
 const HOUR = 3600;
 
 describe.each(SHAPES)('getJob on a %s schema', (shape: SchemaShape) => {
-  let db: TestDb | undefined;
-  const setup = async () => {
-    db = await createTestDb(shape);
-    return { db, f: factories(db.worker, shape), ctx: await queueContext(db) };
-  };
-  afterEach(async () => {
-    await db?.drop();
-    db = undefined;
-  });
+  const setup = useFixtureDb(shape);
   const retryDoing = shape === 'v3' ? 'procrastinate_retry_job_v1($1::bigint, NULL, NULL, NULL, NULL)' : 'procrastinate_retry_job($1::bigint, NULL::timestamptz)';
 
   it('shows the columns and the full timeline in order', async () => {
@@ -119,15 +110,7 @@ describe.each(SHAPES)('getJob on a %s schema', (shape: SchemaShape) => {
 });
 
 describe('getJob with workers (3.1+)', () => {
-  let db: TestDb | undefined;
-  const setup = async () => {
-    db = await createTestDb('v3');
-    return { db, f: factories(db.worker, 'v3'), ctx: await queueContext(db) };
-  };
-  afterEach(async () => {
-    await db?.drop();
-    db = undefined;
-  });
+  const setup = useFixtureDb('v3');
 
   it('shows the worker holding the job and its heartbeat', async () => {
     const { f, ctx } = await setup();
