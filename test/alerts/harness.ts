@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { createQueueHandle, type QueueHandle } from '../../src/db/queue-handle.js';
 import { startSlackEmulator, type SlackEmulator } from '../../src/emulator/web-api.js';
 import type { SlackMessage } from '../../src/emulator/model.js';
-import { createLogger } from '../../src/log.js';
+import { testLogger } from '../helpers/log.js';
 import { adminUrl, type TestDb } from '../helpers/db.js';
 import { BOT_TOKEN, RUNBOOK } from '../helpers/bot.js';
 
@@ -34,7 +34,7 @@ export interface Alerter {
  */
 export async function startAlerter(db: TestDb, slack: SlackEmulator, env: Record<string, string> = {}): Promise<Alerter> {
   const config = loadConfig({ JOB_QUEUE_DATABASE_URL: db.url, JOBQ_RUNBOOK_URL: RUNBOOK, ...FAST, ...env });
-  const log = createLogger(process.env.JOBQ_TEST_LOG ?? 'silent');
+  const log = testLogger().log;
   const queue = createQueueHandle(config, log);
   const client = new webApi.WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, logLevel: LogLevel.ERROR });
   const alerts = startAlerts({ config, queue, client, log });

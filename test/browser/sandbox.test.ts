@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { testLogger } from '../helpers/log.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/run.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -32,7 +32,7 @@ describe.skipIf(!hasChromium)('the sandbox in a real browser', () => {
       JOBQ_ALERT_GROUP_WAIT_SECONDS: '1',
     });
     for (const [k, v] of Object.entries({ JOBQ_ALERT_POLL_SECONDS: '0.5', JOBQ_ALERT_GROUP_WAIT_SECONDS: '1' })) process.env[k] = v;
-    sandbox = await startSandbox(config, createLogger('silent'), { port: 0 });
+    sandbox = await startSandbox(config, testLogger().log, { port: 0 });
     readyMs = performance.now() - startedAt;
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({

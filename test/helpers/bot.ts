@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { testLogger, type LogSink } from './log.js';
 import { startBot, type RunningBot } from '../../src/main.js';
 import { startSlackEmulator, type SlackEmulator } from '../../src/emulator/web-api.js';
 import type { TestDb } from './db.js';
@@ -12,6 +12,8 @@ export const RUNBOOK = 'https://git.example.com/ops/jobq/blob/main/docs/runbooks
 export interface BotBundle {
   bot: RunningBot;
   slack: SlackEmulator;
+  /** What the bot logged (production logger at debug). */
+  logs: LogSink;
   close(): Promise<void>;
 }
 
@@ -32,12 +34,14 @@ export async function startTestBot(db: TestDb, env: Record<string, string> = {},
     ...(mode === 'socket' ? { SLACK_APP_TOKEN: APP_TOKEN } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
     ...env,
   });
-  const bot = await startBot(config, createLogger(process.env.JOBQ_TEST_LOG ?? 'silent'));
+  const logs = testLogger();
+  const bot = await startBot(config, logs.log);
   slack.botUrl = `http://127.0.0.1:${bot.port}`;
   await bot.deps.migrated().catch(() => undefined); // an unreachable database is a case of its own
   return {
     bot,
     slack,
+    logs,
     async close() {
       await bot.stop();
       await slack.close();

@@ -5,6 +5,7 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { detectSchema, type SchemaInfo } from '../../src/db/schema.js';
 import { DEFAULT_SETTINGS, type QueueContext, type QueueSettings } from '../../src/queue/context.js';
 import { factories } from './factories.js';
+import { testLogger } from './log.js';
 import { type SchemaShape, templateName } from './fixtures.js';
 
 export interface TestDb {
@@ -64,7 +65,7 @@ export async function createTestDb(shape: SchemaShape | 'empty', options: { stat
 /** A queue context over a test database, with the schema detected as in production. */
 export async function queueContext(db: TestDb, settings: Partial<QueueSettings> = {}): Promise<QueueContext & { schema: SchemaInfo }> {
   const schema = await detectSchema(db.pool);
-  return { pool: db.pool, schema, settings: { ...DEFAULT_SETTINGS, ...settings } };
+  return { pool: db.pool, schema, settings: { ...DEFAULT_SETTINGS, ...settings }, log: testLogger().log };
 }
 
 /** Polls (with a deadline) until one of jobq's statements waits for a row lock held elsewhere. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { testLogger } from '../helpers/log.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/run.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
 import { blockText } from '../helpers/bot.js';
@@ -18,7 +18,7 @@ describe('the sandbox on your own database', () => {
   });
 
   it('uses it instead of the embedded one, without simulating workers', async () => {
-    const sandbox = await startSandbox(loadConfig({ JOB_QUEUE_DATABASE_URL: db.url }), createLogger('silent'), { port: 0 });
+    const sandbox = await startSandbox(loadConfig({ JOB_QUEUE_DATABASE_URL: db.url }), testLogger().log, { port: 0 });
     sandboxes.push(sandbox);
     expect(sandbox.embedded).toBe(false);
     expect(sandbox.simulator).toBeNull();
@@ -30,7 +30,7 @@ describe('the sandbox on your own database', () => {
   });
 
   it('simulates Procrastinate workers on it when JOBQ_SANDBOX_SIMULATE=true', async () => {
-    const sandbox = await startSandbox(loadConfig({ JOB_QUEUE_DATABASE_URL: db.url, JOBQ_SANDBOX_SIMULATE: 'true', JOBQ_SANDBOX_JOBS_PER_MINUTE: '1200', JOBQ_SANDBOX_FAILURE_RATE: '0.5' }), createLogger('silent'), { port: 0 });
+    const sandbox = await startSandbox(loadConfig({ JOB_QUEUE_DATABASE_URL: db.url, JOBQ_SANDBOX_SIMULATE: 'true', JOBQ_SANDBOX_JOBS_PER_MINUTE: '1200', JOBQ_SANDBOX_FAILURE_RATE: '0.5' }), testLogger().log, { port: 0 });
     sandboxes.push(sandbox);
     expect(sandbox.simulator).not.toBeNull();
     await expect.poll(async () => Math.min(sandbox.simulator!.stats().failed, sandbox.simulator!.stats().succeeded), { timeout: 20_000 }).toBeGreaterThan(0);

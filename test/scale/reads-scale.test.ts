@@ -133,16 +133,23 @@ describe(`reads stay index-bound on ${JOBS.toLocaleString('en-US')} jobs`, () =>
     await migrate(db.pool);
     const schema = await detectSchema(db.pool);
     const ctx = { pool: db.pool, schema, settings: { ...DEFAULT_SETTINGS, batchPauseMs: 0 } };
-    const expected = Number(
-      (await db.worker.query<{ n: string }>(
-        `SELECT count(*) AS n FROM procrastinate_jobs j WHERE j.status IN ('succeeded', 'cancelled', 'aborted')
-           AND (SELECT max(at) FROM procrastinate_events e WHERE e.job_id = j.id) < now() - interval '59 days'`,
-      )).rows[0]!.n,
-    );
+    // The cutoff is now() - 59 days when each statement runs: a job can cross it between the
+    // count and the purge, so the purge may take a few more than counted before it.
+    const countOld = async () =>
+      Number(
+        (await db.worker.query<{ n: string }>(
+          `SELECT count(*) AS n FROM procrastinate_jobs j WHERE j.status IN ('succeeded', 'cancelled', 'aborted')
+             AND (SELECT max(at) FROM procrastinate_events e WHERE e.job_id = j.id) < now() - interval '59 days'`,
+        )).rows[0]!.n,
+      );
+    const expected = await countOld();
     expect(expected).toBeGreaterThan(5_000);
     const result = await purge(ctx, { olderThanDays: 59 }, { kind: 'cli', id: 'scale-test' });
     console.log(`purge: ${result.total} rows in ${result.batches} batches over ids up to ${result.toId}; lock hold max ${result.lockHold.maxMs.toFixed(1)} ms, p95 ${result.lockHold.p95Ms.toFixed(1)} ms`);
-    expect(result.total).toBe(expected);
+    // About one job of this table crosses the cutoff every five seconds.
+    expect(result.total).toBeGreaterThanOrEqual(expected);
+    expect(result.total).toBeLessThanOrEqual(expected + 20);
+    expect(await countOld()).toBeLessThanOrEqual(20);
     expect(result.batches).toBeLessThanOrEqual(Math.ceil(expected / DEFAULT_SETTINGS.batchSize) + 2);
     // Only ids below the first job young enough are candidates: a sliver of the table.
     expect(result.toId).toBeLessThan(JOBS / 40);

@@ -10,7 +10,7 @@ import { webApi } from '@slack/bolt';
 import { createPoster } from '../../src/alerts/poster.js';
 import { loadConfig } from '../../src/config.js';
 import { createQueueHandle } from '../../src/db/queue-handle.js';
-import { createLogger } from '../../src/log.js';
+import { testLogger } from '../helpers/log.js';
 import { startSummaries } from '../../src/schedules/summaries.js';
 import { BOT_TOKEN } from '../helpers/bot.js';
 import { startAlerter, startEmulator, tagged, type Alerter } from '../alerts/harness.js';
@@ -89,7 +89,7 @@ describe('scheduled health summaries', () => {
 
   it('posts a tick once even when two replicas both believe they lead (split brain)', async () => {
     const schedule = { cron: '0 9 * * 1-5', timezone: 'Europe/Berlin', channel: 'C_GENERAL' };
-    const log = createLogger('silent');
+    const log = testLogger().log;
     const make = () => {
       const queue = createQueueHandle(loadConfig({ JOB_QUEUE_DATABASE_URL: db.url }), log);
       const poster = createPoster(new webApi.WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl }), { postIntervalMs: 0, maxPerMinute: 10 });
