@@ -8,6 +8,7 @@ import { createSlackApp, type SlackApp } from './slack/app.js';
 import { createConfirmations } from './slack/confirmations.js';
 import type { SlackDeps } from './slack/deps.js';
 import { createPermissions } from './slack/permissions.js';
+import { installProcessGuards } from './slack/process-guard.js';
 
 export interface RunningBot {
   slack: SlackApp;
@@ -22,12 +23,20 @@ export interface RunningBot {
 export async function startBot(config: Config, log: Logger): Promise<RunningBot> {
   const queue = createQueueHandle(config, log);
   let migration: Promise<void> | undefined;
+  let lastMigrationError = '';
   const migrated = () => {
     migration ??= migrate(queue.pool).then(
-      (r) => void (r.applied.length && log.info({ applied: r.applied }, 'jobq schema migrated')),
+      (r) => {
+        lastMigrationError = '';
+        if (r.applied.length) log.info({ applied: r.applied }, 'jobq schema migrated');
+      },
       (error: unknown) => {
         migration = undefined;
-        throw asJobqError(error);
+        const e = asJobqError(error);
+        // Logged once per distinct cause: the watcher retries with backoff, changes retry on use.
+        if (e.message !== lastMigrationError) log.warn({ code: e.code, reason: e.message, hint: e.hint }, 'jobq schema not ready: reads work, changes are refused until this is fixed');
+        lastMigrationError = e.message;
+        throw e;
       },
     );
     return migration;
@@ -46,8 +55,10 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
   }
   const slack = createSlackApp(deps);
   const { port } = await slack.start();
-  // Migrate eagerly so a permission problem shows in the log at start, not at the first click.
-  migrated().catch((error: unknown) => log.error({ err: error }, 'jobq schema not ready: changes will fail until this is fixed'));
+  // Detect and migrate in the background, retrying with backoff: a database that is down,
+  // missing or not yet Procrastinate at start does not stop the bot, and a permission problem
+  // shows in the log at start rather than at the first click.
+  queue.watch(migrated);
   // Every replica starts this; the one elected leader posts alerts and summaries.
   const alerts = alertsConfigured(config) ? startAlerts({ config, queue, client: slack.app.client, log, migrated }) : null;
   return {
@@ -67,6 +78,7 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
 export async function serve(_argv: string[]): Promise<number> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
+  installProcessGuards(log);
   if (!config.SLACK_BOT_TOKEN) {
     const { runSandbox } = await import('./sandbox/run.js');
     return runSandbox(config, log);

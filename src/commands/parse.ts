@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { JobqError } from '../errors.js';
 import { parseJobId } from '../queue/job.js';
 import { COMMAND_NAMES, type CommandName, DEFINITIONS } from './definitions.js';
-import { parseDuration, parseTimeAgo } from './time.js';
+import { parseDuration, parseTimeAgo, shown } from './time.js';
+import { COMMAND_TEXT_MAX, nameSchema, parseName, parseReason } from './values.js';
 
 /** A command as typed data: what the user asked for, validated, with no front-specific parts. */
 export type ParsedCommand =
@@ -34,11 +35,10 @@ export function tokenize(text: string): string[] {
   return tokens;
 }
 
-const name = z.string().trim().min(1).max(128);
 const intIn = (flag: string, min: number, max: number) => (value: string | undefined) => {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new JobqError('usage', `${flag} takes a whole number from ${min} to ${max} (got "${value}").`);
+    throw new JobqError('usage', `${flag} takes a whole number from ${min} to ${max} (got "${shown(value)}").`);
   }
   return Number(value);
 };
@@ -49,11 +49,14 @@ function usageError(command: CommandName, problem: string): JobqError {
 
 /** Parses tokens (`["failed", "--queue", "emails"]`) into a typed command, or a usage error. */
 export function parseCommand(tokens: string[]): ParsedCommand {
+  if (tokens.reduce((n, t) => n + t.length + 1, 0) > COMMAND_TEXT_MAX) {
+    throw new JobqError('usage', `That command is longer than ${COMMAND_TEXT_MAX} characters: no jobq command needs that much.`, { runbookSection: 'using-jobq' });
+  }
   const [first, ...rest] = tokens;
   if (first === undefined || first === '--help' || first === '-h') return { name: 'help', topic: null };
   const parsedName = z.enum(COMMAND_NAMES).safeParse(first.toLowerCase());
   if (!parsedName.success) {
-    throw new JobqError('usage', `Unknown command "${first}". Commands: ${COMMAND_NAMES.join(', ')}.`, { runbookSection: 'using-jobq' });
+    throw new JobqError('usage', `Unknown command "${shown(first)}". Commands: ${COMMAND_NAMES.join(', ')}.`, { runbookSection: 'using-jobq' });
   }
   const command = parsedName.data;
   const definition = DEFINITIONS[command];
@@ -73,12 +76,12 @@ export function parseCommand(tokens: string[]): ParsedCommand {
   const str = (key: string) => {
     const value = values[key];
     if (value === undefined) return undefined;
-    const parsed = name.safeParse(value);
-    if (!parsed.success) throw usageError(command, `--${key} needs a value.`);
+    const parsed = nameSchema.safeParse(value);
+    if (!parsed.success) throw usageError(command, `--${key} ${parsed.error.issues[0]?.message ?? 'is not valid'}.`);
     return parsed.data;
   };
   const noPositionals = () => {
-    if (positionals.length > 0) throw usageError(command, `Unexpected argument "${positionals[0]}".`);
+    if (positionals.length > 0) throw usageError(command, `Unexpected argument "${shown(positionals[0]!)}".`);
   };
   const wrap = <T>(fn: () => T): T => {
     try {
@@ -100,13 +103,13 @@ export function parseCommand(tokens: string[]): ParsedCommand {
         const topic = positionals[0];
         if (topic === undefined) return { name: 'help', topic: null };
         const t = z.enum(COMMAND_NAMES).safeParse(topic);
-        if (!t.success) throw new JobqError('usage', `Unknown command "${topic}". Commands: ${COMMAND_NAMES.join(', ')}.`);
+        if (!t.success) throw new JobqError('usage', `Unknown command "${shown(topic)}". Commands: ${COMMAND_NAMES.join(', ')}.`);
         return { name: 'help', topic: t.data };
       }
       case 'stats': {
         noPositionals();
         const by = str('by') ?? 'queue';
-        if (by !== 'queue' && by !== 'task') throw usageError(command, `--by takes "queue" or "task" (got "${by}").`);
+        if (by !== 'queue' && by !== 'task') throw usageError(command, `--by takes "queue" or "task" (got "${shown(by)}").`);
         return { name: 'stats', groupBy: by };
       }
       case 'failed': {
@@ -138,11 +141,11 @@ export function parseCommand(tokens: string[]): ParsedCommand {
       case 'mute': {
         const [target, duration, ...reason] = positionals;
         if (target === undefined || duration === undefined) throw usageError(command, 'Say what to mute and for how long, e.g. `mute emails 2h deploying the mailer fix`.');
-        return { name: 'mute', target, durationSeconds: parseDuration(duration, 'The duration'), reason: reason.join(' ').trim() || null };
+        return { name: 'mute', target: parseName(target, 'What to mute'), durationSeconds: parseDuration(duration, 'The duration', MUTE_MAX_SECONDS), reason: parseReason(reason.join(' ')) };
       }
       case 'unmute': {
         if (positionals.length !== 1) throw usageError(command, 'Say which silence to end, e.g. `unmute emails` (`mutes` lists them).');
-        return { name: 'unmute', target: positionals[0]! };
+        return { name: 'unmute', target: parseName(positionals[0], 'What to unmute') };
       }
       case 'retry-all': {
         noPositionals();
@@ -178,6 +181,9 @@ export function parseCommand(tokens: string[]): ParsedCommand {
     }
   });
 }
+
+/** A silence lasts at most this long: a forgotten mute should not hide alerts for a year. */
+const MUTE_MAX_SECONDS = 90 * 86_400;
 
 /** Drops undefined keys so optional fields stay absent (exactOptionalPropertyTypes-friendly). */
 function compact<T extends object>(value: T): T {

@@ -13,6 +13,7 @@ import {
 } from './queries/jobq.js';
 import { confirmationsCreateTable } from './queries/jobq-confirmations.js';
 import { alertsCreateTables } from './queries/jobq-alerts.js';
+import { seenRequestsCreateTable } from './queries/jobq-requests.js';
 
 interface Migration {
   version: number;
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'audit log', statements: () => [jobqCreateAuditLog()] },
   { version: 2, name: 'slack confirmations', statements: () => [confirmationsCreateTable()] },
   { version: 3, name: 'alerts, silences and summaries', statements: () => alertsCreateTables() },
+  { version: 4, name: 'seen slack requests', statements: () => [seenRequestsCreateTable()] },
 ];
 
 export interface MigrateResult {

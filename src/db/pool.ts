@@ -39,7 +39,10 @@ export function createPool(options: PoolOptions, log?: Logger): Pool {
     statement_timeout: options.statementTimeoutMs,
     lock_timeout: options.lockTimeoutMs,
     idle_in_transaction_session_timeout: Math.max(options.statementTimeoutMs * 2, 10_000),
-    connectionTimeoutMillis: 5_000,
+    // A frozen network or server must not hold a reply past Slack's patience: give up on a
+    // connection in 2 s, and on a query the server never answers a little after its own timeout.
+    connectionTimeoutMillis: 2_000,
+    query_timeout: options.statementTimeoutMs + 2_000,
     idleTimeoutMillis: 30_000,
   });
   // An idle client losing its connection must not crash the process; the next query reports it.

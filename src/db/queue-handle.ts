@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { settingsFrom, type QueueContext } from '../queue/context.js';
-import { asJobqError } from '../errors.js';
+import { asJobqError, type JobqError } from '../errors.js';
 import { openPool } from './connect.js';
 import type { Pool } from './pool.js';
 import { catalogPing } from './queries/catalog.js';
@@ -9,28 +9,67 @@ import { detectSchema, type SchemaInfo } from './schema.js';
 
 /**
  * The queue core for a long-running process: one pool, the schema detected on first use and
- * cached. A database that is down at start does not stop the bot: each use tries again, and the
- * error reaches the user as a clear message.
+ * cached. A database that is down, missing or not yet Procrastinate at start does not stop the
+ * bot: every use tries again and answers with a clear error, and a watcher retries in the
+ * background with backoff so the bot is ready again by itself when the database is.
  */
 export interface QueueHandle {
   pool: Pool;
   get(): Promise<QueueContext>;
   /** Database reachable and schema detected (for /readyz). */
   ready(): Promise<{ ok: boolean; detail: string }>;
+  /** Starts watching for the database in the background until it is ready (idempotent). */
+  watch(onReady?: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
+const BACKOFF_FIRST_MS = 1_000;
+const BACKOFF_MAX_MS = 30_000;
+
 export function createQueueHandle(config: Config, log?: Logger, pool: Pool = openPool(config, log)): QueueHandle {
   let schema: Promise<SchemaInfo> | undefined;
+  let down: JobqError | null = null;
+  let watching: NodeJS.Timeout | undefined;
+  let closed = false;
+  let readyHook: (() => Promise<void>) | undefined;
   const settings = settingsFrom(config);
+
   const detect = () => {
-    schema ??= detectSchema(pool).catch((error: unknown) => {
-      schema = undefined;
-      throw asJobqError(error);
-    });
+    schema ??= detectSchema(pool).then(
+      (s) => {
+        if (down) log?.info({ generation: s.generation }, 'database reachable again; Procrastinate schema detected');
+        down = null;
+        return s;
+      },
+      (error: unknown) => {
+        schema = undefined;
+        const e = asJobqError(error);
+        if (!down || down.message !== e.message) log?.warn({ code: e.code, reason: e.message }, 'database not ready; commands answer with the reason until it is');
+        down = e;
+        handle.watch();
+        throw e;
+      },
+    );
     return schema;
   };
-  return {
+
+  /** One background try now-ish; on failure the next one waits twice as long, up to the cap. */
+  function attempt(delay: number, backoff: number): void {
+    if (closed) return;
+    watching = setTimeout(() => {
+      detect()
+        .then(() => readyHook?.())
+        .then(
+          () => {
+            watching = undefined;
+          },
+          () => attempt(backoff, Math.min(BACKOFF_MAX_MS, backoff * 2)),
+        );
+    }, delay);
+    watching.unref();
+  }
+
+  const handle: QueueHandle = {
     pool,
     async get() {
       return { pool, schema: await detect(), settings, log };
@@ -44,6 +83,16 @@ export function createQueueHandle(config: Config, log?: Logger, pool: Pool = ope
         return { ok: false, detail: asJobqError(error).message };
       }
     },
-    close: () => pool.end(),
+    watch(onReady) {
+      if (onReady) readyHook = onReady;
+      if (watching || closed) return;
+      attempt(onReady ? 0 : BACKOFF_FIRST_MS, BACKOFF_FIRST_MS);
+    },
+    async close() {
+      closed = true;
+      clearTimeout(watching);
+      await pool.end();
+    },
   };
+  return handle;
 }

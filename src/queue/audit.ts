@@ -12,6 +12,8 @@ export const AUDIT_ACTION = {
   purge: 'purge',
   mute: 'mute',
   unmute: 'unmute',
+  /** A click on a confirmation jobq cannot place (unknown, or from another database). */
+  confirmation: 'confirmation',
 } as const;
 export type AuditAction = (typeof AUDIT_ACTION)[keyof typeof AUDIT_ACTION];
 

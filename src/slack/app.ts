@@ -1,12 +1,12 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import { App, SocketModeReceiver } from '@slack/bolt';
 import { JobqError } from '../errors.js';
 import type { SlackDeps } from './deps.js';
 import { healthRoutes } from './health.js';
 import { register as registerActions } from './listeners/actions.js';
 import { register as registerCommands } from './listeners/commands.js';
 import { boltLogger } from './logger.js';
+import { JobqReceiver } from './receiver.js';
+import { createReplayGuard } from './replay.js';
 
 export type SlackMode = 'socket' | 'http';
 
@@ -37,17 +37,21 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
     retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 2_000, randomize: false },
     timeout: 10_000,
   };
-  const customRoutes = healthRoutes(deps.queue);
-  let receiver: HTTPReceiver | SocketModeReceiver;
+  const routes = healthRoutes(deps.queue);
+  let socket: SocketModeReceiver | undefined;
+  let http: JobqReceiver;
   if (mode === 'socket') {
-    receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN!, customRoutes, logger, installerOptions: { port: config.PORT, clientOptions } });
+    socket = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN!, logger, installerOptions: { clientOptions } });
+    // Slack's requests come over the socket; the HTTP port serves health (and the like) only.
+    http = new JobqReceiver({ routes, log: deps.log });
   } else {
     if (!config.SLACK_SIGNING_SECRET) {
       throw new JobqError('config_missing', 'SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests (or set SLACK_APP_TOKEN for Socket Mode).', { runbookSection: 'using-jobq' });
     }
-    // Bolt acks on our ack() call (processBeforeResponse false): the reply comes later.
-    receiver = new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, customRoutes, logger, processBeforeResponse: false });
+    const replay = createReplayGuard({ pool: deps.queue.pool, ready: deps.migrated, log: deps.log });
+    http = new JobqReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, replay, routes, log: deps.log });
   }
+  const receiver = socket ?? http;
   const app = new App({ token: config.SLACK_BOT_TOKEN, receiver, logger, clientOptions });
   registerCommands(app, deps);
   registerActions(app, deps);
@@ -55,22 +59,17 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
     deps.log.error({ err: error }, 'unhandled Slack error');
   });
 
-  let server: Server | undefined;
   return {
     app,
     mode,
     async start() {
-      if (mode === 'http') {
-        server = (await app.start(config.PORT)) as Server;
-        return { port: (server.address() as AddressInfo).port };
-      }
-      await app.start();
-      const http = (receiver as unknown as { httpServer?: Server }).httpServer;
-      if (http && !http.listening) await new Promise((resolve) => http.once('listening', resolve));
-      return { port: http ? (http.address() as AddressInfo).port : config.PORT };
+      if (socket) await http.start(config.PORT);
+      await app.start(config.PORT);
+      return { port: http.port() };
     },
     async stop() {
       await app.stop();
+      if (socket) await http.stop();
     },
   };
 }

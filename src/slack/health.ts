@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { CustomRoute } from '@slack/bolt';
 import type { QueueHandle } from '../db/queue-handle.js';
+import type { Route } from './receiver.js';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -8,14 +8,14 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** GET /healthz: the process is up. GET /readyz: the database answers and its schema is known. */
-export function healthRoutes(queue: QueueHandle): CustomRoute[] {
+export function healthRoutes(queue: QueueHandle): Route[] {
   return [
-    { path: '/healthz', method: ['GET'], handler: (_req, res) => json(res, 200, { ok: true }) },
+    { path: '/healthz', handle: (_req, res) => json(res, 200, { ok: true }) },
     {
       path: '/readyz',
-      method: ['GET'],
-      handler: (_req, res) => {
-        void queue.ready().then((r) => json(res, r.ok ? 200 : 503, r));
+      handle: async (_req, res) => {
+        const r = await queue.ready();
+        json(res, r.ok ? 200 : 503, r);
       },
     },
   ];

@@ -5,39 +5,66 @@ import { progressPlaceholder } from '../render/blocks/writes.js';
 /** How long a reply may take before the user sees a "working" placeholder. */
 export const PLACEHOLDER_AFTER_MS = 1_000;
 
+export interface Replier {
+  /** A private reply, replacing the placeholder if one was shown. */
+  ephemeral(message: SlackMessage): Promise<void>;
+  /** A reply the whole channel sees; the private placeholder, if any, is removed. */
+  inChannel(message: SlackMessage): Promise<void>;
+  /** Replaces the message that holds the clicked button (a preview turning into its result). */
+  replaceClicked(message: SlackMessage): Promise<void>;
+  /** An intermediate update of the clicked message (progress); not the final answer. */
+  progress(message: SlackMessage): Promise<void>;
+  /** Says deliberately that this interaction needs no answer (a link button). */
+  none(): void;
+  /** Whether a final answer (or `none`) was given. */
+  readonly answered: boolean;
+}
+
 /**
  * Replies through a response URL (at most 5 uses in 30 minutes): if the work takes longer than a
- * moment a placeholder appears first and the final reply replaces it.
+ * moment a placeholder appears first (for slash commands) and the final reply replaces it.
  */
-export function createReplier(respond: RespondFn, label: string) {
+export function createReplier(respond: RespondFn, label: string, options: { placeholder: boolean }): Replier {
   let placeholder: Promise<unknown> | undefined;
-  let done = false;
-  const timer = setTimeout(() => {
-    if (!done) placeholder = respond({ response_type: 'ephemeral', ...progressPlaceholder(label) }).catch(() => undefined);
-  }, PLACEHOLDER_AFTER_MS);
+  let answered = false;
+  const timer = options.placeholder
+    ? setTimeout(() => {
+        if (!answered) placeholder = respond({ response_type: 'ephemeral', ...progressPlaceholder(label) }).catch(() => undefined);
+      }, PLACEHOLDER_AFTER_MS)
+    : undefined;
+  const settle = () => {
+    answered = true;
+    clearTimeout(timer);
+  };
+  const send = (args: RespondArguments) => respond(args);
 
   return {
-    /** A private reply, replacing the placeholder if one was shown. */
-    async ephemeral(message: SlackMessage): Promise<void> {
-      done = true;
-      clearTimeout(timer);
+    get answered() {
+      return answered;
+    },
+    async ephemeral(message) {
+      settle();
       const shown = placeholder !== undefined;
       await placeholder;
-      await respond({ response_type: 'ephemeral', replace_original: shown, ...message } as RespondArguments);
+      await send({ response_type: 'ephemeral', replace_original: shown, text: message.text, blocks: message.blocks });
     },
-    /** A reply the whole channel sees; the private placeholder, if any, is removed. */
-    async inChannel(message: SlackMessage): Promise<void> {
-      done = true;
-      clearTimeout(timer);
+    async inChannel(message) {
+      settle();
       if (placeholder) {
         await placeholder;
-        await respond({ delete_original: true }).catch(() => undefined);
+        await send({ delete_original: true }).catch(() => undefined);
       }
-      await respond({ response_type: 'in_channel', replace_original: false, ...message } as RespondArguments);
+      await send({ response_type: 'in_channel', replace_original: false, text: message.text, blocks: message.blocks });
     },
-    cancel() {
-      done = true;
-      clearTimeout(timer);
+    async replaceClicked(message) {
+      settle();
+      await send({ replace_original: true, text: message.text, blocks: message.blocks });
+    },
+    async progress(message) {
+      await send({ replace_original: true, text: message.text, blocks: message.blocks });
+    },
+    none() {
+      settle();
     },
   };
 }

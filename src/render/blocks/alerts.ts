@@ -1,3 +1,4 @@
+import { encodeFailureButton } from './button-values.js';
 import type { KnownBlock } from '@slack/types';
 import type { AlertName } from '../../config.js';
 import type { Mute } from '../../alerts/mutes.js';
@@ -45,15 +46,8 @@ export interface FailureGroupView {
   sampleJobIds: number[];
 }
 
-/** What the "Retry these" / "Show them" buttons carry: the group and when its failures began. */
-export interface FailureButtonValue {
-  q: string;
-  t: string;
-  s: string;
-}
-
 export function failureAlertBlocks(v: FailureGroupView, options: RenderOptions): SlackMessage {
-  const value = JSON.stringify({ q: v.queue, t: v.task, s: v.firstFailedAt } satisfies FailureButtonValue);
+  const value = encodeFailureButton({ q: v.queue, t: v.task, s: v.firstFailedAt });
   const body: KnownBlock[] = [
     section(`:rotating_light: *${plural(v.total, 'failure')}* of ${code(v.task)} in queue ${code(v.queue)}`),
     context(`Jobs ${jobList(v.sampleJobIds, v.total)} · first ${slackTime(v.firstFailedAt)}${v.total > 1 ? ` · last ${slackTime(v.lastFailedAt)}` : ''}`),

@@ -34,6 +34,15 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * Escapes like escapeMrkdwn but lets jobq's own mention tokens through (`<@U…>`, `<#C…>`,
+ * `<!subteam^S…>`), so "Already confirmed by <@U123>" shows a name rather than `&lt;@U123&gt;`.
+ * The tokens are matched exactly: no links, no `<!channel>`, nothing else becomes live.
+ */
+export function escapeMrkdwnKeepMentions(text: string): string {
+  return escapeMrkdwn(text).replace(/&lt;(@[UW][A-Z0-9_]{1,20}|#C[A-Z0-9_]{1,20}|!subteam\^S[A-Z0-9_]{1,20})&gt;/g, '<$1>');
+}
+
 /** Inline code for an untrusted value: escaped, and backticks replaced so the span cannot break. */
 export function code(text: string): string {
   const clean = escapeMrkdwn(text.replace(/`/g, 'ˋ').replace(/\s+/g, ' '));

@@ -9,6 +9,7 @@ import type { WorkersResult } from '../../queue/workers.js';
 import { formatAge, formatCount, formatTime } from '../format.js';
 import { runbookUrl } from '../runbook.js';
 import { doctorText, stalledText, statsText, workersText } from '../text/reads.js';
+import { encodeFailedQuery } from './button-values.js';
 import { actions, button, code, context, cut, escapeMrkdwn, fields, fittingCount, header, message, section, type SlackMessage } from './kit.js';
 
 /** Block Kit renderings of the read results. Pure: data in, blocks out. */
@@ -54,23 +55,6 @@ export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMe
     [header(`Queue stats by ${stats.groupBy}`), section(summary.join('\n')), ...preformatted(statsText(stats))],
     [runbookContext(options, 'reading-the-stats', 'Reading the stats')],
   );
-}
-
-/** The filters of a failed-jobs page, packed into a button value for the "Next" click. */
-export function encodeFailedQuery(query: FailedQuery): string {
-  return JSON.stringify({ q: query.queue, t: query.task, s: query.since?.toISOString(), b: query.before?.toISOString(), l: query.limit, c: query.cursor });
-}
-
-export function decodeFailedQuery(value: string): FailedQuery {
-  const raw = JSON.parse(value) as { q?: string; t?: string; s?: string; b?: string; l?: number; c?: number };
-  return {
-    queue: raw.q,
-    task: raw.t,
-    since: raw.s ? new Date(raw.s) : undefined,
-    before: raw.b ? new Date(raw.b) : undefined,
-    limit: raw.l,
-    cursor: raw.c,
-  };
 }
 
 export function failedBlocks(page: FailedPage, query: FailedQuery, options: RenderOptions): SlackMessage {

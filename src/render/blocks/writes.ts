@@ -8,7 +8,7 @@ import type { RetryAllPreview, RetryAllProgress, RetryAllResult } from '../../qu
 import { formatTime } from '../format.js';
 import { RUNBOOK_SECTIONS } from '../runbook.js';
 import { cancelText, purgePreviewText, purgeProgressText, purgeResultText, retryAllPreviewText, retryAllProgressText, retryAllResultText, retryText, runNowText, auditText } from '../text/writes.js';
-import { actions, button, code, context, escapeMrkdwn, header, message, section, type SlackMessage } from './kit.js';
+import { actions, button, code, context, escapeMrkdwn, escapeMrkdwnKeepMentions, header, message, section, type SlackMessage } from './kit.js';
 import { preformatted, runbookContext, type RenderOptions } from './reads.js';
 
 /** Block Kit renderings of changes, refusals and errors. Pure: data in, blocks out. */
@@ -82,8 +82,8 @@ export function bulkClosedBlocks(kind: BulkKind, why: string, options: RenderOpt
 export function errorBlocks(error: JobqError, options: RenderOptions): SlackMessage {
   const icon = error.code === 'forbidden' ? ':lock:' : error.code === 'usage' ? ':grey_question:' : ':warning:';
   const slug = error.runbookSection ?? 'troubleshooting';
-  // Permission messages carry user/channel mentions built by jobq; everything else is escaped.
-  const body = error.code === 'forbidden' ? error.message : escapeMrkdwn(error.message);
+  // Messages may carry user/channel mentions built by jobq (who confirmed, where jobq answers).
+  const body = escapeMrkdwnKeepMentions(error.message);
   return message(
     body,
     [section(`${icon} ${body.replace(/\nUsage: (.*)$/s, (_m, usage: string) => `\n*Usage:* \`/jobq ${escapeMrkdwn(usage.replace(/^jobq /, ''))}\``)}`), ...(error.hint ? [context(escapeMrkdwn(error.hint))] : [])],

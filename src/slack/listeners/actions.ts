@@ -1,152 +1,193 @@
-import type { App, BlockAction, ButtonAction, RespondArguments, RespondFn } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { executeRead } from '../../commands/execute.js';
-import { assertWritesEnabled, executeJobChange, refuse, retryAllFilterOf, type JobChangeCommand } from '../../commands/writes.js';
 import type { ParsedCommand } from '../../commands/parse.js';
+import { assertWritesEnabled, executeJobChange, refuse, retryAllFilterOf, type JobChangeCommand } from '../../commands/writes.js';
 import { asJobqError, JobqError } from '../../errors.js';
-import { slackActor } from '../../queue/actor.js';
+import { slackActor, type Actor } from '../../queue/actor.js';
+import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit } from '../../queue/audit.js';
+import type { QueueContext } from '../../queue/context.js';
 import { parseJobId } from '../../queue/job.js';
 import { purge, type PurgeOptions, type PurgeProgress } from '../../queue/purge.js';
 import { previewRetryAll, retryAll, type RetryAllPreview, type RetryAllProgress } from '../../queue/retry-all.js';
-import type { FailureButtonValue } from '../../render/blocks/alerts.js';
+import { decodeFailedQuery, decodeFailureButton } from '../../render/blocks/button-values.js';
 import { readBlocks } from '../../render/blocks/index.js';
-import type { SlackMessage } from '../../render/blocks/kit.js';
-import { decodeFailedQuery } from '../../render/blocks/reads.js';
-import { bulkClosedBlocks, bulkPreviewBlocks, bulkProgressBlocks, bulkResultBlocks, errorBlocks, jobChangeBlocks, type BulkKind } from '../../render/blocks/writes.js';
+import { bulkClosedBlocks, bulkPreviewBlocks, bulkProgressBlocks, bulkResultBlocks, jobChangeBlocks, type BulkKind } from '../../render/blocks/writes.js';
 import { postToAuditChannel } from '../audit-channel.js';
 import type { SlackDeps } from '../deps.js';
+import { answer } from '../guard.js';
+import type { Replier } from '../reply.js';
 
-type Click = { body: BlockAction; action: ButtonAction; respond: RespondFn; client: WebClient };
+interface Click {
+  body: BlockAction;
+  action: ButtonAction;
+  reply: Replier;
+  client: WebClient;
+}
 
 /** A response URL takes 5 posts: one "running", at most 3 progress updates, one outcome. */
 const PROGRESS_UPDATES = 3;
 const PROGRESS_EVERY_MS = 2_000;
 
-/** Button clicks: ack at once, check the clicker's rights again, then act and reply. */
+/**
+ * Button clicks. One listener for every action id, so that every click, including one on a
+ * button this version no longer knows, goes through the same guard and gets an answer. The
+ * clicker's rights are checked again on each click: a button can be clicked by anyone who sees it.
+ */
 export function register(app: App, deps: SlackDeps): void {
-  const on = (actionId: string, handler: (click: Click) => Promise<void>) => {
-    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond, client }) => {
-      await ack();
+  const handlers = clickHandlers(deps);
+  app.action<BlockAction<ButtonAction>>(/.*/, async ({ ack, body, action, respond, client }) => {
+    const actionId = typeof action?.action_id === 'string' ? action.action_id : '';
+    await answer(deps, { ack, respond, label: `button ${actionId.slice(0, 60)}`, placeholder: false }, async (reply) => {
+      const handler = handlers[actionId];
+      if (!handler) throw new JobqError('usage', 'This button belongs to a version of jobq that is gone: run the command again for fresh buttons.', { runbookSection: 'using-jobq' });
+      await handler({ body, action, reply, client });
+    });
+  });
+}
+
+const channelOf = (body: BlockAction) => body.channel?.id ?? body.container?.channel_id ?? '';
+
+function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promise<void>> {
+  const jobChange =
+    (name: JobChangeCommand['name']) =>
+    async ({ body, action, reply, client }: Click): Promise<void> => {
+      const command: JobChangeCommand = { name, id: parseJobId(action.value) };
+      const ctx = await deps.queue.get();
+      await deps.migrated();
+      const actor = slackActor(body.user.id, body.user.name);
+      await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, command, actor);
+      await assertWriter(deps, client, ctx, command, actor);
+      const message = jobChangeBlocks(await executeJobChange(ctx, command, actor), body.user.id, deps.render);
+      await reply.inChannel(message);
+      await postToAuditChannel(deps, client, message);
+    };
+
+  return {
+    // Link buttons (runbook, logs) open their URL in the browser; Slack still reports the click.
+    runbook_link: async ({ reply }) => reply.none(),
+
+    job_details: async ({ body, action, reply }) => {
+      deps.permissions.assertCanRead(body.user.id, channelOf(body));
+      const id = parseJobId(action.value);
+      const ctx = await deps.queue.get();
+      await reply.ephemeral(readBlocks(await executeRead(ctx, { name: 'job', id }), deps.render));
+    },
+
+    failed_next: async ({ body, action, reply }) => {
+      deps.permissions.assertCanRead(body.user.id, channelOf(body));
+      const query = decodeFailedQuery(action.value);
+      const ctx = await deps.queue.get();
+      await reply.replaceClicked(readBlocks(await executeRead(ctx, { name: 'failed', ...query } as ParsedCommand & { name: 'failed' }), deps.render));
+    },
+
+    // Failure alert: "Show them", the failed jobs of the alert's queue and task.
+    alert_show: async ({ body, action, reply }) => {
+      deps.permissions.assertCanRead(body.user.id, channelOf(body));
+      const v = decodeFailureButton(action.value);
+      const ctx = await deps.queue.get();
+      await reply.ephemeral(readBlocks(await executeRead(ctx, { name: 'failed', queue: v.queue, task: v.task }), deps.render));
+    },
+
+    // "Retry these": the same preview and Confirm as `/jobq retry-all --queue Q --task T --since <first failure>`.
+    alert_retry: async ({ body, action, reply, client }) => {
+      const v = decodeFailureButton(action.value);
+      const ctx = await deps.queue.get();
+      await deps.migrated();
+      const actor = slackActor(body.user.id, body.user.name);
+      const command = { name: 'retry-all' as const, queue: v.queue, task: v.task, since: v.since, yes: false, dryRun: false };
+      await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, command, actor);
+      await assertWriter(deps, client, ctx, command, actor);
+      const preview = await previewRetryAll(ctx, retryAllFilterOf(command));
+      if (preview.total === 0 && preview.exact) throw new JobqError('not_found', 'None of these jobs is still failed: nothing to retry.', { runbookSection: 'retrying-jobs-safely' });
+      const pending = await deps.confirmations.create('retry-all', preview, body.user.id, channelOf(body));
+      await reply.inChannel(bulkPreviewBlocks('retry-all', preview, { confirmationId: pending.id, requestedBy: body.user.id, expiresAt: pending.expiresAt }, deps.render));
+    },
+
+    job_retry: jobChange('retry'),
+    job_cancel: jobChange('cancel'),
+    job_run_now: jobChange('run-now'),
+
+    bulk_cancel: async ({ body, action, reply, client }) => {
+      const ctx = await deps.queue.get();
+      await deps.migrated();
+      const actor = slackActor(body.user.id, body.user.name);
+      const id = confirmationIdOf(action.value);
+      await auditedClick(deps, ctx, actor, id, 'cancel', async () => {
+        await assertWriter(deps, client, ctx, probeFor(await deps.confirmations.kindOf(id)), actor, { confirmation: id, click: 'cancel' });
+        const kind = await deps.confirmations.cancel(id, body.user.id);
+        await reply.replaceClicked(bulkClosedBlocks(kind, `cancelled by <@${body.user.id}>; nothing changed.`, deps.render));
+      });
+    },
+
+    bulk_confirm: async ({ body, action, reply, client }) => {
+      const ctx = await deps.queue.get();
+      await deps.migrated();
+      const actor = slackActor(body.user.id, body.user.name);
+      const id = confirmationIdOf(action.value);
+      const claimed = await auditedClick(deps, ctx, actor, id, 'confirm', async () => {
+        const probe = probeFor(await deps.confirmations.kindOf(id));
+        await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, probe, actor);
+        await assertWriter(deps, client, ctx, probe, actor, { confirmation: id, click: 'confirm' });
+        // One conditional UPDATE decides: a double click, or two people clicking, runs it once.
+        return deps.confirmations.claim(id, body.user.id);
+      });
+      const kind: BulkKind = claimed.kind;
+      await reply.progress(bulkProgressBlocks(kind, null, body.user.id, deps.render));
+
+      let sent = 0;
+      let last = Date.now();
+      const onProgress = (progress: RetryAllProgress | PurgeProgress) => {
+        if (sent >= PROGRESS_UPDATES || Date.now() - last < PROGRESS_EVERY_MS) return;
+        sent++;
+        last = Date.now();
+        void reply.progress(bulkProgressBlocks(kind, progress, body.user.id, deps.render)).catch(() => undefined);
+      };
       try {
-        await handler({ body, action, respond, client });
+        const result =
+          kind === 'retry-all'
+            ? await retryAll(ctx, claimed.params as RetryAllPreview, actor, { onProgress })
+            : await purge(ctx, claimed.params as PurgeOptions, actor, { onProgress });
+        await deps.confirmations.finish(id, result);
+        const message = bulkResultBlocks(kind, result, body.user.id, deps.render);
+        await reply.replaceClicked(message);
+        await postToAuditChannel(deps, client, message);
       } catch (error) {
         const e = asJobqError(error);
-        if (e.code === 'internal') deps.log.error({ err: error, actionId }, 'button action failed');
-        await respond({ response_type: 'ephemeral', replace_original: false, ...errorBlocks(e, deps.render) } as RespondArguments).catch(() => undefined);
+        await deps.confirmations.finish(id, { error: e.message }).catch((finishError: unknown) => deps.log.warn({ err: finishError, confirmation: id }, 'could not record the failed run'));
+        await reply.replaceClicked(bulkClosedBlocks(kind, e.message, deps.render));
       }
-    });
+    },
   };
-  const channelOf = (body: BlockAction) => body.channel?.id ?? body.container?.channel_id ?? '';
-  const ephemeral = (respond: RespondFn, message: SlackMessage, replace: boolean) => respond({ response_type: 'ephemeral', replace_original: replace, ...message } as RespondArguments);
+}
 
-  // Pure link buttons (runbook) still send a click; nothing to do.
-  on('runbook_link', async () => undefined);
+function confirmationIdOf(value: string | undefined): string {
+  if (value === undefined || !/^[0-9a-f-]{36}$/i.test(value)) {
+    throw new JobqError('usage', 'This button carries no readable confirmation: run the command again for a fresh preview.', { runbookSection: 'retrying-jobs-safely' });
+  }
+  return value;
+}
 
-  on('job_details', async ({ body, action, respond }) => {
-    deps.permissions.assertCanRead(body.user.id, channelOf(body));
-    const ctx = await deps.queue.get();
-    await ephemeral(respond, readBlocks(await executeRead(ctx, { name: 'job', id: parseJobId(action.value) }), deps.render), false);
-  });
-
-  on('failed_next', async ({ body, action, respond }) => {
-    deps.permissions.assertCanRead(body.user.id, channelOf(body));
-    const ctx = await deps.queue.get();
-    const query = decodeFailedQuery(action.value ?? '{}');
-    await ephemeral(respond, readBlocks(await executeRead(ctx, { name: 'failed', ...query } as ParsedCommand & { name: 'failed' }), deps.render), true);
-  });
-
-  // Failure alert buttons. "Show them": the failed jobs of the alert's queue and task.
-  const alertValue = (value: string | undefined): Partial<FailureButtonValue> => {
-    try {
-      return JSON.parse(value ?? '{}') as Partial<FailureButtonValue>;
-    } catch {
-      throw new JobqError('usage', 'This button carries no readable alert: run `/jobq failed` instead.', { runbookSection: 'alert-job-failures' });
+/**
+ * A Confirm or Cancel click that is refused (expired, already decided, cancelled, unknown, not
+ * allowed) is audited under the confirmation's action, naming the confirmation, so the audit log
+ * shows every click and not only the ones that ran.
+ */
+async function auditedClick<T>(deps: SlackDeps, ctx: QueueContext, actor: Actor, confirmation: string, click: 'confirm' | 'cancel', run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const e = asJobqError(error);
+    // Permission and emergency-stop refusals were audited where they were decided.
+    if (e.code !== 'forbidden' && e.code !== 'disabled') {
+      const kind = await deps.confirmations.kindOf(confirmation).catch(() => null);
+      const action = kind === 'purge' ? AUDIT_ACTION.purge : kind === 'retry-all' ? AUDIT_ACTION.retryAll : AUDIT_ACTION.confirmation;
+      await recordAudit(ctx.pool, { actor, action, filters: { confirmation, click } }, AUDIT_OUTCOME.refused, 0, e.message).catch((auditError: unknown) =>
+        ctx.log?.error({ err: auditError }, 'could not audit a refused click'),
+      );
     }
-  };
-  on('alert_show', async ({ body, action, respond }) => {
-    deps.permissions.assertCanRead(body.user.id, channelOf(body));
-    const v = alertValue(action.value);
-    const ctx = await deps.queue.get();
-    const command = { name: 'failed' as const, ...(v.q ? { queue: v.q } : {}), ...(v.t ? { task: v.t } : {}) };
-    await ephemeral(respond, readBlocks(await executeRead(ctx, command), deps.render), false);
-  });
-
-  // "Retry these": the same preview and Confirm as `/jobq retry-all --queue Q --task T --since <first failure>`.
-  on('alert_retry', async ({ body, action, respond, client }) => {
-    const v = alertValue(action.value);
-    const ctx = await deps.queue.get();
-    await deps.migrated();
-    const actor = slackActor(body.user.id, body.user.name);
-    const command = { name: 'retry-all' as const, queue: v.q, task: v.t, since: v.s ? new Date(v.s) : undefined, yes: false, dryRun: false };
-    await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, command, actor);
-    await assertWriter(deps, client, ctx, command, actor);
-    const preview = await previewRetryAll(ctx, retryAllFilterOf(command));
-    if (preview.total === 0 && preview.exact) throw new JobqError('not_found', 'None of these jobs is still failed: nothing to retry.', { runbookSection: 'retrying-jobs-safely' });
-    const pending = await deps.confirmations.create('retry-all', preview, body.user.id, channelOf(body));
-    const message = bulkPreviewBlocks('retry-all', preview, { confirmationId: pending.id, requestedBy: body.user.id, expiresAt: pending.expiresAt }, deps.render);
-    await respond({ response_type: 'in_channel', replace_original: false, ...message } as RespondArguments);
-  });
-
-  const jobChange = (name: JobChangeCommand['name']) => async ({ body, action, respond, client }: Click) => {
-    const command: JobChangeCommand = { name, id: parseJobId(action.value) };
-    const ctx = await deps.queue.get();
-    await deps.migrated();
-    const actor = slackActor(body.user.id, body.user.name);
-    await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, command, actor);
-    await assertWriter(deps, client, ctx, command, actor);
-    const message = jobChangeBlocks(await executeJobChange(ctx, command, actor), body.user.id, deps.render);
-    await respond({ response_type: 'in_channel', replace_original: false, ...message } as RespondArguments);
-    await postToAuditChannel(deps, client, message);
-  };
-  on('job_retry', jobChange('retry'));
-  on('job_cancel', jobChange('cancel'));
-  on('job_run_now', jobChange('run-now'));
-
-  on('bulk_cancel', async ({ body, action, respond, client }) => {
-    const ctx = await deps.queue.get();
-    await deps.migrated();
-    await assertWriter(deps, client, ctx, probeFor(await deps.confirmations.kindOf(action.value ?? '')), slackActor(body.user.id, body.user.name), { confirmation: action.value, click: 'cancel' });
-    const kind = await deps.confirmations.cancel(action.value ?? '', body.user.id);
-    await respond({ replace_original: true, ...bulkClosedBlocks(kind, `cancelled by <@${body.user.id}>; nothing changed.`, deps.render) } as RespondArguments);
-  });
-
-  on('bulk_confirm', async ({ body, action, respond, client }) => {
-    const ctx = await deps.queue.get();
-    await deps.migrated();
-    const actor = slackActor(body.user.id, body.user.name);
-    const probe = probeFor(await deps.confirmations.kindOf(action.value ?? ''));
-    await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, probe, actor);
-    await assertWriter(deps, client, ctx, probe, actor, { confirmation: action.value, click: 'confirm' });
-    // One conditional UPDATE decides: a double click, or two people clicking, runs it once.
-    const claimed = await deps.confirmations.claim(action.value ?? '', body.user.id);
-    const kind: BulkKind = claimed.kind;
-    const update = (message: SlackMessage) => respond({ replace_original: true, ...message } as RespondArguments);
-    await update(bulkProgressBlocks(kind, null, body.user.id, deps.render));
-
-    let sent = 0;
-    let last = Date.now();
-    const onProgress = (progress: RetryAllProgress | PurgeProgress) => {
-      if (sent >= PROGRESS_UPDATES || Date.now() - last < PROGRESS_EVERY_MS) return;
-      sent++;
-      last = Date.now();
-      void update(bulkProgressBlocks(kind, progress, body.user.id, deps.render)).catch(() => undefined);
-    };
-    try {
-      const result =
-        kind === 'retry-all'
-          ? await retryAll(ctx, claimed.params as RetryAllPreview, actor, { onProgress })
-          : await purge(ctx, claimed.params as PurgeOptions, actor, { onProgress });
-      await deps.confirmations.finish(action.value ?? '', result);
-      const message = bulkResultBlocks(kind, result, body.user.id, deps.render);
-      await update(message);
-      await postToAuditChannel(deps, client, message);
-    } catch (error) {
-      const e = asJobqError(error);
-      await deps.confirmations.finish(action.value ?? '', { error: e.message });
-      await update(bulkClosedBlocks(kind, e.message, deps.render));
-      throw e;
-    }
-  });
+    throw e;
+  }
 }
 
 /** The command a confirmation stands for, so a refusal is audited under the right action. */
@@ -154,13 +195,13 @@ function probeFor(kind: BulkKind): ParsedCommand {
   return kind === 'purge' ? { name: 'purge', olderThanDays: 0, includeFailed: false, yes: true, dryRun: false } : { name: 'retry-all', yes: true, dryRun: false };
 }
 
-async function assertWriter(deps: SlackDeps, client: WebClient, ctx: Awaited<ReturnType<SlackDeps['queue']['get']>>, command: ParsedCommand, actor: ReturnType<typeof slackActor>, about?: Record<string, unknown>): Promise<void> {
+async function assertWriter(deps: SlackDeps, client: WebClient, ctx: QueueContext, command: ParsedCommand, actor: Actor, about?: Record<string, unknown>): Promise<void> {
   try {
     await deps.permissions.assertCanWrite(client, actor.id);
   } catch (error) {
     const e = asJobqError(error);
     await refuse(ctx, command, actor, e, about);
     deps.log.warn({ user: actor.id, command: command.name }, 'change refused: no permission');
-    throw e instanceof JobqError ? e : asJobqError(e);
+    throw e;
   }
 }
