@@ -128,7 +128,7 @@ export async function runDoctor(pool: Pool, options: DoctorOptions = {}): Promis
   for (const c of capabilities.filter((c) => !c.ok)) {
     const what = c.name === 'jobq-state' ? "keep jobq's own state" : c.name;
     const more = c.missing.length > 1 ? ` and ${c.missing.length - 1} more privilege(s)` : '';
-    problems.push(`Role ${catalog.role} cannot ${what}: it lacks ${describeNeed(c.missing[0]!)}${more} (GRANT statements: see capabilities).`);
+    problems.push(`Role ${catalog.role} cannot ${what}: it lacks ${describeNeed(c.missing[0]!)}${more} (doctor prints the GRANT statements that add them).`);
   }
   for (const object of absent) problems.push(`Procrastinate's ${object} is missing: re-apply Procrastinate's migrations.`);
 
@@ -163,7 +163,8 @@ async function detect(pool: Pool, catalog: PrivilegeCatalogRow): Promise<{ schem
     if (catalog.procrastinate_schema === null || catalog.procrastinate_schema_usage) return { schema: null, error: jobqError.message };
     try {
       return { schema: await detectSchema(pool, { schema: catalog.procrastinate_schema }), error: null };
-    } catch {
+    } catch (inSchema) {
+      if (asJobqError(inSchema).code !== 'not_procrastinate') throw asJobqError(inSchema);
       return { schema: null, error: jobqError.message };
     }
   }

@@ -89,6 +89,19 @@ export function workersText(result: WorkersResult): string {
 }
 
 export function doctorText(report: DoctorReport): string {
+  const lines = doctorBasicsLines(report);
+  if (report.capabilities.length) lines.push('', ...capabilitiesLines(report));
+  if (report.grants.length) lines.push('', 'To grant what is missing, run as the owner of these objects or a superuser:', ...doctorGrantLines(report).map((l) => `  ${l}`));
+  if (report.warnings.length) {
+    lines.push('', 'Warnings:');
+    for (const w of report.warnings) lines.push(`  - ${w.message}`, ...(w.hint ? [`    ${w.hint}`] : []));
+  }
+  lines.push('', report.problems.length ? `Problems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}` : 'No problems found.');
+  return lines.join('\n');
+}
+
+/** Connection, server, schema, role, tables and indexes: the part of the report that is not about privileges. */
+export function doctorBasicsLines(report: DoctorReport): string[] {
   const p = report.procrastinate;
   const lines = [
     `Connection   ok, latency min ${report.connection.latencyMs.min} ms / median ${report.connection.latencyMs.median} ms`,
@@ -102,17 +115,17 @@ export function doctorText(report: DoctorReport): string {
     lines.push(`Recommended  ${i.present ? 'present' : 'missing'} ${i.purpose}${i.name ? ` (${i.name})` : ''}`);
     if (i.create) lines.push(`             ${i.create}`);
   }
-  if (report.capabilities.length) lines.push('', ...capabilitiesText(report));
-  if (report.warnings.length) {
-    lines.push('', 'Warnings:');
-    for (const w of report.warnings) lines.push(`  - ${w.message}`, ...(w.hint ? [`    ${w.hint}`] : []));
-  }
-  lines.push('', report.problems.length ? `Problems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}` : 'No problems found.');
-  return lines.join('\n');
+  return lines;
 }
 
-/** Each capability OK or what it lacks (and why), then the statements that grant all of it. */
-function capabilitiesText(report: DoctorReport): string[] {
+/** The statements that grant everything missing; jobq's schema with the alternative an admin may prefer. */
+export function doctorGrantLines(report: DoctorReport): string[] {
+  const alternatives = report.capabilities.flatMap((c) => c.alternatives);
+  return report.grants.map((statement) => (statement.startsWith('CREATE SCHEMA') && alternatives.length ? `${statement}   -- or: ${alternatives.join(' ')}` : statement));
+}
+
+/** Each capability OK or what it lacks, and why. */
+function capabilitiesLines(report: DoctorReport): string[] {
   const width = Math.max(...report.capabilities.map((c) => c.name.length));
   const lines = ['Capabilities:'];
   for (const c of report.capabilities) {
@@ -120,14 +133,6 @@ function capabilitiesText(report: DoctorReport): string[] {
     for (const m of c.missing) lines.push(`  ${''.padEnd(width)}           ${m.privilege} on ${m.kind} ${m.object}: ${m.why}`);
   }
   lines.push(`  (${AUDITED.join(', ')} write jobq's audit log: they also need jobq-state.)`);
-  if (report.grants.length) {
-    const alternatives = report.capabilities.flatMap((c) => c.alternatives);
-    lines.push('', 'To grant what is missing, run as the owner of these objects or a superuser:');
-    for (const statement of report.grants) {
-      const instead = statement.startsWith('CREATE SCHEMA') && alternatives.length ? `   -- or: ${alternatives.join(' ')}` : '';
-      lines.push(`  ${statement}${instead}`);
-    }
-  }
   return lines;
 }
 
