@@ -5,6 +5,7 @@ import { createLogger } from './log.js';
 import { parseCommand, wantsJson } from './commands/parse.js';
 import { DEFINITIONS } from './commands/definitions.js';
 import { runDoctor } from './queue/doctor.js';
+import { settingsFrom } from './queue/context.js';
 import { executeRead, isReadCommand } from './commands/execute.js';
 import { readJson, readText } from './render/text/index.js';
 import { runbookUrl } from './render/runbook.js';
@@ -56,9 +57,10 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     if (command.name === 'doctor') {
       const pool = openPool(config, log);
       try {
-        const report = await runDoctor(pool);
+        const report = await runDoctor(pool, { settings: settingsFrom(config) });
         io.out(json ? JSON.stringify({ features: report.procrastinate.features, ...report }, null, 2) : doctorText(report));
-        return report.procrastinate.found ? 0 : 1;
+        // Warnings leave it at 0; a missing privilege or index, or no Procrastinate, is a failure.
+        return report.ok ? 0 : 1;
       } finally {
         await pool.end();
       }

@@ -1,5 +1,6 @@
-import { escapeIdentifier, type QueryConfig } from 'pg';
+import type { QueryConfig } from 'pg';
 import { JobqError, asJobqError } from '../errors.js';
+import { ident } from './ident.js';
 import { type Pool, withTransaction } from './pool.js';
 import {
   jobqAppliedMigrations,
@@ -65,9 +66,6 @@ export async function migrate(pool: Pool): Promise<MigrateResult> {
     throw asJobqError(error);
   }
 }
-
-/** Identifiers as a person would paste them into psql: quoted only when they must be. */
-const ident = (name: string) => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : escapeIdentifier(name));
 
 function permissionError(who: { role: string; database: string; schemaExists: boolean }, cause: unknown): JobqError {
   const role = ident(who.role);

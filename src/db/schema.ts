@@ -40,12 +40,16 @@ export function isFailedIndex(index: IndexInfo): boolean {
   return index.table === 'procrastinate_jobs' && index.valid && /WHERE\s*\(?\s*\(?status\s*=\s*'failed'/i.test(index.definition);
 }
 
-/** Reads the catalog once and names the features present (not a version string: 3.x has none). */
-export async function detectSchema(pool: Pool): Promise<SchemaInfo> {
+/**
+ * Reads the catalog once and names the features present (not a version string: 3.x has none).
+ * `schema` reads that schema's catalog instead of following the search_path: doctor uses it
+ * for a schema the role may not use yet (the search_path skips those).
+ */
+export async function detectSchema(pool: Pool, options: { schema?: string | null } = {}): Promise<SchemaInfo> {
   let row: CatalogRow;
   let indexes: IndexInfo[];
   try {
-    const result = await pool.query<CatalogRow>(catalogProcrastinateObjects());
+    const result = await pool.query<CatalogRow>(catalogProcrastinateObjects(options.schema ?? null));
     row = result.rows[0]!;
     if (!row.has_jobs || !row.has_events) {
       throw new JobqError('not_procrastinate', 'This database has no Procrastinate tables (procrastinate_jobs, procrastinate_events): it is not a Procrastinate database, or they live in a schema outside the search_path.', {
@@ -53,7 +57,7 @@ export async function detectSchema(pool: Pool): Promise<SchemaInfo> {
         runbookSection: 'database-connectivity',
       });
     }
-    const indexResult = await pool.query<{ table_name: string; index_name: string; definition: string; valid: boolean }>(catalogIndexes());
+    const indexResult = await pool.query<{ table_name: string; index_name: string; definition: string; valid: boolean }>(catalogIndexes(options.schema ?? null));
     indexes = indexResult.rows.map((r) => ({ table: r.table_name, name: r.index_name, definition: r.definition, valid: r.valid }));
   } catch (error) {
     throw asJobqError(error);

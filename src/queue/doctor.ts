@@ -1,8 +1,12 @@
 import type { Pool } from '../db/pool.js';
-import { catalogPing, catalogPrivileges, catalogTableEstimates } from '../db/queries/catalog.js';
+import { catalogPing, catalogPrivileges, catalogTableEstimates, type PrivilegeCatalogRow } from '../db/queries/catalog.js';
+import { workersSummary } from '../db/queries/workers.js';
 import { detectSchema, isFailedIndex, type IndexInfo, type SchemaInfo } from '../db/schema.js';
 import type { Feature } from '../db/procrastinate.js';
 import { asJobqError, JobqError } from '../errors.js';
+import { assessCapabilities, type Capability, grantStatements, type Need } from './capabilities.js';
+import { DEFAULT_SETTINGS, type QueueContext, type QueueSettings } from './context.js';
+import { listStalled } from './stalled.js';
 
 export interface IndexCheck {
   purpose: string;
@@ -12,14 +16,34 @@ export interface IndexCheck {
   create: string | null;
 }
 
+/** Something worth a look that does not stop jobq from working (the exit code stays 0). */
+export interface DoctorWarning {
+  code: string;
+  message: string;
+  hint?: string | undefined;
+}
+
 export interface DoctorReport {
+  /** No problems: every capability has what it needs, and Procrastinate's schema is whole. */
   ok: boolean;
   connection: { latencyMs: { min: number; median: number; max: number }; serverVersion: string | null };
-  procrastinate: { found: boolean; generation: string | null; features: Feature[]; error: string | null };
+  procrastinate: { found: boolean; generation: string | null; features: Feature[]; error: string | null; schema: string | null };
+  /** A summary of the capabilities below, kept for scripts that read it. */
   privileges: { role: string; database: string; read: boolean; updateJobs: boolean; deleteJobs: boolean; createSchema: boolean } | null;
+  capabilities: Capability[];
+  /** Every statement the capabilities' `grants` hold, merged per object: run them all as an admin. */
+  grants: string[];
   tables: { name: string; estimatedRows: number }[];
   indexes: { reliedOn: IndexCheck[]; recommended: IndexCheck[] };
+  warnings: DoctorWarning[];
   problems: string[];
+}
+
+export interface DoctorOptions {
+  /** Thresholds for the stalled-jobs and live-worker warnings. */
+  settings?: QueueSettings | undefined;
+  /** Warnings found elsewhere (e.g. an alert channel jobq cannot post to), reported with the rest. */
+  extraWarnings?: DoctorWarning[] | undefined;
 }
 
 interface IndexRule {
@@ -66,52 +90,129 @@ async function measureLatency(pool: Pool): Promise<DoctorReport['connection']['l
   return { min: round(samples[0]!), median: round(samples[2]!), max: round(samples[4]!) };
 }
 
-/** Server, schema features, privileges, indexes and latency: what to check before trusting jobq. */
-export async function runDoctor(pool: Pool): Promise<DoctorReport> {
+/** Server, schema features, what the role may do (with the GRANTs it lacks), indexes, latency and warnings. */
+export async function runDoctor(pool: Pool, options: DoctorOptions = {}): Promise<DoctorReport> {
+  const settings = options.settings ?? DEFAULT_SETTINGS;
   const problems: string[] = [];
   let latencyMs: DoctorReport['connection']['latencyMs'];
+  let catalog: PrivilegeCatalogRow;
   try {
     latencyMs = await measureLatency(pool);
+    catalog = (await pool.query<PrivilegeCatalogRow>(catalogPrivileges())).rows[0]!;
   } catch (error) {
     throw asJobqError(error);
   }
-  let schema: SchemaInfo | null = null;
-  let schemaError: string | null = null;
-  try {
-    schema = await detectSchema(pool);
-  } catch (error) {
-    const jobqError = asJobqError(error);
-    if (jobqError.code !== 'not_procrastinate') throw jobqError;
-    schemaError = jobqError.message;
-    problems.push(jobqError.message);
-  }
+  const { schema, error: schemaError } = await detect(pool, catalog);
+  if (schemaError) problems.push(schemaError);
   const report: DoctorReport = {
     ok: false,
     connection: { latencyMs, serverVersion: schema?.serverVersion ?? null },
-    procrastinate: { found: schema !== null, generation: schema?.generation ?? null, features: schema?.features ?? [], error: schemaError },
+    procrastinate: { found: schema !== null, generation: schema?.generation ?? null, features: schema?.features ?? [], error: schemaError, schema: schema ? catalog.procrastinate_schema : null },
     privileges: null,
+    capabilities: [],
+    grants: [],
     tables: [],
     indexes: { reliedOn: [], recommended: [] },
+    warnings: [],
     problems,
   };
-  if (!schema) return report;
-  try {
-    const p = (await pool.query<{ role: string; database: string; jobs_select: boolean; jobs_update: boolean; jobs_delete: boolean; events_select: boolean; database_create: boolean }>(catalogPrivileges())).rows[0]!;
-    report.privileges = { role: p.role, database: p.database, read: p.jobs_select && p.events_select, updateJobs: p.jobs_update, deleteJobs: p.jobs_delete, createSchema: p.database_create };
-    if (!report.privileges.read) problems.push(`Role ${p.role} cannot read procrastinate_jobs/procrastinate_events: GRANT SELECT ON procrastinate_jobs, procrastinate_events, procrastinate_workers TO ${p.role};`);
-    if (!p.jobs_update) problems.push(`Role ${p.role} cannot UPDATE procrastinate_jobs: retry, cancel and run-now will be refused.`);
-    if (!p.jobs_delete) problems.push(`Role ${p.role} cannot DELETE from procrastinate_jobs: purge will be refused.`);
-    report.tables = (await pool.query<{ table_name: string; estimated_rows: number }>(catalogTableEstimates())).rows.map((r) => ({ name: r.table_name, estimatedRows: r.estimated_rows }));
-  } catch (error) {
-    throw asJobqError(error);
+  if (!schema) {
+    report.warnings.push(...(options.extraWarnings ?? []));
+    return report;
   }
+
+  const { capabilities, absent } = assessCapabilities(schema, catalog);
+  report.capabilities = capabilities;
+  report.grants = grantStatements(capabilities.flatMap((c) => c.missing), catalog.role);
+  report.privileges = legacyPrivileges(catalog, capabilities);
+  for (const c of capabilities.filter((c) => !c.ok)) {
+    const what = c.name === 'jobq-state' ? "keep jobq's own state" : c.name;
+    const more = c.missing.length > 1 ? ` and ${c.missing.length - 1} more privilege(s)` : '';
+    problems.push(`Role ${catalog.role} cannot ${what}: it lacks ${describeNeed(c.missing[0]!)}${more} (doctor prints the GRANT statements that add them).`);
+  }
+  for (const object of absent) problems.push(`Procrastinate's ${object} is missing: re-apply Procrastinate's migrations.`);
+
   report.indexes.reliedOn = RELIED_ON.filter((r) => !r.feature || schema.has(r.feature)).map((r) => check(r, schema.indexes));
   report.indexes.recommended = RECOMMENDED.map((r) => check(r, schema.indexes));
   for (const missing of report.indexes.reliedOn.filter((i) => !i.present)) {
     problems.push(`Procrastinate's index for ${missing.purpose} is missing: re-apply Procrastinate's migrations.`);
   }
+  try {
+    report.tables = (await pool.query<{ table_name: string; estimated_rows: number }>(catalogTableEstimates())).rows.map((r) => ({ name: r.table_name, estimatedRows: r.estimated_rows }));
+    // The queue's health needs reads; without them the read capability is already a problem.
+    if (capabilities.find((c) => c.name === 'read')!.ok) report.warnings.push(...(await queueWarnings({ pool, schema, settings })));
+  } catch (error) {
+    throw asJobqError(error);
+  }
+  report.warnings.push(...(options.extraWarnings ?? []));
   report.ok = problems.length === 0;
   return report;
+}
+
+/**
+ * The schema through the search_path, as every command finds it; else, when the search_path
+ * names a schema holding Procrastinate's tables that the role may not use, that schema read
+ * from the catalog, so the report can say what to grant.
+ */
+async function detect(pool: Pool, catalog: PrivilegeCatalogRow): Promise<{ schema: SchemaInfo | null; error: string | null }> {
+  try {
+    return { schema: await detectSchema(pool), error: null };
+  } catch (error) {
+    const jobqError = asJobqError(error);
+    if (jobqError.code !== 'not_procrastinate') throw jobqError;
+    if (catalog.procrastinate_schema === null || catalog.procrastinate_schema_usage) return { schema: null, error: jobqError.message };
+    try {
+      return { schema: await detectSchema(pool, { schema: catalog.procrastinate_schema }), error: null };
+    } catch (inSchema) {
+      if (asJobqError(inSchema).code !== 'not_procrastinate') throw asJobqError(inSchema);
+      return { schema: null, error: jobqError.message };
+    }
+  }
+}
+
+async function queueWarnings(ctx: QueueContext): Promise<DoctorWarning[]> {
+  const warnings: DoctorWarning[] = [];
+  const stalled = await listStalled(ctx, { limit: 200 });
+  if (stalled.jobs.length > 0) {
+    const count = `${stalled.jobs.length}${stalled.truncated ? '+' : ''}`;
+    const { heartbeatSeconds, runningSeconds } = stalled.thresholds;
+    const worker = heartbeatSeconds === null ? '' : `with their worker gone or silent (no heartbeat for ${heartbeatSeconds}s), or `;
+    warnings.push({
+      code: 'stalled_jobs',
+      message: `${count} stalled job(s): running ${worker}for longer than ${runningSeconds}s.`,
+      hint: 'List them with `jobq stalled`; retry a job once you know its worker is gone.',
+    });
+  }
+  if (ctx.schema.has('workers')) {
+    const row = (await ctx.pool.query<{ live: number; total: number }>(workersSummary(ctx.settings.stalledHeartbeatSeconds))).rows[0]!;
+    if (row.live === 0) {
+      warnings.push({
+        code: 'no_live_worker',
+        message:
+          row.total === 0
+            ? 'No Procrastinate worker is registered: nothing runs the jobs.'
+            : `No live Procrastinate worker: none of the ${row.total} registered sent a heartbeat in the last ${ctx.settings.stalledHeartbeatSeconds}s.`,
+        hint: 'Jobs wait in todo until a worker runs. Check the worker deployment (`jobq workers`).',
+      });
+    }
+  }
+  return warnings;
+}
+
+function legacyPrivileges(catalog: PrivilegeCatalogRow, capabilities: Capability[]): NonNullable<DoctorReport['privileges']> {
+  const jobs = catalog.tables.find((t) => t.schema === catalog.procrastinate_schema && t.name === 'procrastinate_jobs');
+  return {
+    role: catalog.role,
+    database: catalog.database,
+    read: capabilities.find((c) => c.name === 'read')!.ok,
+    updateJobs: jobs?.update ?? false,
+    deleteJobs: jobs?.delete ?? false,
+    createSchema: catalog.database_create,
+  };
+}
+
+export function describeNeed(need: Need): string {
+  return `${need.privilege} on ${need.kind} ${need.object}`;
 }
 
 export function assertDoctorUsable(report: DoctorReport): void {

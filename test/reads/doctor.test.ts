@@ -4,7 +4,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { detectSchema } from '../../src/db/schema.js';
 import { JobqError } from '../../src/errors.js';
+import { main, type CliIo } from '../../src/cli.js';
+import { CAPABILITIES } from '../../src/queue/capabilities.js';
+import { DEFAULT_SETTINGS } from '../../src/queue/context.js';
 import { assertDoctorUsable, runDoctor } from '../../src/queue/doctor.js';
+import { doctorBlocks } from '../../src/render/blocks/reads.js';
+import { doctorText } from '../../src/render/text/reads.js';
+import { factories } from '../helpers/factories.js';
 import { adminUrl, createTestDb, type TestDb } from '../helpers/db.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
@@ -24,7 +30,7 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
     db = await createTestDb(shape);
     const report = await runDoctor(db.pool);
     const schema = await detectSchema(db.pool);
-    expect(report.procrastinate).toEqual({ found: true, generation: shape === 'v3' ? '3.4+' : '2.x', features: schema.features, error: null });
+    expect(report.procrastinate).toEqual({ found: true, generation: shape === 'v3' ? '3.4+' : '2.x', features: schema.features, error: null, schema: 'public' });
     expect(report.connection.serverVersion).toBe(schema.serverVersion);
     const { min, median, max } = report.connection.latencyMs;
     expect(min).toBeGreaterThanOrEqual(0);
@@ -32,6 +38,8 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
     expect(min).toBeLessThanOrEqual(median);
     expect(median).toBeLessThanOrEqual(max);
     expect(report.privileges).toEqual({ role: 'postgres', database: db.name, read: true, updateJobs: true, deleteJobs: true, createSchema: true });
+    expect(report.capabilities.map((c) => [c.name, c.ok])).toEqual(CAPABILITIES.map((name) => [name, true]));
+    expect(report.grants).toEqual([]);
     expect(report.tables.map((t) => t.name).sort()).toEqual(shape === 'v3' ? ['procrastinate_events', 'procrastinate_jobs', 'procrastinate_workers'] : ['procrastinate_events', 'procrastinate_jobs']);
     expect(report.indexes.reliedOn.map((i) => i.name)).toEqual(RELIED_ON_NAMES[shape]);
     expect(report.indexes.reliedOn.every((i) => i.present && i.create === null)).toBe(true);
@@ -107,8 +115,8 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
       const report = await runDoctor(pool);
       expect(report.procrastinate.found).toBe(true);
       expect(report.privileges).toMatchObject({ role, read: true, updateJobs: false, deleteJobs: false, createSchema: false });
-      expect(report.problems.some((p) => p.includes(role) && /cannot UPDATE procrastinate_jobs/.test(p))).toBe(true);
-      expect(report.problems.some((p) => /cannot DELETE/.test(p))).toBe(true);
+      expect(report.problems.some((p) => p.startsWith(`Role ${role} cannot retry: it lacks UPDATE on table public.procrastinate_jobs`))).toBe(true);
+      expect(report.capabilities.find((c) => c.name === 'purge')!.missing.map((m) => `${m.privilege} ${m.object}`)).toContain('DELETE public.procrastinate_jobs');
       expect(report.ok).toBe(false);
     });
 
@@ -116,11 +124,95 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
       const { role, pool } = await connectAs(null);
       const report = await runDoctor(pool);
       expect(report.privileges).toMatchObject({ role, read: false, updateJobs: false });
-      expect(report.problems.some((p) => p.includes(`GRANT SELECT ON procrastinate_jobs`) && p.includes(role))).toBe(true);
+      expect(report.problems.some((p) => p.startsWith(`Role ${role} cannot read: it lacks SELECT on table public.procrastinate_jobs`))).toBe(true);
+      expect(report.grants).toContain(`GRANT SELECT, INSERT ON TABLE public.procrastinate_events TO ${role};`);
+      expect(doctorText(report)).toContain(`  GRANT SELECT, UPDATE, DELETE ON TABLE public.procrastinate_jobs TO ${role};`);
       expect(report.ok).toBe(false);
     });
   });
+
+  describe('warnings', () => {
+    const io = (out: string[]): CliIo => ({ out: (t) => out.push(t), err: (t) => out.push(t), env: { JOB_QUEUE_DATABASE_URL: db!.url }, interactive: false, ask: async () => '' });
+
+    it('lists stalled jobs, no live worker and extra warnings without failing the report', async () => {
+      db = await createTestDb(shape);
+      const f = factories(db.worker, shape);
+      const stalled = await f.job({ status: 'doing' });
+      await f.age(stalled, 7_200);
+      if (shape === 'v3') await f.worker(600);
+      const extra = { code: 'alert_channel', message: 'jobq cannot post to #ops-alerts (not_in_channel).', hint: 'Invite the bot to #ops-alerts.' };
+      const report = await runDoctor(db.pool, { settings: DEFAULT_SETTINGS, extraWarnings: [extra] });
+      expect(report.warnings.map((w) => w.code)).toEqual(shape === 'v3' ? ['stalled_jobs', 'no_live_worker', 'alert_channel'] : ['stalled_jobs', 'alert_channel']);
+      expect(report.warnings[0]!.message).toMatch(/^1 stalled job\(s\)/);
+      if (shape === 'v3') expect(report.warnings[1]!.message).toMatch(/none of the 1 registered sent a heartbeat in the last 30s/);
+      expect(report.ok).toBe(true);
+      expect(report.problems).toEqual([]);
+
+      const text = doctorText(report);
+      expect(text).toContain('Warnings:');
+      expect(text).toContain(extra.message);
+      expect(text).toContain('No problems found.');
+      const blocks = JSON.stringify(doctorBlocks(report, { runbookBase: 'https://example.com/runbook' }));
+      expect(blocks).toContain('#ops-alerts (not_in_channel)');
+      expect(blocks).toContain('✅ *retry*');
+
+      // Warnings do not change the exit code.
+      const out: string[] = [];
+      expect(await main(['doctor'], io(out))).toBe(0);
+      expect(out.join('\n')).toMatch(/stalled job/);
+    });
+
+    it('a live worker and no stalled job: no warnings', async () => {
+      db = await createTestDb(shape);
+      const f = factories(db.worker, shape);
+      await f.job({ status: 'doing', ...(shape === 'v3' ? { workerId: await f.worker() } : {}) });
+      const report = await runDoctor(db.pool);
+      expect(report.warnings).toEqual([]);
+    });
+
+    it('exits 1 when a relied-on index is missing', async () => {
+      db = await createTestDb(shape);
+      await db.worker.query(`DROP INDEX ${RELIED_ON_NAMES[shape][0]}`);
+      const out: string[] = [];
+      expect(await main(['doctor'], io(out))).toBe(1);
+      expect(out.join('\n')).toMatch(/queue names.*missing/);
+    });
+  });
+
+  it('renders the grants in Slack blocks, with the schema alternative', async () => {
+    db = await createTestDb(shape);
+    const role = `jobq_ro_${randomBytes(4).toString('hex')}`;
+    await db.worker.query(`CREATE ROLE ${role} LOGIN`);
+    const url = new URL(db.url);
+    url.username = role;
+    const pool = createPool({ connectionString: url.toString(), statementTimeoutMs: 10_000, lockTimeoutMs: 1_000, max: 1 });
+    try {
+      const report = await runDoctor(pool);
+      const message = doctorBlocks(report, { runbookBase: 'https://example.com/runbook' });
+      const json = JSON.stringify(message);
+      expect(message.text).toMatch(/^jobq doctor: 7 problem\(s\)/);
+      expect(json).toContain('❌ *retry*: missing');
+      expect(json).toContain(`CREATE SCHEMA jobq AUTHORIZATION ${role};   -- or: GRANT CREATE ON DATABASE ${db.name} TO ${role};`);
+      for (const statement of report.grants.filter((g) => !g.startsWith('CREATE SCHEMA'))) expect(json).toContain(statement);
+    } finally {
+      await pool.end();
+      await db.worker.query(`DROP OWNED BY ${role}`);
+      await db.drop();
+      db = undefined;
+      await dropRole(role);
+    }
+  });
 });
+
+async function dropRole(role: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP ROLE IF EXISTS ${role}`);
+  } finally {
+    await admin.end();
+  }
+}
 
 describe('runDoctor on a database without Procrastinate', () => {
   let db: TestDb | undefined;

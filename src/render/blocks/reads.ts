@@ -8,7 +8,7 @@ import type { StatsResult } from '../../queue/stats.js';
 import type { WorkersResult } from '../../queue/workers.js';
 import { formatAge, formatCount, formatTime } from '../format.js';
 import { runbookUrl } from '../runbook.js';
-import { doctorText, stalledText, statsText, workersText } from '../text/reads.js';
+import { doctorBasicsLines, doctorGrantLines, stalledText, statsText, workersText } from '../text/reads.js';
 import { encodeFailedQuery } from './button-values.js';
 import { actions, button, code, context, cut, escapeMrkdwn, fields, fittingCount, header, message, section, type SlackMessage } from './kit.js';
 
@@ -145,9 +145,28 @@ export function workersBlocks(result: WorkersResult, options: RenderOptions): Sl
 }
 
 export function doctorBlocks(report: DoctorReport, options: RenderOptions): SlackMessage {
+  const warned = report.warnings.length ? `, ${report.warnings.length} warning(s)` : '';
+  const body: KnownBlock[] = [header(report.ok ? 'Doctor: all good' : 'Doctor: problems found')];
+  if (report.capabilities.length) {
+    body.push(
+      fields(
+        report.capabilities.map((c) =>
+          c.ok ? `✅ *${c.name}*` : `❌ *${c.name}*: missing\n${c.missing.map((m) => `${m.privilege} on ${m.kind} ${code(m.object)}`).join('\n')}`,
+        ),
+      ),
+    );
+  }
+  if (report.grants.length) {
+    body.push(section('*To grant what is missing*, run as the owner of these objects or a superuser:'), ...preformatted(doctorGrantLines(report).join('\n')));
+  }
+  if (report.warnings.length) {
+    body.push(section(report.warnings.map((w) => `⚠️ ${escapeMrkdwn(w.message)}${w.hint ? `\n      _${escapeMrkdwn(w.hint)}_` : ''}`).join('\n')));
+  }
+  if (report.problems.length) body.push(section(`*Problems*\n${report.problems.map((p) => `• ${escapeMrkdwn(p)}`).join('\n')}`));
+  body.push(...preformatted(doctorBasicsLines(report).join('\n')));
   return message(
-    report.ok ? 'jobq doctor: no problems found' : `jobq doctor: ${report.problems.length} problem(s)`,
-    [header(report.ok ? 'Doctor: all good' : 'Doctor: problems found'), ...preformatted(doctorText(report))],
+    report.ok ? `jobq doctor: no problems found${warned}` : `jobq doctor: ${report.problems.length} problem(s)${warned}`,
+    body,
     [runbookContext(options, 'health-checks', 'Health checks')],
   );
 }

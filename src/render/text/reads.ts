@@ -1,4 +1,5 @@
 import { REPORTED_STATUSES } from '../../db/procrastinate.js';
+import { AUDITED } from '../../queue/capabilities.js';
 import type { DoctorReport } from '../../queue/doctor.js';
 import type { FailedPage } from '../../queue/failed.js';
 import type { JobDetail } from '../../queue/job.js';
@@ -88,23 +89,50 @@ export function workersText(result: WorkersResult): string {
 }
 
 export function doctorText(report: DoctorReport): string {
-  const yes = (b: boolean) => (b ? 'yes' : 'NO');
+  const lines = doctorBasicsLines(report);
+  if (report.capabilities.length) lines.push('', ...capabilitiesLines(report));
+  if (report.grants.length) lines.push('', 'To grant what is missing, run as the owner of these objects or a superuser:', ...doctorGrantLines(report).map((l) => `  ${l}`));
+  if (report.warnings.length) {
+    lines.push('', 'Warnings:');
+    for (const w of report.warnings) lines.push(`  - ${w.message}`, ...(w.hint ? [`    ${w.hint}`] : []));
+  }
+  lines.push('', report.problems.length ? `Problems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}` : 'No problems found.');
+  return lines.join('\n');
+}
+
+/** Connection, server, schema, role, tables and indexes: the part of the report that is not about privileges. */
+export function doctorBasicsLines(report: DoctorReport): string[] {
+  const p = report.procrastinate;
   const lines = [
     `Connection   ok, latency min ${report.connection.latencyMs.min} ms / median ${report.connection.latencyMs.median} ms`,
     `Server       PostgreSQL ${report.connection.serverVersion ?? '?'}`,
-    `Procrastinate ${report.procrastinate.found ? `${report.procrastinate.generation} (features: ${report.procrastinate.features.join(', ') || 'none beyond 2.x'})` : 'NOT FOUND'}`,
+    `Procrastinate ${p.found ? `${p.generation} in schema ${p.schema ?? '?'} (features: ${p.features.join(', ') || 'none beyond 2.x'})` : 'NOT FOUND'}`,
   ];
-  if (report.privileges) {
-    const p = report.privileges;
-    lines.push(`Role         ${p.role} on ${p.database}: read ${yes(p.read)}, update jobs ${yes(p.updateJobs)}, delete jobs ${yes(p.deleteJobs)}, create schema ${yes(p.createSchema)}`);
-  }
+  if (report.privileges) lines.push(`Role         ${report.privileges.role} on database ${report.privileges.database}`);
   for (const t of report.tables) lines.push(`Table        ${t.name}: about ${formatCount(t.estimatedRows)} rows`);
   for (const i of report.indexes.reliedOn) lines.push(`Index        ${i.present ? 'ok     ' : 'MISSING'} ${i.purpose}${i.name ? ` (${i.name})` : ''}`);
   for (const i of report.indexes.recommended) {
     lines.push(`Recommended  ${i.present ? 'present' : 'missing'} ${i.purpose}${i.name ? ` (${i.name})` : ''}`);
     if (i.create) lines.push(`             ${i.create}`);
   }
-  lines.push('', report.problems.length ? `Problems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}` : 'No problems found.');
-  return lines.join('\n');
+  return lines;
+}
+
+/** The statements that grant everything missing; jobq's schema with the alternative an admin may prefer. */
+export function doctorGrantLines(report: DoctorReport): string[] {
+  const alternatives = report.capabilities.flatMap((c) => c.alternatives);
+  return report.grants.map((statement) => (statement.startsWith('CREATE SCHEMA') && alternatives.length ? `${statement}   -- or: ${alternatives.join(' ')}` : statement));
+}
+
+/** Each capability OK or what it lacks, and why. */
+function capabilitiesLines(report: DoctorReport): string[] {
+  const width = Math.max(...report.capabilities.map((c) => c.name.length));
+  const lines = ['Capabilities:'];
+  for (const c of report.capabilities) {
+    lines.push(`  ${c.name.padEnd(width)}  ${c.ok ? 'ok     ' : 'MISSING'}  ${c.summary}`);
+    for (const m of c.missing) lines.push(`  ${''.padEnd(width)}           ${m.privilege} on ${m.kind} ${m.object}: ${m.why}`);
+  }
+  lines.push(`  (${AUDITED.join(', ')} write jobq's audit log: they also need jobq-state.)`);
+  return lines;
 }
 
