@@ -63,6 +63,7 @@ export const JOBQ_TABLE_NEEDS: Record<string, PrivilegeName[]> = {
   health_alerts: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   mutes: ['SELECT', 'INSERT', 'UPDATE'],
   summary_ticks: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  seen_requests: ['SELECT', 'INSERT', 'DELETE'],
 };
 
 /** A need before it is checked: the object as the catalog names it. */

@@ -1,3 +1,4 @@
+import { seenRequestsPrune, seenRequestsRecord } from '../../src/db/queries/jobq-requests.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -380,6 +381,8 @@ async function everyJobqStatement(url: string): Promise<void> {
     await client.query(a.summaryTicksPrevious('daily', new Date()));
     await client.query(a.summaryTicksPosted('daily', new Date(), '1.3'));
     await client.query(a.summaryTicksPrune(30));
+    await client.query(seenRequestsRecord('doctor-test-signature', Date.now() / 1000 + 300));
+    await client.query(seenRequestsPrune());
     await client.query(c.confirmationsInsert({ id: 'x1', kind: 'purge', params: {}, requestedBy: 'U1', channelId: 'C1', ttlSeconds: 60 }));
     await client.query(c.confirmationsClaim('x1', 'U1'));
     await client.query(c.confirmationsFinish('x1', {}));
