@@ -94,7 +94,9 @@ export function createDeliveryWatch(options: DeliveryWatchOptions): DeliveryWatc
     },
 
     failing() {
-      return [...broken.values()].map(({ warned: _warned, startedAt: _startedAt, ...rest }) => rest);
+      return [...broken.values()]
+        .filter((f) => !(f.purpose === 'history' && broken.get(keyOf(f.channel, 'post'))?.code === f.code))
+        .map(({ warned: _warned, startedAt: _startedAt, ...rest }) => rest);
     },
   };
 }

@@ -3,7 +3,9 @@ import type { WebClient } from '@slack/web-api';
 import type { Config } from '../config.js';
 import { JobqError } from '../errors.js';
 import { channelProblem, classifySlackError, missingScopeProblem, tokenProblem, TOKEN_ERRORS, type SlackProblem } from './errors.js';
+import type { Logger } from '../log.js';
 import { slackClientOptions } from './client.js';
+import { boltLogger } from './logger.js';
 import { BOT_SCOPE_NAMES } from './scopes.js';
 
 export type { SlackProblem } from './errors.js';
@@ -125,10 +127,11 @@ export async function preflightAtStart(client: WebClient, config: Config): Promi
 }
 
 /** A WebClient for checks: the bot's options, but one quick retry, so a start never waits long on a dead network. */
-export function preflightClient(config: Config): WebClient {
+export function preflightClient(config: Config, log?: Logger): WebClient {
   return new webApi.WebClient(config.SLACK_BOT_TOKEN, {
     ...slackClientOptions(config),
     retryConfig: { retries: 1, factor: 2, minTimeout: 500, maxTimeout: 500, randomize: false },
+    ...(log ? { logger: boltLogger(log) } : { logLevel: webApi.LogLevel.ERROR }),
   });
 }
 

@@ -24,8 +24,6 @@ export interface SlackStatus {
   snapshot(): SlackSnapshot;
   /** Re-runs the preflight soon: at once if the last run is old enough, else when it is. */
   recheck(): void;
-  /** Resolves when no check is running (tests). */
-  settled(): Promise<void>;
   stop(): void;
 }
 
@@ -122,9 +120,6 @@ export function createSlackStatus(options: SlackStatusOptions): SlackStatus {
     watch,
     snapshot: () => ({ checkedAt: latest.checkedAt, reachable: latest.reachable, problems: latest.problems, failing: watch.failing() }),
     recheck,
-    settled: async () => {
-      await running;
-    },
     stop() {
       stopped = true;
       clearTimeout(timer);
@@ -138,7 +133,7 @@ export function createSlackStatus(options: SlackStatusOptions): SlackStatus {
  * keeps its result. `identity` is the bot's, from auth.test, when Slack answered.
  */
 export async function startSlackStatus(config: Config, log: Logger): Promise<{ status: SlackStatus; identity: { botId: string; botUserId: string } | undefined }> {
-  const client = preflightClient(config);
+  const client = preflightClient(config, log);
   const first = await preflightAtStart(client, config);
   const status = createSlackStatus({ config, log, client, first });
   const identity = first.botId && first.botUserId ? { botId: first.botId, botUserId: first.botUserId } : undefined;
