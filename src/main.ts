@@ -9,6 +9,7 @@ import { createConfirmations } from './slack/confirmations.js';
 import type { SlackDeps } from './slack/deps.js';
 import { createPermissions } from './slack/permissions.js';
 import { installProcessGuards } from './slack/process-guard.js';
+import { startSlackStatus } from './slack/status.js';
 
 export interface RunningBot {
   slack: SlackApp;
@@ -19,8 +20,10 @@ export interface RunningBot {
   stop(): Promise<void>;
 }
 
-/** Wiring only: config -> pool -> Slack front. Also used by tests and the sandbox. */
+/** Wiring only: config -> Slack preflight -> pool -> Slack front. Also used by tests and the sandbox. */
 export async function startBot(config: Config, log: Logger): Promise<RunningBot> {
+  // Before anything listens: a token Slack rejects ends the start here with one clear line.
+  const slackCheck = config.SLACK_BOT_TOKEN ? await startSlackStatus(config, log) : undefined;
   const queue = createQueueHandle(config, log);
   let migration: Promise<void> | undefined;
   let lastMigrationError = '';
@@ -49,24 +52,26 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
     migrated,
     render: { runbookBase: config.JOBQ_RUNBOOK_URL },
     log,
+    ...(slackCheck ? { slackStatus: slackCheck.status } : {}),
   };
   if (config.JOBQ_RUNBOOK_URL === DEFAULT_RUNBOOK_URL) {
     log.warn('JOBQ_RUNBOOK_URL is not set: runbook links point at the upstream copy; set it to your team\'s copy of docs/runbooks/job-queue.md');
   }
-  const slack = createSlackApp(deps);
+  const slack = createSlackApp(deps, slackCheck?.identity);
   const { port } = await slack.start();
   // Detect and migrate in the background, retrying with backoff: a database that is down,
   // missing or not yet Procrastinate at start does not stop the bot, and a permission problem
   // shows in the log at start rather than at the first click.
   queue.watch(migrated);
   // Every replica starts this; the one elected leader posts alerts and summaries.
-  const alerts = alertsConfigured(config) ? startAlerts({ config, queue, client: slack.app.client, log, migrated }) : null;
+  const alerts = alertsConfigured(config) ? startAlerts({ config, queue, client: slack.app.client, log, migrated, ...(slackCheck ? { watch: slackCheck.status.watch } : {}) }) : null;
   return {
     slack,
     port,
     deps,
     alerts,
     async stop() {
+      slackCheck?.status.stop();
       await alerts?.stop().catch((error: unknown) => log.warn({ err: error }, 'alerts did not stop cleanly'));
       await slack.stop().catch(() => undefined);
       await queue.close();
@@ -83,20 +88,32 @@ export async function serve(_argv: string[]): Promise<number> {
     const { runSandbox } = await import('./sandbox/run.js');
     return runSandbox(config, log);
   }
+  return runBot(config, log, untilSignal());
+}
+
+/**
+ * Runs the bot until `stop` resolves; returns the exit code. A start that fails (a token Slack
+ * rejects, a bad variable) is logged as one line naming what to fix, with no stack trace.
+ */
+export async function runBot(config: Config, log: Logger, stop: Promise<void>): Promise<number> {
+  let bot: RunningBot;
   try {
-    const bot = await startBot(config, log);
-    log.info({ mode: bot.slack.mode, port: bot.port }, `jobq is running (${bot.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP'}); health on :${bot.port}/healthz`);
-    await new Promise<void>((resolve) => {
-      const shutdown = () => resolve();
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
-    });
-    log.info('shutting down');
-    await bot.stop();
-    return 0;
+    bot = await startBot(config, log);
   } catch (error) {
     const e = asJobqError(error);
     log.error({ code: e.code }, e.message);
     return e.exitCode;
   }
+  log.info({ mode: bot.slack.mode, port: bot.port }, `jobq is running (${bot.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP'}); health on :${bot.port}/healthz`);
+  await stop;
+  log.info('shutting down');
+  await bot.stop();
+  return 0;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
 }

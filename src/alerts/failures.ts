@@ -1,3 +1,4 @@
+import { backoffMs } from '../backoff.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { eventsFailedGroups } from '../db/queries/events-alerts.js';
 import { eventsMaxId } from '../db/queries/events.js';
@@ -15,6 +16,7 @@ import {
 import type { Logger } from '../log.js';
 import { combinedFailuresBlocks, failureAlertBlocks, failureReplyBlocks } from '../render/blocks/alerts.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
+import { classifySlackError } from '../slack/errors.js';
 import { countSuppressed, listMutes, mutesFor } from './mutes.js';
 import { isMessageGone, METADATA_TYPE, type AlertMetadata, type Poster } from './poster.js';
 import type { AlertSettings } from './settings.js';
@@ -302,9 +304,13 @@ export function createFailureTail(deps: FailureTailDeps) {
     } catch (error) {
       batch.recovering = true;
       batch.attempts++;
-      batch.retryAt = Date.now() + Math.min(60_000, settings.pollMs * 2 ** Math.min(batch.attempts, 10));
+      const delayMs = backoffMs(batch.attempts, settings.pollMs);
+      batch.retryAt = Date.now() + delayMs;
       if (stopped) return log.info({ batch: batch.hi }, 'stopped part-way through a failure alert batch; the next leader resumes it');
-      log.warn({ err: error, batch: batch.hi, attempts: batch.attempts }, 'failure alert delivery failed; it resumes without repeating what Slack already has');
+      // A Slack error was already reported once (channel, variable, fix) by the poster's watch.
+      const fields = { err: error, batch: batch.hi, attempts: batch.attempts, retryInMs: delayMs };
+      if (classifySlackError(error)) log.debug(fields, 'failure alert delivery failed; kept and retried');
+      else log.warn(fields, 'failure alert delivery failed; it resumes without repeating what Slack already has');
     }
   }
 

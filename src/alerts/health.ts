@@ -1,3 +1,4 @@
+import { backoffMs } from '../backoff.js';
 import type { AlertName } from '../config.js';
 import { failureAlertsPrune, healthAlertsAll, healthAlertsClose, healthAlertsOpen, healthAlertsPosted, summaryTicksPrune, type HealthAlertRow } from '../db/queries/jobq-alerts.js';
 import { jobsTodoPerQueue } from '../db/queries/jobs-health.js';
@@ -11,6 +12,7 @@ import { formatAge, formatCount } from '../render/format.js';
 import { healthAlertBlocks, healthRepeatBlocks, healthResolvedBlocks, muteEndedNoteBlocks, type HealthAlertView } from '../render/blocks/alerts.js';
 import { code } from '../render/blocks/kit.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
+import { classifySlackError } from '../slack/errors.js';
 import { countSuppressed, endedMutesToAnnounce, listMutes, mutesFor, unclaimMuteNote, type AlertSubject, type Mute } from './mutes.js';
 import { isMessageGone, METADATA_TYPE, type Poster } from './poster.js';
 import { alertEnabled, backlogThresholds, type AlertSettings } from './settings.js';
@@ -128,8 +130,13 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
   async function fire(ctx: QueueContext, c: Condition): Promise<void> {
     const opened = (await ctx.pool.query<HealthAlertRow>(healthAlertsOpen(c.key, c.view.alert, channel, c.view.title))).rows[0];
     if (!opened) return; // opened meanwhile by another leader
-    const view = { ...c.view, startedAt: opened.started_at.toISOString() };
-    const ts = await poster.post(channel, healthAlertBlocks(view, settings.repeatMs / 1000, deps.render), { metadata: metadata(c.key, opened.started_at) });
+    await post(ctx, c, opened);
+  }
+
+  /** Posts an open alert. A row whose post failed keeps its start, and the next check posts it again. */
+  async function post(ctx: QueueContext, c: Condition, row: HealthAlertRow): Promise<void> {
+    const view = { ...c.view, startedAt: row.started_at.toISOString() };
+    const ts = await poster.post(channel, healthAlertBlocks(view, settings.repeatMs / 1000, deps.render), { metadata: metadata(c.key, row.started_at) });
     await ctx.pool.query(healthAlertsPosted(c.key, ts, c.view.title));
   }
 
@@ -160,14 +167,16 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     await ctx.pool.query(healthAlertsClose(row.key));
   }
 
-  /** A row written before its post but never given a ts: the post may have happened (crash). */
-  async function adopt(ctx: QueueContext, row: HealthAlertRow): Promise<HealthAlertRow | null> {
+  /**
+   * A row written before its post but never given a ts: the post failed (Slack refused it or was
+   * unreachable) or may have happened just before a crash. Found in the history: adopt its ts.
+   * Not found: the row stays open without a ts, and the check posts it (keeping its start time)
+   * if the condition still holds, or closes it quietly if not.
+   */
+  async function adopt(ctx: QueueContext, row: HealthAlertRow): Promise<HealthAlertRow> {
     if (row.ts) return row;
     const found = await poster.findOwn(channel, METADATA_TYPE.health, (p) => p.key === row.key && p.started_at === row.started_at.toISOString(), { oldest: row.started_at });
-    if (!found) {
-      await ctx.pool.query(healthAlertsClose(row.key)); // never posted: fire again from scratch
-      return null;
-    }
+    if (!found) return row;
     await ctx.pool.query(healthAlertsPosted(row.key, found.ts, row.summary));
     return { ...row, ts: found.ts };
   }
@@ -184,10 +193,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     const mutes = await listMutes(ctx.pool);
     deps.onMutes?.(mutes);
     const open = new Map<string, HealthAlertRow>();
-    for (const row of (await ctx.pool.query<HealthAlertRow>(healthAlertsAll())).rows) {
-      const adopted = await adopt(ctx, row);
-      if (adopted) open.set(adopted.key, adopted);
-    }
+    for (const row of (await ctx.pool.query<HealthAlertRow>(healthAlertsAll())).rows) open.set(row.key, await adopt(ctx, row));
     for (const { alert, run } of checks) {
       if (!alertEnabled(settings, alert)) continue;
       let conditions: Condition[];
@@ -205,7 +211,10 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
         if (!row) {
           if (muting.length) await countMuted(ctx, c, muting);
           else await fire(ctx, c);
-        } else if (row.ts && Date.now() - row.last_posted_at.getTime() >= settings.repeatMs) {
+        } else if (!row.ts) {
+          if (muting.length) await ctx.pool.query(healthAlertsClose(c.key)); // muted before it ever reached Slack
+          else await post(ctx, c, row);
+        } else if (Date.now() - row.last_posted_at.getTime() >= settings.repeatMs) {
           if (muting.length) await countMuted(ctx, c, muting);
           else await repeat(ctx, c, row as HealthAlertRow & { ts: string });
         }
@@ -236,14 +245,27 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     }
   }
 
+  /**
+   * A check that failed on Slack (the post of an alert, a repeat, a "resolved", a mute note) is
+   * tried again with a growing wait; what it had to post stays in jobq.health_alerts and
+   * jobq.mutes, so nothing is dropped. The poster's watch has already warned once about the channel.
+   */
+  let slackFailures = 0;
   function schedule(delay: number): void {
     if (stopped) return;
     timer = setTimeout(() => {
       running = check()
-        .catch((error: unknown) => log.warn({ err: error }, 'health check failed; retrying'))
+        .then(() => {
+          slackFailures = 0;
+        })
+        .catch((error: unknown) => {
+          if (!classifySlackError(error)) return log.warn({ err: error }, 'health check failed; retrying');
+          slackFailures++;
+          log.debug({ err: error, attempts: slackFailures }, 'health alert delivery failed; kept and retried');
+        })
         .finally(() => {
           running = undefined;
-          schedule(settings.healthCheckMs);
+          schedule(slackFailures ? backoffMs(slackFailures, settings.healthCheckMs) : settings.healthCheckMs);
         });
     }, delay);
     timer.unref();

@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
 import type { SlackMessage } from '../render/blocks/kit.js';
+import { createDeliveryWatch, type DeliveryWatch } from '../slack/delivery-watch.js';
 
 /** Machine-readable tag on every message jobq posts on its own, so it can recognise them later. */
 export interface AlertMetadata {
@@ -40,9 +41,12 @@ export interface FoundMessage {
 /**
  * Everything jobq posts on its own goes through here: at most one post per `postIntervalMs` per
  * channel (Slack allows about one per second), a cap of `maxPerMinute` counted posts per channel,
- * and Slack's Retry-After on 429 honoured by the WebClient's own retry queue.
+ * and Slack's Retry-After on 429 honoured by the WebClient's own retry queue. Every outcome is
+ * reported to the delivery watch, which warns once per channel and error and says when it recovers;
+ * the callers keep what failed and retry it.
  */
-export function createPoster(client: WebClient, options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined }) {
+export function createPoster(client: WebClient, options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined; watch?: DeliveryWatch | undefined }) {
+  const watch = options.watch ?? (options.log ? createDeliveryWatch({ log: options.log, channels: [] }) : undefined);
   const chains = new Map<string, Promise<unknown>>();
   const lastPostAt = new Map<string, number>();
   const counted = new Map<string, number[]>();
@@ -65,6 +69,18 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
     return next;
   }
 
+  /** Reports the call's outcome to the watch. A deleted message is the caller's case, not a channel failure. */
+  async function watched<T>(channel: string, call: () => Promise<T>): Promise<T> {
+    try {
+      const result = await call();
+      watch?.succeeded(channel);
+      return result;
+    } catch (error) {
+      if (!isMessageGone(error)) watch?.failed(channel, error);
+      throw error;
+    }
+  }
+
   const recent = (channel: string) => {
     const now = Date.now();
     const list = (counted.get(channel) ?? []).filter((at) => now - at < 60_000);
@@ -79,9 +95,10 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
     },
 
     async post(channel: string, message: SlackMessage, opts: PostOptions = {}): Promise<string> {
-      if (opts.counted) recent(channel).push(Date.now()); // reserve the slot before waiting
+      const slot = Date.now();
+      if (opts.counted) recent(channel).push(slot); // reserve the slot before waiting
       const result = await paced(channel, true, () =>
-        client.chat.postMessage({
+        watched(channel, () => client.chat.postMessage({
           channel,
           text: message.text,
           blocks: message.blocks,
@@ -90,15 +107,21 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
           ...(opts.threadTs ? { thread_ts: opts.threadTs } : {}),
           ...(opts.broadcast ? { reply_broadcast: true } : {}),
           ...(opts.metadata ? { metadata: opts.metadata } : {}),
-        } as Parameters<WebClient['chat']['postMessage']>[0]),
-      );
+        } as Parameters<WebClient['chat']['postMessage']>[0])),
+      ).catch((error: unknown) => {
+        // Nothing reached the channel: give the slot back, or retries while a channel is broken
+        // would use up the minute's cap and hold the alerts back once it works again.
+        const list = recent(channel);
+        if (opts.counted && list.includes(slot)) list.splice(list.lastIndexOf(slot), 1);
+        throw error;
+      });
       if (!result.ts) throw new Error(`chat.postMessage to ${channel} returned no ts`);
       return result.ts;
     },
 
     async update(channel: string, ts: string, message: SlackMessage, metadata?: AlertMetadata): Promise<void> {
       await paced(channel, false, () =>
-        client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as KnownBlock[], ...(metadata ? { metadata } : {}) } as Parameters<WebClient['chat']['update']>[0]),
+        watched(channel, () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as KnownBlock[], ...(metadata ? { metadata } : {}) } as Parameters<WebClient['chat']['update']>[0])),
       );
     },
 
@@ -115,8 +138,11 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
       let result: { messages?: unknown[] };
       try {
         result = where.threadTs ? await client.conversations.replies({ ...args, ts: where.threadTs }) : await client.conversations.history(args);
+        watch?.succeeded(channel, 'history');
       } catch (error) {
-        options.log?.warn({ err: error, channel }, 'could not read the channel history to recognise an earlier post (scope channels:history?); posting it, which may repeat one message');
+        if (!watch?.failed(channel, error, { purpose: 'history' })) {
+          options.log?.warn({ err: error, channel }, 'could not read the channel history to recognise an earlier post (scope channels:history?); posting it, which may repeat one message');
+        }
         return undefined;
       }
       const messages = (result.messages ?? []) as { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }[];

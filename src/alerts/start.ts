@@ -4,6 +4,8 @@ import { migrate } from '../db/migrations.js';
 import type { QueueHandle } from '../db/queue-handle.js';
 import type { Logger } from '../log.js';
 import { startSummaries } from '../schedules/summaries.js';
+import { createDeliveryWatch, type DeliveryWatch } from '../slack/delivery-watch.js';
+import { configuredChannels } from '../slack/preflight.js';
 import { createDbOutageReporter } from './db-outage.js';
 import { createFailureTail, type FailureTail } from './failures.js';
 import { createHealthMonitor, type HealthMonitor } from './health.js';
@@ -20,6 +22,8 @@ export interface AlertsDeps {
   log: Logger;
   /** Resolves once jobq's schema is migrated (default: migrate the queue's pool). */
   migrated?: () => Promise<void>;
+  /** Where Slack errors are reported (the bot's Slack status; default: a watch that only logs). */
+  watch?: DeliveryWatch;
 }
 
 export interface RunningAlerts {
@@ -44,7 +48,8 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
   const settings = alertSettingsFrom(deps.config);
   const log = deps.log.child({ component: 'alerts' });
   const render = { runbookBase: deps.config.JOBQ_RUNBOOK_URL };
-  const poster = createPoster(deps.client, { ...settings, log });
+  const watch = deps.watch ?? createDeliveryWatch({ log, channels: configuredChannels(deps.config) });
+  const poster = createPoster(deps.client, { ...settings, log, watch });
   const migrated = deps.migrated ?? (() => migrate(deps.queue.pool).then(() => undefined));
   let knownMutes: Mute[] = [];
 
@@ -102,7 +107,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     },
   });
 
-  const summaries = settings.summaries.length ? startSummaries({ schedules: settings.summaries, queue: deps.queue, poster, log, render, isLeader: () => leadership.isLeader() }) : null;
+  const summaries = settings.summaries.length ? startSummaries({ schedules: settings.summaries, queue: deps.queue, poster, log, render, isLeader: () => leadership.isLeader(), retryMs: settings.pollMs }) : null;
 
   return {
     isLeader: () => leadership.isLeader(),

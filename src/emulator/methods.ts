@@ -48,7 +48,37 @@ function metadataOf(args: Obj): MessageMetadata | undefined | { error: MethodRes
   return { event_type: meta.event_type, event_payload: meta.event_payload };
 }
 
-function channelJson(channel: EmulatedChannel): Obj {
+/** Why the bot may not post in a channel, as Slack says it: a private channel it is not in is invisible to it. */
+function cannotPost(channel: EmulatedChannel | undefined, state: SlackState): string | undefined {
+  if (!channel || !state.botSees(channel)) return 'channel_not_found';
+  if (!state.botIsMember(channel)) return 'not_in_channel';
+  if (channel.isArchived) return 'is_archived';
+  return undefined;
+}
+
+/** Reading history needs membership too (for a bot token). */
+function cannotRead(channel: EmulatedChannel | undefined, state: SlackState): string | undefined {
+  if (!channel || !state.botSees(channel)) return 'channel_not_found';
+  return state.botIsMember(channel) ? undefined : 'not_in_channel';
+}
+
+/**
+ * The scope a call needs, for the methods jobq uses (others pass unchecked). Slack answers
+ * missing_scope with `needed` and `provided` when the token lacks it.
+ */
+export function requiredScope(method: string, args: Obj, state: SlackState): string | undefined {
+  if (method.startsWith('chat.')) return 'chat:write';
+  if (method.startsWith('usergroups.')) return 'usergroups:read';
+  if (method === 'conversations.info' || method === 'conversations.history' || method === 'conversations.replies') {
+    const channel = state.channels.get(str(args.channel) ?? '');
+    if (channel?.isIm) return undefined;
+    const kind = channel?.isPrivate ? 'groups' : 'channels';
+    return method === 'conversations.info' ? `${kind}:read` : `${kind}:history`;
+  }
+  return undefined;
+}
+
+function channelJson(channel: EmulatedChannel, state: SlackState): Obj {
   return {
     id: channel.id,
     name: channel.name,
@@ -57,8 +87,8 @@ function channelJson(channel: EmulatedChannel): Obj {
     is_group: Boolean(channel.isPrivate),
     is_im: Boolean(channel.isIm),
     is_private: Boolean(channel.isPrivate || channel.isIm),
-    is_archived: false,
-    is_member: true,
+    is_archived: Boolean(channel.isArchived),
+    is_member: state.botIsMember(channel),
     ...(channel.user ? { user: channel.user } : {}),
   };
 }
@@ -96,7 +126,8 @@ export const METHODS: Record<string, Handler> = {
 
   'chat.postMessage': (args, { state }) => {
     const channel = state.findChannel(str(args.channel) ?? '');
-    if (!channel) return fail('channel_not_found');
+    const refused = cannotPost(channel, state);
+    if (refused || !channel) return fail(refused ?? 'channel_not_found');
     const content = messageContent(args);
     if ('error' in content) return content.error;
     const metadata = metadataOf(args);
@@ -122,7 +153,8 @@ export const METHODS: Record<string, Handler> = {
 
   'chat.update': (args, { state }) => {
     const channel = state.findChannel(str(args.channel) ?? '');
-    if (!channel) return fail('channel_not_found');
+    const refused = cannotPost(channel, state);
+    if (refused || !channel) return fail(refused ?? 'channel_not_found');
     const ts = str(args.ts) ?? '';
     const existing = state.get(channel.id, ts);
     if (!existing || existing.visibleTo) return fail('message_not_found');
@@ -180,12 +212,13 @@ export const METHODS: Record<string, Handler> = {
 
   'conversations.info': (args, { state }) => {
     const channel = state.findChannel(str(args.channel) ?? '');
-    return channel ? { ok: true, channel: channelJson(channel) } : fail('channel_not_found');
+    return channel && state.botSees(channel) ? { ok: true, channel: channelJson(channel, state) } : fail('channel_not_found');
   },
 
   'conversations.history': (args, { state }) => {
     const channel = state.findChannel(str(args.channel) ?? '');
-    if (!channel) return fail('channel_not_found');
+    const refused = cannotRead(channel, state);
+    if (refused || !channel) return fail(refused ?? 'channel_not_found');
     const all = state.messages(channel.id, { thread: false, ephemeral: false }).filter((m) => inRange(m.ts, args)).reverse();
     const { items, ...rest } = page(all, args);
     return { ok: true, messages: items.map((m) => messageJson(m, state)), ...rest };
@@ -193,7 +226,8 @@ export const METHODS: Record<string, Handler> = {
 
   'conversations.replies': (args, { state }) => {
     const channel = state.findChannel(str(args.channel) ?? '');
-    if (!channel) return fail('channel_not_found');
+    const refused = cannotRead(channel, state);
+    if (refused || !channel) return fail(refused ?? 'channel_not_found');
     const ts = str(args.ts) ?? '';
     const parent = state.get(channel.id, ts);
     if (!parent || parent.visibleTo) return fail('thread_not_found');

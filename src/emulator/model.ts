@@ -16,6 +16,13 @@ export interface EmulatedChannel {
   /** Direct message with one user; Slack opens one when an app posts to a user ID. */
   isIm?: boolean;
   user?: string;
+  /**
+   * Whether the bot was invited (default true, so tests and the sandbox need not invite it). Not a
+   * member: posts answer not_in_channel, and a private channel looks like channel_not_found.
+   */
+  isMember?: boolean;
+  /** Archived: posts answer is_archived. */
+  isArchived?: boolean;
 }
 
 export interface EmulatedUsergroup {
@@ -158,6 +165,30 @@ export class SlackState extends EventEmitter<{ message: [MessageChange]; call: [
 
   addChannel(channel: EmulatedChannel): void {
     this.channels.set(channel.id, channel);
+  }
+
+  /** Invites the bot to a channel (`/invite @jobq`), or removes it. */
+  setBotMember(channel: string, member: boolean): void {
+    this.requireChannel(channel).isMember = member;
+  }
+
+  setArchived(channel: string, archived: boolean): void {
+    this.requireChannel(channel).isArchived = archived;
+  }
+
+  /** The bot sees the channel: public, or private with the bot in it (IMs always). */
+  botSees(channel: EmulatedChannel): boolean {
+    return !channel.isPrivate || channel.isIm === true || channel.isMember !== false;
+  }
+
+  botIsMember(channel: EmulatedChannel): boolean {
+    return channel.isIm === true || channel.isMember !== false;
+  }
+
+  private requireChannel(idOrName: string): EmulatedChannel {
+    const channel = this.findChannel(idOrName);
+    if (!channel) throw new Error(`Emulator: no channel ${idOrName}; add it with state.addChannel() first.`);
+    return channel;
   }
 
   setUsergroup(group: EmulatedUsergroup): void {

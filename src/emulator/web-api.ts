@@ -14,7 +14,8 @@ import {
   type DeliveryResult,
   type SlashCommandOptions,
 } from './inbound.js';
-import { METHODS, type MethodContext } from './methods.js';
+import { BOT_SCOPE_NAMES } from '../slack/scopes.js';
+import { METHODS, requiredScope, type MethodContext } from './methods.js';
 import { SlackState, type MessagesQuery, type RecordedCall, type SlackMessage, type WorkspaceSeed } from './model.js';
 import { ResponseUrls, type RecordedResponse } from './response-urls.js';
 import { SocketModeServer } from './socket-mode.js';
@@ -48,6 +49,8 @@ export interface SlackEmulatorOptions extends WorkspaceSeed {
   eventsPath?: string;
   /** Markdown served at /runbook by the web page (default docs/runbooks/job-queue.md). */
   runbookPath?: string;
+  /** Scopes the bot token was granted (the x-oauth-scopes header; default: all of manifest.yml's). */
+  grantedScopes?: readonly string[];
 }
 
 export interface RawDelivery {
@@ -67,6 +70,8 @@ export class SlackEmulator {
   readonly signingSecret: string;
   readonly botToken: string | undefined;
   botUrl: string | undefined;
+  /** Scopes the bot token has: sent as x-oauth-scopes on every answer, and checked for the methods jobq uses. */
+  grantedScopes: string[];
   private readonly appToken: string | undefined;
   private readonly eventsPath: string;
   private readonly responseUrls: ResponseUrls;
@@ -81,6 +86,7 @@ export class SlackEmulator {
     this.botToken = options.botToken;
     this.appToken = options.appToken;
     this.botUrl = options.botUrl;
+    this.grantedScopes = [...(options.grantedScopes ?? BOT_SCOPE_NAMES)];
     this.eventsPath = options.eventsPath ?? '/slack/events';
     this.responseUrls = new ResponseUrls(this.state, () => this.url);
     const inbound = { state: this.state, responseUrls: this.responseUrls };
@@ -133,6 +139,21 @@ export class SlackEmulator {
   /** A response URL for a user in a channel; with messageTs, replace_original/delete_original act on that message. */
   responseUrl(channelId: string, userId: string, options: { messageTs?: string } = {}): string {
     return this.responseUrls.create(channelId, userId, options).url;
+  }
+
+  /** `/invite @jobq` in a channel (ID or name). */
+  inviteBot(channel: string): void {
+    this.state.setBotMember(channel, true);
+  }
+
+  /** Removes the bot from a channel (`/kick @jobq`): its posts there answer not_in_channel. */
+  removeBot(channel: string): void {
+    this.state.setBotMember(channel, false);
+  }
+
+  /** Archives a channel (posts answer is_archived), or unarchives it. */
+  archiveChannel(channel: string, archived = true): void {
+    this.state.setArchived(channel, archived);
   }
 
   /** Moves the emulator's clock (response URL expiry) forward without waiting. */
@@ -218,9 +239,13 @@ export class SlackEmulator {
     const call = { method, body: recorded, at };
     const authError = this.authError(method, token);
     if (authError) return this.answer(res, call, 200, { ok: false, error: authError });
+    // As Slack does for a valid token: the WebClient reads it into response_metadata.scopes.
+    if (method !== 'apps.connections.open') res.setHeader('x-oauth-scopes', this.grantedScopes.join(','));
     if (await this.applyFault(res, call)) return;
     const handler = METHODS[method];
     if (!handler) return this.answer(res, call, 200, { ok: false, error: 'unknown_method' });
+    const needed = requiredScope(method, body, this.state);
+    if (needed && !this.grantedScopes.includes(needed)) return this.answer(res, call, 200, { ok: false, error: 'missing_scope', needed, provided: this.grantedScopes.join(',') });
     const context: MethodContext = { state: this.state, baseUrl: this.url, socketUrl: () => this.socket.issueUrl() };
     this.answer(res, call, 200, handler(body, context));
   }

@@ -1,5 +1,6 @@
 import { App, SocketModeReceiver } from '@slack/bolt';
 import { JobqError } from '../errors.js';
+import { slackClientOptions } from './client.js';
 import type { SlackDeps } from './deps.js';
 import { healthRoutes } from './health.js';
 import { register as registerActions } from './listeners/actions.js';
@@ -23,21 +24,15 @@ export function slackModeOf(config: SlackDeps['config']): SlackMode {
 }
 
 /** The Bolt app over either receiver, with /healthz and /readyz on the HTTP port in both modes. */
-export function createSlackApp(deps: SlackDeps): SlackApp {
+export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botUserId: string }): SlackApp {
   const { config } = deps;
   if (!config.SLACK_BOT_TOKEN) {
     throw new JobqError('config_missing', 'SLACK_BOT_TOKEN is not set: the Slack app needs its bot token (xoxb-...).', { runbookSection: 'using-jobq' });
   }
   const mode = slackModeOf(config);
   const logger = boltLogger(deps.log);
-  // The WebClient's default retries a failing call for ~30 minutes; a person waiting on a reply
-  // (or a permission check) needs an answer in seconds. 429s still wait for their Retry-After.
-  const clientOptions = {
-    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL.endsWith('/') ? config.SLACK_API_URL : `${config.SLACK_API_URL}/` } : {}),
-    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 2_000, randomize: false },
-    timeout: 10_000,
-  };
-  const routes = healthRoutes(deps.queue);
+  const clientOptions = slackClientOptions(config);
+  const routes = healthRoutes(deps.queue, deps.slackStatus);
   let socket: SocketModeReceiver | undefined;
   let http: JobqReceiver;
   if (mode === 'socket') {
@@ -52,7 +47,10 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
     http = new JobqReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, replay, routes, log: deps.log });
   }
   const receiver = socket ?? http;
-  const app = new App({ token: config.SLACK_BOT_TOKEN, receiver, logger, clientOptions });
+  // With the bot's identity from the preflight Bolt skips its own auth.test, whose rejection
+  // nothing would catch; without it (Slack unreachable at start) Bolt asks on the first request.
+  const auth = identity ? { botId: identity.botId, botUserId: identity.botUserId } : { tokenVerificationEnabled: false };
+  const app = new App({ token: config.SLACK_BOT_TOKEN, receiver, logger, clientOptions, ...auth });
   registerCommands(app, deps);
   registerActions(app, deps);
   app.error(async (error) => {

@@ -6,9 +6,13 @@ import type { SlackDeps } from './deps.js';
 export async function postToAuditChannel(deps: SlackDeps, client: WebClient, message: SlackMessage): Promise<void> {
   const channel = deps.config.JOBQ_AUDIT_CHANNEL;
   if (!channel) return;
+  const watch = deps.slackStatus?.watch;
   try {
     await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
+    watch?.succeeded(channel);
   } catch (error) {
-    deps.log.warn({ err: error, channel }, 'could not post to the audit channel');
+    // The change itself is audited in the database; the copy is a courtesy, so it is not retried.
+    // The watch warns once per error (naming JOBQ_AUDIT_CHANNEL and the fix), not at every change.
+    if (!watch?.failed(channel, error, { kept: false })) deps.log.warn({ err: error, channel }, 'could not post to the audit channel');
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import type { Confirmations } from './confirmations.js';
 import type { Permissions } from './permissions.js';
+import type { SlackStatus } from './status.js';
 
 /** What the Slack listeners need, built once in main.ts. */
 export interface SlackDeps {
@@ -15,4 +16,6 @@ export interface SlackDeps {
   migrated: () => Promise<void>;
   render: RenderOptions;
   log: Logger;
+  /** The latest Slack preflight and the watch on posts (absent in tests that build deps by hand). */
+  slackStatus?: SlackStatus;
 }

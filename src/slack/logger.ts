@@ -9,7 +9,9 @@ export function boltLogger(log: Logger): SlackLogger {
   return {
     debug: (...args) => child.debug(text(args)),
     info: (...args) => child.info(text(args)),
-    warn: (...args) => child.warn(text(args)),
+    // The WebClient warns at every failed attempt; jobq's delivery watch reports each Slack
+    // failure once per channel and error, with the fix, so the per-attempt line is debug.
+    warn: (...args) => (args[0] === 'http request failed' ? child.debug(text(args)) : child.warn(text(args))),
     error: (...args) => child.error(text(args)),
     setLevel: (l) => {
       level = l;

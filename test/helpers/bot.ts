@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config.js';
 import { testLogger, type LogSink } from './log.js';
 import { startBot, type RunningBot } from '../../src/main.js';
-import { startSlackEmulator, type SlackEmulator } from '../../src/emulator/web-api.js';
+import { startSlackEmulator, type SlackEmulator, type SlackEmulatorOptions } from '../../src/emulator/web-api.js';
 import type { TestDb } from './db.js';
 
 export const BOT_TOKEN = 'xoxb-jobq-test';
@@ -19,10 +19,11 @@ export interface BotBundle {
 
 /**
  * The real bot (Bolt receiver, queue core, PostgreSQL) wired to the Slack emulator over HTTP, as
- * in production with SLACK_API_URL pointed at the emulator.
+ * in production with SLACK_API_URL pointed at the emulator. `workspace` seeds the emulator
+ * (channels the bot is not in, fewer granted scopes...).
  */
-export async function startTestBot(db: TestDb, env: Record<string, string> = {}, mode: 'http' | 'socket' = 'http'): Promise<BotBundle> {
-  const slack = await startSlackEmulator({ botToken: BOT_TOKEN, appToken: APP_TOKEN, signingSecret: SIGNING_SECRET });
+export async function startTestBot(db: TestDb, env: Record<string, string> = {}, mode: 'http' | 'socket' = 'http', workspace: SlackEmulatorOptions = {}): Promise<BotBundle> {
+  const slack = await startSlackEmulator({ ...workspace, botToken: BOT_TOKEN, appToken: APP_TOKEN, signingSecret: SIGNING_SECRET });
   const config = loadConfig({
     JOB_QUEUE_DATABASE_URL: db.url,
     SLACK_BOT_TOKEN: BOT_TOKEN,
