@@ -1,11 +1,26 @@
 import { createHash } from 'node:crypto';
+import { type PoolClient, withTransaction } from '../db/pool.js';
 import { FUNCTIONS } from '../db/procrastinate.js';
-import { type FailedFilter, jobsCallRetryMany, jobsFailedGroupsInWindow, jobsPickFailedBatch, jobsRetryFailedGuarded, jobsWriteSnapshot } from '../db/queries/jobs-write.js';
+import {
+  type FailedBatchStateRow,
+  type FailedFilter,
+  jobsCallRetryMany,
+  jobsFailedBatchState,
+  jobsFailedGroupsInWindow,
+  jobsFailedStateByIds,
+  jobsPickFailedBatch,
+  jobsPickFailedByIds,
+  jobsRetryFailedGuarded,
+  jobsWriteSnapshot,
+} from '../db/queries/jobs-write.js';
 import { JobqError, asJobqError } from '../errors.js';
 import { assertActor, type Actor } from './actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, type AuditInput, addAuditJobs, auditFailures, finishAudit, recordAudit } from './audit.js';
 import { ID_WINDOW, lockHoldStats, runBatches, scanWindows } from './batches.js';
 import type { QueueContext } from './context.js';
+import { type RetryAllSkipped, addSkipped, describeSkips, noSkips } from './retry-all-skips.js';
+
+export type { RetryAllSkipped, SkippedJobs } from './retry-all-skips.js';
 
 export interface RetryAllFilter {
   queue?: string | undefined;
@@ -30,7 +45,12 @@ export interface RetryAllPreview {
   groups: RetryAllGroup[];
   /** Highest job id when previewed: later jobs are never touched. */
   upToId: number;
-  /** The database clock when previewed (ISO 8601, microseconds): a job that failed (again) after it is left alone. */
+  /**
+   * Highest event id when previewed: a job with any later event (it failed again, ran, or was
+   * retried by someone else) is not the failure this preview showed, and is left alone.
+   */
+  upToEventId: number;
+  /** The database clock when previewed (ISO 8601, microseconds): how old the preview is. */
   snapshotAt: string;
   /** False when counting stopped at the time budget: then `total` is a lower bound, counted over ids up to `countedToId`. */
   exact: boolean;
@@ -57,7 +77,11 @@ export interface RetryAllOptions {
 
 export interface RetryAllResult {
   retried: number;
-  /** Failed jobs left alone because another job with their queueing lock is waiting. */
+  /** What was previewed, when the run confirmed a preview. */
+  previewed: { total: number; exact: boolean } | null;
+  /** Matching failed jobs left failed, by reason, named. */
+  skipped: RetryAllSkipped;
+  /** Same as skipped.queueingLock.count (kept for callers reading the older field). */
   skippedQueueingLock: number;
   batches: number;
   stopped: boolean;
@@ -88,7 +112,7 @@ export async function previewRetryAll(ctx: QueueContext, filter: RetryAllFilter 
       }
     });
     const sorted = [...groups.values()].sort((a, b) => b.count - a.count || a.queue.localeCompare(b.queue) || a.task.localeCompare(b.task));
-    const base = { filter: normalized, upToId: snapshot.maxId, snapshotAt: snapshot.nowIso };
+    const base = { filter: normalized, upToId: snapshot.maxId, upToEventId: snapshot.maxEventId, snapshotAt: snapshot.nowIso };
     return {
       ...base,
       total: sorted.reduce((sum, g) => sum + g.count, 0),
@@ -104,9 +128,10 @@ export async function previewRetryAll(ctx: QueueContext, filter: RetryAllFilter 
 
 /**
  * Retries every failed job matching the preview (or filter) in bounded batches, each its own
- * short transaction: lock up to batchSize failed jobs with SKIP LOCKED, retry them, count them
- * into the audit entry. Safe to run twice or alongside another operator: a job is retried only
- * while it is failed, at most once per run, and never beyond the preview's snapshot.
+ * short transaction: lock up to batchSize failed jobs with SKIP LOCKED, retry those with no
+ * event after the snapshot, count them into the audit entry. A job is retried only while the
+ * failure it has is the one the snapshot saw, so runs overlapping on one preview (or a rerun)
+ * retry each job at most once for it. Jobs left failed are named in the result with the reason.
  */
 export async function retryAll(ctx: QueueContext, target: RetryAllPreview | RetryAllFilter, actor: Actor, options: RetryAllOptions = {}): Promise<RetryAllResult> {
   const preview = 'token' in target ? (target as RetryAllPreview) : null;
@@ -115,10 +140,11 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
     assertActor(actor);
     return resolvePlan(ctx, target, preview);
   });
-  auditInput.filters = { ...auditInput.filters, upToId: plan.upToId };
+  auditInput.filters = { ...auditInput.filters, upToId: plan.upToId, upToEventId: plan.upToEventId };
   const auditId = await recordAudit(ctx.pool, auditInput, AUDIT_OUTCOME.running, 0, null);
-  let skippedQueueingLock = 0;
-  const useFunction = ctx.schema.has('retry_failed');
+  const skipped = noSkips();
+  const held: number[] = [];
+  const settle = (client: PoolClient, state: FailedBatchStateRow[], onHeld: (id: number) => void) => settleBatch(ctx, client, auditId, state, skipped, onHeld);
   try {
     const run = await runBatches(
       ctx.pool,
@@ -131,34 +157,39 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
         onBatch: (p) => options.onProgress?.({ retried: p.done, batches: p.batches, nextId: p.nextId, upToId: plan.upToId, total: preview?.total ?? null }),
       },
       async (client, lo, hi, limit) => {
-        const picked = (await client.query<{ id: number; queueing_lock: string | null; queueing_lock_taken: boolean }>(jobsPickFailedBatch(plan.filter, lo, hi, plan.snapshotAt, limit))).rows;
-        // Procrastinate allows one waiting job per queueing lock: within a batch too.
-        const locks = new Set<string>();
-        const ids: number[] = [];
-        for (const row of picked) {
-          if (row.queueing_lock !== null && (row.queueing_lock_taken || locks.has(row.queueing_lock))) continue;
-          if (row.queueing_lock !== null) locks.add(row.queueing_lock);
-          ids.push(row.id);
-        }
-        let changed = 0;
-        if (ids.length > 0) {
-          // The rows are locked and failed: 3.4+'s function cannot refuse them.
-          const result = await client.query(useFunction ? jobsCallRetryMany(FUNCTIONS.retryFailedV2, ids) : jobsRetryFailedGuarded(ids));
-          changed = result.rowCount ?? 0;
-        }
-        skippedQueueingLock += picked.length - ids.length;
-        await addAuditJobs(client, auditId, changed);
-        return { picked: picked.length, lastId: picked.length > 0 ? picked[picked.length - 1]!.id : null, changed };
+        const picked = (await client.query<{ id: number }>(jobsPickFailedBatch(plan.filter, lo, hi, limit))).rows.map((r) => r.id);
+        // The ids this batch answers for: up to its last locked row when full (the cursor goes on from there), else the window.
+        const bound = picked.length >= limit ? picked[picked.length - 1]! + 1 : hi;
+        const state = (await client.query<FailedBatchStateRow>(jobsFailedBatchState(plan.filter, lo, bound, picked, plan.upToEventId))).rows;
+        const changed = await settle(client, state, (id) => (held.length < HELD_KEPT ? held.push(id) : addSkipped(skipped.locked, id)));
+        return { picked: picked.length, lastId: picked.length > 0 ? picked[picked.length - 1]! : null, changed };
       },
     );
-    const skipped = skippedQueueingLock > 0 ? ` ${skippedQueueingLock} left failed: another job with their queueing lock is waiting.` : '';
-    const message = run.stopped
-      ? `Stopped on request after retrying ${run.done} failed jobs; ids below ${run.nextId} were done, up to ${plan.upToId} remained.${skipped}`
-      : `Retried ${run.done} failed jobs (ids up to ${plan.upToId}).${skipped}`;
-    await finishAudit(ctx.pool, auditId, run.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, message);
+    // Rows held by another run's batch or a short worker transaction are free again by now, or
+    // soon: one more try, waiting briefly for them, so only jobs still held are left to the operator.
+    for (let i = 0; i < held.length; i += ctx.settings.batchSize) {
+      const chunk = held.slice(i, i + ctx.settings.batchSize);
+      if (options.signal?.aborted) {
+        for (const id of chunk) addSkipped(skipped.locked, id);
+        continue;
+      }
+      const step = await tryHeldAgain(ctx, plan, chunk, (client, state) => settle(client, state, (id) => addSkipped(skipped.locked, id)));
+      if (step.picked === 0) continue;
+      run.lockHoldMs.push(step.lockHoldMs);
+      run.batches += 1;
+      run.done += step.changed;
+      options.onProgress?.({ retried: run.done, batches: run.batches, nextId: run.nextId, upToId: plan.upToId, total: preview?.total ?? null });
+    }
+    const previewed = preview ? { total: preview.total, exact: preview.exact } : null;
+    const headline = run.stopped
+      ? `Stopped on request after retrying ${run.done} failed jobs; ids below ${run.nextId} were done, up to ${plan.upToId} remained.`
+      : `Retried ${run.done} failed jobs${previewed ? ` of ${previewed.exact ? '' : 'at least '}${previewed.total} previewed` : ''} (ids up to ${plan.upToId}).`;
+    await finishAudit(ctx.pool, auditId, run.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, [headline, ...describeSkips(skipped)].join(' '));
     return {
       retried: run.done,
-      skippedQueueingLock,
+      previewed,
+      skipped,
+      skippedQueueingLock: skipped.queueingLock.count,
       batches: run.batches,
       stopped: run.stopped,
       nextId: run.nextId,
@@ -175,20 +206,81 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
   }
 }
 
+/** lock_not_available (lock_timeout), deadlock_detected. */
+const LOCK_NOT_TAKEN = new Set(['55P03', '40P01']);
+
+/** Ids kept for a second try; beyond this many, a held job is only named (memory stays bounded). */
+const HELD_KEPT = 100_000;
+
+/**
+ * Sorts one batch's rows and retries the ones that are still the previewed failure and free to
+ * go back to todo. Rows another session held go to `onHeld`. Returns how many were retried.
+ */
+async function settleBatch(ctx: QueueContext, client: PoolClient, auditId: number, state: FailedBatchStateRow[], skipped: RetryAllSkipped, onHeld: (id: number) => void): Promise<number> {
+  // Procrastinate allows one waiting job per queueing lock: within a batch too.
+  const locks = new Set<string>();
+  const ids: number[] = [];
+  for (const row of state) {
+    if (row.changed) addSkipped(skipped.changed, row.id);
+    else if (!row.picked) onHeld(row.id);
+    else if (row.queueing_lock !== null && (row.queueing_lock_taken || locks.has(row.queueing_lock))) addSkipped(skipped.queueingLock, row.id);
+    else {
+      if (row.queueing_lock !== null) locks.add(row.queueing_lock);
+      ids.push(row.id);
+    }
+  }
+  let retried = 0;
+  if (ids.length > 0) {
+    // The rows are locked and failed: 3.4+'s function cannot refuse them.
+    const result = await client.query(ctx.schema.has('retry_failed') ? jobsCallRetryMany(FUNCTIONS.retryFailedV2, ids) : jobsRetryFailedGuarded(ids));
+    retried = result.rowCount ?? 0;
+  }
+  await addAuditJobs(client, auditId, retried);
+  return retried;
+}
+
+/**
+ * The second try at jobs another session held during the walk: one transaction that waits for
+ * them (at most lock_timeout); if they are still held then, one that takes what is free.
+ */
+async function tryHeldAgain(
+  ctx: QueueContext,
+  plan: Plan,
+  ids: number[],
+  settle: (client: PoolClient, state: FailedBatchStateRow[]) => Promise<number>,
+): Promise<{ picked: number; changed: number; lockHoldMs: number }> {
+  const attempt = (wait: boolean) =>
+    withTransaction(ctx.pool, async (client) => {
+      const picked = (await client.query<{ id: number }>(jobsPickFailedByIds(plan.filter, ids, wait))).rows.map((r) => r.id);
+      const lockedAt = performance.now(); // waiting for the locks is not holding them
+      const state = (await client.query<FailedBatchStateRow>(jobsFailedStateByIds(plan.filter, ids, picked, plan.upToEventId))).rows;
+      const changed = await settle(client, state);
+      return { picked: picked.length, changed, lockedAt };
+    });
+  const step = await attempt(true).catch((error: unknown) => (LOCK_NOT_TAKEN.has((error as { code?: string }).code ?? '') ? attempt(false) : Promise.reject(error)));
+  return { picked: step.picked, changed: step.changed, lockHoldMs: performance.now() - step.lockedAt };
+}
+
 interface Plan {
   filter: FailedFilter;
   fromId: number;
   upToId: number;
-  snapshotAt: string;
+  upToEventId: number;
 }
 
 async function resolvePlan(ctx: QueueContext, target: RetryAllPreview | RetryAllFilter, preview: RetryAllPreview | null): Promise<Plan> {
   const snapshot = await takeSnapshot(ctx);
   if (!preview) {
-    return { filter: toSql(normalizeFilter(target as RetryAllFilter)), fromId: snapshot.minId, upToId: snapshot.maxId, snapshotAt: snapshot.nowIso };
+    return { filter: toSql(normalizeFilter(target as RetryAllFilter)), fromId: snapshot.minId, upToId: snapshot.maxId, upToEventId: snapshot.maxEventId };
   }
   const filter = normalizeFilter(preview.filter);
-  if (!ISO_INSTANT.test(preview.snapshotAt) || fingerprint({ filter, upToId: preview.upToId, snapshotAt: preview.snapshotAt }) !== preview.token) {
+  const intact =
+    typeof preview.snapshotAt === 'string' &&
+    ISO_INSTANT.test(preview.snapshotAt) &&
+    isId(preview.upToId) &&
+    isId(preview.upToEventId) &&
+    fingerprint({ filter, upToId: preview.upToId, upToEventId: preview.upToEventId, snapshotAt: preview.snapshotAt }) === preview.token;
+  if (!intact) {
     throw new JobqError('usage', 'This retry-all preview does not match its fingerprint (it was altered or is incomplete): nothing was retried.', {
       hint: 'Preview again, then confirm that preview.',
       runbookSection: 'retrying-jobs-safely',
@@ -201,14 +293,16 @@ async function resolvePlan(ctx: QueueContext, target: RetryAllPreview | RetryAll
       runbookSection: 'retrying-jobs-safely',
     });
   }
-  return { filter: toSql(filter), fromId: snapshot.minId, upToId: preview.upToId, snapshotAt: preview.snapshotAt };
+  return { filter: toSql(filter), fromId: snapshot.minId, upToId: preview.upToId, upToEventId: preview.upToEventId };
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+/** Ids come back from a JSON round trip: a snapshot id must still be a whole, non-negative number. */
+const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
-async function takeSnapshot(ctx: QueueContext): Promise<{ minId: number; maxId: number; now: Date; nowIso: string }> {
-  const row = (await ctx.pool.query<{ min_id: number | null; max_id: number | null; now: Date; now_iso: string }>(jobsWriteSnapshot())).rows[0]!;
-  return { minId: row.min_id ?? 1, maxId: row.max_id ?? 0, now: row.now, nowIso: row.now_iso };
+async function takeSnapshot(ctx: QueueContext): Promise<{ minId: number; maxId: number; maxEventId: number; now: Date; nowIso: string }> {
+  const row = (await ctx.pool.query<{ min_id: number | null; max_id: number | null; max_event_id: number | null; now: Date; now_iso: string }>(jobsWriteSnapshot())).rows[0]!;
+  return { minId: row.min_id ?? 1, maxId: row.max_id ?? 0, maxEventId: row.max_event_id ?? 0, now: row.now, nowIso: row.now_iso };
 }
 
 /** With jobq's failed-jobs index the selection is an index read: one window for the whole range. */
@@ -239,13 +333,14 @@ function normalizeFilter(filter: RetryAllFilter): RetryAllFilter {
 const toSql = (f: RetryAllFilter): FailedFilter => ({ queue: f.queue ?? null, task: f.task ?? null, failedSince: f.failedSince ?? null, failedBefore: f.failedBefore ?? null });
 
 /** The fingerprint a preview carries: a front can check a preview it round-tripped (a Slack button) is intact. */
-export function fingerprint(base: { filter: RetryAllFilter; upToId: number; snapshotAt: string }): string {
+export function fingerprint(base: { filter: RetryAllFilter; upToId: number; upToEventId: number; snapshotAt: string }): string {
   const canonical = JSON.stringify([
     base.filter.queue ?? null,
     base.filter.task ?? null,
     base.filter.failedSince?.toISOString() ?? null,
     base.filter.failedBefore?.toISOString() ?? null,
     base.upToId,
+    base.upToEventId,
     base.snapshotAt,
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);

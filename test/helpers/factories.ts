@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { SchemaShape } from './fixtures.js';
 
 export interface JobSpec {
@@ -14,9 +14,10 @@ export interface JobSpec {
 
 /**
  * Fixture rows written the way Procrastinate writes them: an insert as `todo`, then status
- * updates, so its triggers record the same events production has.
+ * updates, so its triggers record the same events production has. Over a pool, or over one
+ * client to play a worker whose statements share a transaction.
  */
-export function factories(pool: Pool, shape: SchemaShape) {
+export function factories(pool: Pool | PoolClient, shape: SchemaShape) {
   return {
     async job(spec: JobSpec = {}): Promise<number> {
       const inserted = await pool.query<{ id: string }>(

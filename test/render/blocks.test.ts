@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { code, cut, escapeMrkdwn, LIMITS, message, section } from '../../src/render/blocks/kit.js';
 import { failedBlocks, jobBlocks } from '../../src/render/blocks/reads.js';
-import { errorBlocks } from '../../src/render/blocks/writes.js';
+import { bulkResultBlocks, errorBlocks } from '../../src/render/blocks/writes.js';
 import { JobqError } from '../../src/errors.js';
 import type { FailedPage } from '../../src/queue/failed.js';
 import type { JobDetail } from '../../src/queue/job.js';
+import type { RetryAllResult } from '../../src/queue/retry-all.js';
 
 const options = { runbookBase: 'https://git.example.com/ops/docs/runbooks/job-queue.md' };
 const size = (m: { blocks: unknown[] }) => JSON.stringify(m.blocks).length;
@@ -54,6 +55,31 @@ describe('Block Kit renderers', () => {
     const next = (m.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'failed_next')!;
     expect(JSON.parse(next.value)).toMatchObject({ c: shown.at(-1) });
     expect(JSON.stringify(m)).toContain(`${options.runbookBase}#triaging-failed-jobs`);
+    expect(m.text.length).toBeLessThanOrEqual(LIMITS.fallbackText);
+  });
+
+  it('names the jobs a retry-all left failed, and what to do, within the limits', () => {
+    const ids = (from: number) => Array.from({ length: 20 }, (_, i) => 9_000_000_000 + from + i);
+    const result: RetryAllResult = {
+      retried: 13,
+      previewed: { total: 14, exact: true },
+      skipped: { locked: { count: 1, ids: [123] }, changed: { count: 500, ids: ids(0) }, queueingLock: { count: 30, ids: ids(100) } },
+      skippedQueueingLock: 30,
+      batches: 2,
+      stopped: false,
+      nextId: 1001,
+      upToId: 1000,
+      auditId: 7,
+      lockHold: { maxMs: 12.4, p95Ms: 9 },
+    };
+    const m = bulkResultBlocks('retry-all', result, 'U_OPS', options);
+    const text = sectionTexts(m).join('\n');
+    expect(text).toContain('Retried 13 failed jobs of 14 previewed, in 2 batches.');
+    expect(text).toContain('Skipped #123: another session held it each time this run came to it (a worker or another operator). If it is still failed, run `retry 123` in a moment.');
+    expect(text).toContain(`Skipped 500 jobs (#9000000000, #9000000001, `);
+    expect(text).toContain('#9000000019 and 480 more): they failed again, ran or were retried after the preview. Preview again to include them.');
+    expect(text).toContain('Left 30 jobs (#9000000100');
+    for (const t of sectionTexts(m)) expect(t.length).toBeLessThanOrEqual(3_000);
     expect(m.text.length).toBeLessThanOrEqual(LIMITS.fallbackText);
   });
 

@@ -105,14 +105,19 @@ export function jobsRunNow(id: number): QueryConfig {
 }
 
 /**
- * The id range and the database clock, read together: the snapshot a bulk operation keeps to.
- * The clock also comes as ISO 8601 text to the microsecond: a JS Date keeps milliseconds only,
- * and an event in the same millisecond just before the snapshot would look later than it.
+ * The id range, the highest event id and the database clock, read together: the snapshot a
+ * bulk operation keeps to. Every event written after this statement gets a higher id than
+ * `max_event_id` (one sequence), so "no event above it" means "nothing happened to the job
+ * since"; event times cannot say that, as each is its transaction's now(), not its commit order.
+ * (Ids are not commit order either: an event committing in the very instant of the snapshot can
+ * be below `max_event_id` yet unseen. Such a failure counts as one from before the preview.)
+ * The clock also comes as ISO 8601 text to the microsecond: a JS Date keeps milliseconds only.
  */
 export function jobsWriteSnapshot(): QueryConfig {
   return {
     text: `
-      SELECT (SELECT min(id) FROM procrastinate_jobs) AS min_id, (SELECT max(id) FROM procrastinate_jobs) AS max_id, now() AS now,
+      SELECT (SELECT min(id) FROM procrastinate_jobs) AS min_id, (SELECT max(id) FROM procrastinate_jobs) AS max_id,
+             (SELECT max(id) FROM procrastinate_events) AS max_event_id, now() AS now,
              to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS now_iso`,
   };
 }
@@ -155,24 +160,94 @@ export function jobsFailedGroupsInWindow(filter: FailedFilter, lo: number, hi: n
 
 /**
  * One retry-all batch: locks up to `limit` matching failed jobs in [lo, hi), skipping rows
- * someone else holds (another operator, a purge). A job whose latest failure is after the
- * preview's snapshot failed again since: it is not part of what was previewed. A job whose
- * queueing lock is taken by a waiting job cannot go back to todo (unique index): flagged.
+ * someone else holds (a worker, another operator, a purge). Whether a job changed since the
+ * preview is not decided here: when a row changed after this statement's snapshot, PostgreSQL
+ * re-checks the newest version of the row before locking it, but would still read its events as
+ * of the snapshot. jobsFailedBatchState decides, in a later statement, once the rows are held.
  */
-export function jobsPickFailedBatch(filter: FailedFilter, lo: number, hi: number, snapshotAt: string, limit: number): QueryConfig {
+export function jobsPickFailedBatch(filter: FailedFilter, lo: number, hi: number, limit: number): QueryConfig {
   return {
     text: `
-      SELECT j.id, j.queueing_lock,
-             (j.queueing_lock IS NOT NULL AND EXISTS (
-                SELECT 1 FROM procrastinate_jobs o WHERE o.queueing_lock = j.queueing_lock AND o.status = 'todo')) AS queueing_lock_taken
+      SELECT j.id
       FROM procrastinate_jobs j
       WHERE ${failedFilterSql()}
         AND j.id >= $5::bigint AND j.id < $6::bigint
-        AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id AND e.type = 'failed' AND e.at > $7::timestamptz)
       ORDER BY j.id
-      LIMIT $8::int
+      LIMIT $7::int
       FOR UPDATE OF j SKIP LOCKED`,
-    values: [...failedFilterValues(filter), lo, hi, snapshotAt, limit],
+    values: [...failedFilterValues(filter), lo, hi, limit],
+  };
+}
+
+/**
+ * jobsPickFailedBatch for given jobs: the second try at rows another session held. With `wait`
+ * it queues behind their holders (at most the pool's lock_timeout, then fails with 55P03): a
+ * row held by another run's batch is released in milliseconds, and is then seen in its new
+ * status. Rows are locked in id order, as every jobq batch locks them.
+ */
+export function jobsPickFailedByIds(filter: FailedFilter, ids: number[], wait: boolean): QueryConfig {
+  return {
+    text: `
+      SELECT j.id
+      FROM procrastinate_jobs j
+      WHERE ${failedFilterSql()}
+        AND j.id = ANY($5::bigint[])
+      ORDER BY j.id
+      FOR UPDATE OF j${wait ? '' : ' SKIP LOCKED'}`,
+    values: [...failedFilterValues(filter), ids],
+  };
+}
+
+export interface FailedBatchStateRow {
+  id: number;
+  /** Locked by this batch; otherwise another session held it. */
+  picked: boolean;
+  /** Has an event above the snapshot: it ran, failed again or was retried since the preview. */
+  changed: boolean;
+  queueing_lock: string | null;
+  /** A waiting job has its queueing lock: it cannot go back to todo (unique index). */
+  queueing_lock_taken: boolean;
+}
+
+/**
+ * The jobs a batch locked (`picked`) and the matching failed jobs in its scope it could not lock, with
+ * what the batch decides on. Read after the pick, in the same transaction but a later statement
+ * (a fresh snapshot): a locked row cannot gain events while held (every event is written by a
+ * trigger on the job's row), so `changed` is final for it. Events are read per job through the
+ * (job_id) index: `e.id + 0` keeps the planner off the primary key, which would read every event
+ * written since the snapshot for each job. Two branches, not one OR, so each reads through its own index (the primary
+ * key; the failed-jobs index where a team has it) instead of every id in the scope.
+ */
+function failedStateSql(scope: string, picked: string, upToEventId: string): string {
+  return `
+      WITH ids AS (
+        SELECT t.id, true AS picked FROM unnest(${picked}::bigint[]) AS t(id)
+        UNION ALL
+        SELECT j.id, false FROM procrastinate_jobs j
+        WHERE ${failedFilterSql()} AND ${scope} AND j.id <> ALL(${picked}::bigint[])
+      )
+      SELECT j.id, ids.picked,
+             EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id AND e.id + 0 > ${upToEventId}::bigint) AS changed,
+             j.queueing_lock,
+             (j.queueing_lock IS NOT NULL AND EXISTS (
+                SELECT 1 FROM procrastinate_jobs o WHERE o.queueing_lock = j.queueing_lock AND o.status = 'todo')) AS queueing_lock_taken
+      FROM ids JOIN procrastinate_jobs j ON j.id = ids.id
+      ORDER BY j.id`;
+}
+
+/** State of a range batch: its scope is [lo, bound), the ids its cursor moves past. */
+export function jobsFailedBatchState(filter: FailedFilter, lo: number, bound: number, picked: number[], upToEventId: number): QueryConfig {
+  return {
+    text: failedStateSql('j.id >= $5::bigint AND j.id < $6::bigint', '$7', '$8'),
+    values: [...failedFilterValues(filter), lo, bound, picked, upToEventId],
+  };
+}
+
+/** State of a second try: its scope is the given jobs. */
+export function jobsFailedStateByIds(filter: FailedFilter, ids: number[], picked: number[], upToEventId: number): QueryConfig {
+  return {
+    text: failedStateSql('j.id = ANY($5::bigint[])', '$6', '$7'),
+    values: [...failedFilterValues(filter), ids, picked, upToEventId],
   };
 }
 

@@ -2,6 +2,7 @@ import type { Mute } from '../../alerts/mutes.js';
 import type { AuditPage } from '../../queue/audit.js';
 import type { CancelResult } from '../../queue/cancel.js';
 import type { PurgePreview, PurgeProgress, PurgeResult } from '../../queue/purge.js';
+import { describeSkips, skippedTotal } from '../../queue/retry-all-skips.js';
 import type { RetryAllPreview, RetryAllProgress, RetryAllResult } from '../../queue/retry-all.js';
 import type { RetryResult } from '../../queue/retry.js';
 import type { RunNowResult } from '../../queue/run-now.js';
@@ -32,7 +33,7 @@ export function retryAllPreviewText(p: RetryAllPreview): string {
     '',
     table(['QUEUE', 'TASK', 'JOBS'], rows, new Set([2])),
     '',
-    `Only jobs up to id ${p.upToId} that are still failed when their batch runs are touched.`,
+    `Only jobs up to id ${p.upToId} are touched, and only while they are still in the failure shown here (a job that runs, fails again or is retried meanwhile is left alone and named).`,
   ].join('\n');
 }
 
@@ -41,10 +42,16 @@ export function retryAllProgressText(p: RetryAllProgress): string {
 }
 
 export function retryAllResultText(r: RetryAllResult): string {
+  const of = r.previewed ? ` of ${r.previewed.exact ? '' : 'at least '}${r.previewed.total} previewed` : '';
   const lines = [
-    r.stopped ? `Stopped after ${r.retried} jobs: ids below ${r.nextId} were dealt with, running the same command again continues.` : `Retried ${r.retried} failed job${r.retried === 1 ? '' : 's'} in ${r.batches} batch${r.batches === 1 ? '' : 'es'}.`,
+    r.stopped
+      ? `Stopped after ${r.retried} jobs${of}: ids below ${r.nextId} were dealt with, running the same command again continues.`
+      : `Retried ${r.retried} failed job${r.retried === 1 ? '' : 's'}${of}, in ${r.batches} batch${r.batches === 1 ? '' : 'es'}.`,
+    ...describeSkips(r.skipped),
   ];
-  if (r.skippedQueueingLock) lines.push(`${r.skippedQueueingLock} left failed: another job with the same queueing lock is waiting.`);
+  if (!r.stopped && r.previewed && r.retried + skippedTotal(r.skipped) < r.previewed.total) {
+    lines.push('Previewed jobs not retried and not named here were no longer failed when their batch ran (someone else retried or deleted them).');
+  }
   lines.push(`Longest batch held its locks ${Math.round(r.lockHold.maxMs)} ms. Audit entry ${r.auditId}.`);
   return lines.join('\n');
 }
