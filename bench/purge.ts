@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { migrate } from '../src/db/migrations.js';
-import { createPool } from '../src/db/pool.js';
+import { dbFromUrl } from '../src/db/connect.js';
 import { detectSchema } from '../src/db/schema.js';
 import { DEFAULT_SETTINGS } from '../src/queue/context.js';
 import { previewPurge, purge } from '../src/queue/purge.js';
@@ -122,10 +122,10 @@ async function main(): Promise<void> {
 
     // (b) jobq purge: bounded batches, each its own short transaction, with the production pool settings.
     log(`\n(b) jobq purge, older than ${olderThanDays} days, batch size ${batchSize}, pause ${batchPauseMs} ms, statement timeout 5 s, lock timeout 1 s`);
-    const pool = createPool({ connectionString: urlFor(copyB), statementTimeoutMs: 5_000, lockTimeoutMs: 1_000, max: 2 });
+    const pool = dbFromUrl({ url: urlFor(copyB), statementTimeoutMs: 5_000, lockTimeoutMs: 1_000, max: 2 });
     try {
       await migrate(pool);
-      const ctx = { pool, schema: await detectSchema(pool), settings: { ...DEFAULT_SETTINGS, batchSize, batchPauseMs } };
+      const ctx = { db: pool, schema: await detectSchema(pool), settings: { ...DEFAULT_SETTINGS, batchSize, batchPauseMs } };
       const p0 = performance.now();
       const preview = await previewPurge(ctx, { olderThanDays });
       log(`  preview: ${preview.total.toLocaleString('en')} rows ${JSON.stringify(preview.counts)}, exact ${preview.exact}, in ${seconds(performance.now() - p0)}`);

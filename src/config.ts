@@ -110,7 +110,7 @@ export const envSchema = z.object({
   JOBQ_BACKLOG_MAX_JOBS: z.coerce.number().int().positive().default(10_000),
   JOBQ_QUEUE_THRESHOLDS: json(queueThresholdsSchema, '{}'),
   JOBQ_SUMMARY_SCHEDULES: json(summarySchedulesSchema, '[]'),
-  JOBQ_LEADER_CHECK_SECONDS: duration(5, 300),
+  JOBQ_LEADER_CHECK_SECONDS: duration(2, 300),
   // Sandbox (`npm start` without Slack credentials)
   JOBQ_SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(3030),
   JOBQ_SANDBOX_DATA_DIR: z.string().optional(),

@@ -28,7 +28,7 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
   let migration: Promise<void> | undefined;
   let lastMigrationError = '';
   const migrated = () => {
-    migration ??= migrate(queue.pool).then(
+    migration ??= migrate(queue.db).then(
       (r) => {
         lastMigrationError = '';
         if (r.applied.length) log.info({ applied: r.applied }, 'jobq schema migrated');
@@ -48,7 +48,7 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
     config,
     queue,
     permissions: createPermissions(config),
-    confirmations: createConfirmations(queue.pool, config.JOBQ_CONFIRM_TTL_SECONDS),
+    confirmations: createConfirmations(queue.db, config.JOBQ_CONFIRM_TTL_SECONDS),
     migrated,
     render: { runbookBase: config.JOBQ_RUNBOOK_URL },
     log,

@@ -1,5 +1,5 @@
 import { backoffMs } from '../backoff.js';
-import type { Pool } from '../db/pool.js';
+import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import { healthAlertBlocks, healthRepeatBlocks, healthResolvedBlocks, type HealthAlertView } from '../render/blocks/alerts.js';
 import { escapeMrkdwn } from '../render/blocks/kit.js';
@@ -26,7 +26,7 @@ interface Retry {
  * Slack down) is kept and tried again at later leader checks with a growing wait, the alert and
  * its "resolved" alike; an outage whose alert never got through is still reported once it is over.
  */
-export function createDbOutageReporter(deps: { pool: Pool; poster: Poster; settings: AlertSettings; log: Logger; render: RenderOptions; mutes: () => Mute[] }) {
+export function createDbOutageReporter(deps: { pool: Db; poster: Poster; settings: AlertSettings; log: Logger; render: RenderOptions; mutes: () => Mute[] }) {
   const { poster, settings, log } = deps;
   const channel = settings.channel!;
   let lostAt: number | null = null;

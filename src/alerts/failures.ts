@@ -1,5 +1,5 @@
 import { backoffMs } from '../backoff.js';
-import { withTransaction, type Pool } from '../db/pool.js';
+import { type Db } from '../db/database.js';
 import { eventsFailedGroups } from '../db/queries/events-alerts.js';
 import { eventsMaxId } from '../db/queries/events.js';
 import {
@@ -13,6 +13,7 @@ import {
   failureAlertsOpen,
   type CursorRow,
 } from '../db/queries/jobq-alerts.js';
+import type { Fence } from '../db/queries/jobq-leases.js';
 import type { Logger } from '../log.js';
 import { combinedFailuresBlocks, failureAlertBlocks, failureReplyBlocks } from '../render/blocks/alerts.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
@@ -81,7 +82,9 @@ interface Delivering extends FailureBatch {
 }
 
 export interface FailureTailDeps {
-  pool: Pool;
+  pool: Db;
+  /** The leadership token while this replica may post; null once it may not. */
+  fence: () => Fence | null;
   poster: Poster;
   settings: AlertSettings;
   log: Logger;
@@ -216,7 +219,9 @@ export function createFailureTail(deps: FailureTailDeps) {
       return;
     }
     const batch: FailureBatch = { lo, hi, groups: planned };
-    const claimed = await pool.query<{ pending_since: Date }>(cursorBeginBatch(CURSOR, lo, hi, batch));
+    const fence = deps.fence();
+    if (!fence) return; // no longer leader: the next leader reads the same events
+    const claimed = await pool.query<{ pending_since: Date }>(cursorBeginBatch(CURSOR, lo, hi, batch, fence));
     if (!claimed.rows[0]) return resync('another replica moved the failure cursor');
     pending.clear();
     firstSeenAt = sawUnsettled ? now : null;
@@ -235,7 +240,9 @@ export function createFailureTail(deps: FailureTailDeps) {
 
   /** Deposed or stopping: no further post; the stored batch is resumed by the next leader. */
   function assertActive(): void {
-    if (stopped) throw new Error('alerting stopped');
+    // Checked before each post: a leader that froze past its lease must not post what the next
+    // leader is resuming.
+    if (stopped || !deps.fence()) throw new Error('alerting stopped');
   }
 
   async function deliver(batch: Delivering): Promise<void> {
@@ -245,7 +252,7 @@ export function createFailureTail(deps: FailureTailDeps) {
       const isOwn = (g: FailureGroup) => (p: Record<string, unknown>) => p.batch_hi === batch.hi && p.queue === g.queue && p.task === g.task;
 
       for (const g of todo.filter((x) => x.kind === 'muted')) {
-        await withTransaction(pool, async (client) => {
+        await pool.transaction(async (client) => {
           await client.query(failureAlertsInsert({ batchHi: batch.hi, queue: g.queue, task: g.task, kind: 'muted', channel, parentTs: null, failures: g.failures, total: g.failures, firstFailedAt: new Date(g.firstAt) }));
           if (g.kind === 'muted') await countSuppressed(client, g.muteIds, g.failures);
         });

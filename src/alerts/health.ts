@@ -1,3 +1,4 @@
+import type { Fence } from '../db/queries/jobq-leases.js';
 import { backoffMs } from '../backoff.js';
 import type { AlertName } from '../config.js';
 import { failureAlertsPrune, healthAlertsAll, healthAlertsClose, healthAlertsOpen, healthAlertsPosted, summaryTicksPrune, type HealthAlertRow } from '../db/queries/jobq-alerts.js';
@@ -52,10 +53,10 @@ export async function stalledCondition(ctx: QueueContext): Promise<Condition[]> 
 
 /** Backlog per queue: the oldest due job waits too long, or too many are due. */
 export async function backlogConditions(ctx: QueueContext, settings: AlertSettings): Promise<Condition[]> {
-  const counts = (await ctx.pool.query<{ queue_name: string; todo: number; due: number }>(jobsTodoPerQueue())).rows.filter((r) => r.due > 0);
+  const counts = (await ctx.db.query<{ queue_name: string; todo: number; due: number }>(jobsTodoPerQueue())).rows.filter((r) => r.due > 0);
   if (counts.length === 0) return [];
   const waitingEvents = ctx.schema.has('retried_event') ? ['deferred', 'deferred_for_retry', 'retried'] : ['deferred', 'deferred_for_retry'];
-  const oldest = await ctx.pool.query<{ key: string; waiting_since: Date | null }>(jobsOldestDueTodo('queue_name', counts.map((c) => c.queue_name), OLDEST_CANDIDATES, waitingEvents));
+  const oldest = await ctx.db.query<{ key: string; waiting_since: Date | null }>(jobsOldestDueTodo('queue_name', counts.map((c) => c.queue_name), OLDEST_CANDIDATES, waitingEvents));
   const since = new Map(oldest.rows.map((r) => [r.key, r.waiting_since]));
   const conditions: Condition[] = [];
   for (const c of counts) {
@@ -82,7 +83,7 @@ export async function backlogConditions(ctx: QueueContext, settings: AlertSettin
 export async function noWorkersCondition(ctx: QueueContext): Promise<Condition[]> {
   if (!ctx.schema.has('workers')) return [];
   const seconds = ctx.settings.stalledHeartbeatSeconds;
-  const w = (await ctx.pool.query<{ live: number; total: number }>(workersSummary(seconds))).rows[0]!;
+  const w = (await ctx.db.query<{ live: number; total: number }>(workersSummary(seconds))).rows[0]!;
   if (w.live > 0) return [];
   return [
     {
@@ -101,6 +102,8 @@ export async function noWorkersCondition(ctx: QueueContext): Promise<Condition[]
 
 export interface HealthMonitorDeps {
   queue: QueueHandle;
+  /** The leadership token while this replica may post; null once it may not. */
+  fence: () => Fence | null;
   poster: Poster;
   settings: AlertSettings;
   log: Logger;
@@ -128,7 +131,9 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
   const metadata = (key: string, startedAt: Date) => ({ event_type: METADATA_TYPE.health, event_payload: { key, started_at: startedAt.toISOString() } });
 
   async function fire(ctx: QueueContext, c: Condition): Promise<void> {
-    const opened = (await ctx.pool.query<HealthAlertRow>(healthAlertsOpen(c.key, c.view.alert, channel, c.view.title))).rows[0];
+    const fence = deps.fence();
+    if (!fence) return; // no longer leader
+    const opened = (await ctx.db.query<HealthAlertRow>(healthAlertsOpen(c.key, c.view.alert, channel, c.view.title, fence))).rows[0];
     if (!opened) return; // opened meanwhile by another leader
     await post(ctx, c, opened);
   }
@@ -137,7 +142,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
   async function post(ctx: QueueContext, c: Condition, row: HealthAlertRow): Promise<void> {
     const view = { ...c.view, startedAt: row.started_at.toISOString() };
     const ts = await poster.post(channel, healthAlertBlocks(view, settings.repeatMs / 1000, deps.render), { metadata: metadata(c.key, row.started_at) });
-    await ctx.pool.query(healthAlertsPosted(c.key, ts, c.view.title));
+    await ctx.db.query(healthAlertsPosted(c.key, ts, c.view.title));
   }
 
   async function repeat(ctx: QueueContext, c: Condition, row: HealthAlertRow & { ts: string }): Promise<void> {
@@ -148,10 +153,10 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     } catch (error) {
       if (!isMessageGone(error)) throw error;
       // The alert was deleted in Slack while the condition lasts: start over with a new one.
-      await ctx.pool.query(healthAlertsClose(c.key));
+      await ctx.db.query(healthAlertsClose(c.key));
       return fire(ctx, c);
     }
-    await ctx.pool.query(healthAlertsPosted(c.key, row.ts, c.view.title));
+    await ctx.db.query(healthAlertsPosted(c.key, row.ts, c.view.title));
   }
 
   async function resolve(ctx: QueueContext, row: HealthAlertRow): Promise<void> {
@@ -164,7 +169,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
         if (!isMessageGone(error)) throw error; // deleted in Slack: nothing left to mark resolved
       }
     }
-    await ctx.pool.query(healthAlertsClose(row.key));
+    await ctx.db.query(healthAlertsClose(row.key));
   }
 
   /**
@@ -177,7 +182,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     if (row.ts) return row;
     const found = await poster.findOwn(channel, METADATA_TYPE.health, (p) => p.key === row.key && p.started_at === row.started_at.toISOString(), { oldest: row.started_at });
     if (!found) return row;
-    await ctx.pool.query(healthAlertsPosted(row.key, found.ts, row.summary));
+    await ctx.db.query(healthAlertsPosted(row.key, found.ts, row.summary));
     return { ...row, ts: found.ts };
   }
 
@@ -185,15 +190,15 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     const last = mutedCountedAt.get(c.key);
     if (last !== undefined && Date.now() - last < settings.repeatMs) return;
     mutedCountedAt.set(c.key, Date.now());
-    await countSuppressed(ctx.pool, mutes.map((m) => m.id));
+    await countSuppressed(ctx.db, mutes.map((m) => m.id));
   }
 
   async function check(): Promise<void> {
     const ctx = await deps.queue.get();
-    const mutes = await listMutes(ctx.pool);
+    const mutes = await listMutes(ctx.db);
     deps.onMutes?.(mutes);
     const open = new Map<string, HealthAlertRow>();
-    for (const row of (await ctx.pool.query<HealthAlertRow>(healthAlertsAll())).rows) open.set(row.key, await adopt(ctx, row));
+    for (const row of (await ctx.db.query<HealthAlertRow>(healthAlertsAll())).rows) open.set(row.key, await adopt(ctx, row));
     for (const { alert, run } of checks) {
       if (!alertEnabled(settings, alert)) continue;
       let conditions: Condition[];
@@ -212,7 +217,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
           if (muting.length) await countMuted(ctx, c, muting);
           else await fire(ctx, c);
         } else if (!row.ts) {
-          if (muting.length) await ctx.pool.query(healthAlertsClose(c.key)); // muted before it ever reached Slack
+          if (muting.length) await ctx.db.query(healthAlertsClose(c.key)); // muted before it ever reached Slack
           else await post(ctx, c, row);
         } else if (Date.now() - row.last_posted_at.getTime() >= settings.repeatMs) {
           if (muting.length) await countMuted(ctx, c, muting);
@@ -228,18 +233,20 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     await announceEndedMutes(ctx);
     if (Date.now() - lastPruneAt > PRUNE_EVERY_MS) {
       lastPruneAt = Date.now();
-      await ctx.pool.query(failureAlertsPrune(7));
-      await ctx.pool.query(summaryTicksPrune(30));
+      await ctx.db.query(failureAlertsPrune(7));
+      await ctx.db.query(summaryTicksPrune(30));
     }
   }
 
   /** Posts a note for each silence that expired or was removed, with what it kept quiet. */
   async function announceEndedMutes(ctx: QueueContext): Promise<void> {
-    for (const mute of await endedMutesToAnnounce(ctx.pool)) {
+    const fence = deps.fence();
+    if (!fence) return;
+    for (const mute of await endedMutesToAnnounce(ctx.db, fence)) {
       try {
         await poster.post(channel, muteEndedNoteBlocks(mute, deps.render), { metadata: { event_type: METADATA_TYPE.muteNote, event_payload: { mute_id: mute.id } } });
       } catch (error) {
-        await unclaimMuteNote(ctx.pool, mute.id).catch(() => undefined);
+        await unclaimMuteNote(ctx.db, mute.id).catch(() => undefined);
         throw error;
       }
     }

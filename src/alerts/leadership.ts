@@ -1,19 +1,23 @@
-import pg from 'pg';
-import { leaderPing, leaderSessionSetting, leaderTryLock } from '../db/queries/jobq-alerts.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Db } from '../db/database.js';
+import { leaseAcquire, leaseRelease, leaseRenew, type Fence } from '../db/queries/jobq-leases.js';
+import { asJobqError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { redactSecrets } from '../redact.js';
 
 /**
- * One leader among the replicas, through a PostgreSQL session advisory lock held on a dedicated
- * connection (never a pooled one, which could be handed to other work or recycled).
+ * One leader among the replicas, through a lease row in jobq's schema (see jobq-leases.ts): it
+ * needs no dedicated connection and no session state, so it holds through PgBouncer in
+ * transaction mode, RDS Proxy and the like.
  *
- * - Followers try the lock every `checkMs`.
- * - The leader pings its connection every `checkMs` and steps down at once when the ping fails
- *   or the connection reports 'error' / 'end'.
- * - The server frees the lock when the leader's session ends: at once when its process exits;
- *   within `idle_session_timeout` (3 × checkMs) when it freezes; within the TCP keepalive
- *   (about 4 × checkMs) when the network drops. So a follower takes over within about
- *   checkMs after a clean exit or a crash, and about 5 × checkMs in the worst case.
+ * - Followers try to take the lease every `checkMs`; it is free once the last holder's expiry passed.
+ * - The leader renews every `checkMs` for `ttlMs` (3 × checkMs) and counts itself leader only
+ *   until `ttlMs - checkMs` after the start of its last successful renewal, measured on its own
+ *   monotonic clock. A leader that froze (GC pause, stopped VM) wakes up past that point and stops
+ *   at once, before the database expiry lets anyone else in; and every claim of work it makes
+ *   carries its fencing token, which the database refuses once the lease moved on.
+ * - A planned stop releases the lease: a follower takes over at its next try.
+ * So failover takes about checkMs after a clean stop, and at most about ttlMs + checkMs after a crash.
  */
 
 export type LeaderEvent =
@@ -23,24 +27,37 @@ export type LeaderEvent =
   | { type: 'unreachable'; error: string };
 
 export interface LeadershipOptions {
-  connectionString: string;
+  db: Db;
+  /** The lease's name: one leader per name. */
+  name?: string;
   checkMs: number;
   log: Logger;
+  /** jobq's schema must exist before the lease table can be used. */
+  ready?: () => Promise<void>;
   onEvent: (event: LeaderEvent) => Promise<void> | void;
 }
 
 export interface Leadership {
+  /** True while this replica holds a lease it has renewed recently enough to trust. */
   isLeader(): boolean;
-  /** Resolves once the first attempt (lock taken or not) is done. */
+  /** The token to claim work with, while leader. */
+  fence(): Fence | null;
+  /** Resolves once the first attempt (lease taken or not) is done. */
   ready: Promise<void>;
-  /** Steps down (releasing the lock by closing the connection) and stops trying. */
+  /** Steps down (releasing the lease) and stops trying. */
   stop(): Promise<void>;
 }
 
+const LOST_CONNECTION = new Set(['db_unreachable', 'db_timeout']);
+
 export function startLeadership(options: LeadershipOptions): Leadership {
-  const { checkMs, log } = options;
-  let client: pg.Client | null = null;
-  let leader = false;
+  const { checkMs, log, db } = options;
+  const name = options.name ?? 'alerts';
+  const ttlMs = 3 * checkMs;
+  const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  let fence: Fence | null = null;
+  /** performance.now() after which this replica no longer trusts its lease. */
+  let trustedUntil = 0;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -55,78 +72,44 @@ export function startLeadership(options: LeadershipOptions): Leadership {
     }
   };
 
-  async function lose(reason: string, connectionLost: boolean): Promise<void> {
-    const old = client;
-    client = null;
-    old?.end().catch(() => undefined);
-    if (leader) {
-      leader = false;
-      if (connectionLost) log.warn({ reason }, 'stepping down as alerting leader');
-      else log.info({ reason }, 'stepping down as alerting leader');
-      await emit({ type: 'deposed', reason, connectionLost });
-    }
-  }
+  const trusted = () => fence !== null && performance.now() < trustedUntil;
 
-  async function connect(): Promise<pg.Client> {
-    const c = new pg.Client({
-      connectionString: options.connectionString,
-      application_name: 'jobq-leader',
-      connectionTimeoutMillis: Math.max(1_000, checkMs),
-      query_timeout: Math.max(1_000, checkMs),
-      keepAlive: true,
-      keepAliveInitialDelayMillis: Math.max(1_000, checkMs),
-    });
-    // A lost connection is a lost lock: step down without waiting for the next ping.
-    c.on('error', (err) => {
-      if (client === c) void lose(`connection error: ${redactSecrets(err.message)}`, true);
-    });
-    c.on('end', () => {
-      if (client === c) void lose('connection ended', true);
-    });
-    await c.connect();
-    return c;
+  async function lose(reason: string, connectionLost: boolean): Promise<void> {
+    if (!fence) return;
+    fence = null;
+    trustedUntil = 0;
+    if (connectionLost) log.warn({ reason }, 'stepping down as alerting leader');
+    else log.info({ reason }, 'stepping down as alerting leader');
+    await emit({ type: 'deposed', reason, connectionLost });
   }
 
   async function tick(): Promise<void> {
-    if (client && leader) {
-      try {
-        await client.query(leaderPing());
+    const started = performance.now();
+    // A leader that was frozen past its lease steps down before touching anything.
+    if (fence && !trusted()) await lose('lease not renewed in time', true);
+    try {
+      await options.ready?.();
+      if (fence) {
+        const renewed = (await db.query(leaseRenew(fence, ttlMs))).rows.length > 0;
+        if (!renewed) return await lose('lease taken over by another replica', false);
+        trustedUntil = started + ttlMs - checkMs;
         await emit({ type: 'reachable' });
-      } catch (error) {
-        await lose(`ping failed: ${redactSecrets((error as Error).message)}`, true);
+        return;
       }
-      return;
-    }
-    try {
-      client ??= await connect();
+      const row = (await db.query<{ token: number }>(leaseAcquire(name, holder, ttlMs))).rows[0];
       await emit({ type: 'reachable' });
-    } catch (error) {
-      client = null;
-      await emit({ type: 'unreachable', error: redactSecrets((error as Error).message) });
-      return;
-    }
-    try {
-      const locked = (await client.query<{ locked: boolean }>(leaderTryLock())).rows[0]?.locked === true;
-      if (!locked || stopped) return;
-      leader = true;
-      await hardenSession(client);
-      log.info('elected alerting leader');
+      if (!row || stopped) return;
+      fence = { name, holder, token: Number(row.token) };
+      trustedUntil = started + ttlMs - checkMs;
+      log.info({ token: fence.token }, 'elected alerting leader');
       await emit({ type: 'elected' });
     } catch (error) {
-      await lose(`lock attempt failed: ${redactSecrets((error as Error).message)}`, true);
+      const e = asJobqError(error);
+      if (!LOST_CONNECTION.has(e.code)) log.warn({ code: e.code, reason: e.message }, 'leadership check failed');
+      // Still leader until the lease can no longer be trusted; the next tick decides.
+      if (fence && !trusted()) await lose(`lease not renewed: ${e.message}`, true);
+      if (LOST_CONNECTION.has(e.code)) await emit({ type: 'unreachable', error: e.message });
     }
-  }
-
-  /** Server-side limits so a frozen or cut-off leader's session ends and frees the lock. */
-  async function hardenSession(c: pg.Client): Promise<void> {
-    const seconds = String(Math.max(1, Math.round(checkMs / 1000)));
-    const settings = [
-      leaderSessionSetting('idle_session_timeout', String(Math.max(3 * checkMs, 3_000))),
-      leaderSessionSetting('tcp_keepalives_idle', seconds),
-      leaderSessionSetting('tcp_keepalives_interval', seconds),
-      leaderSessionSetting('tcp_keepalives_count', '3'),
-    ];
-    for (const setting of settings) await c.query(setting).catch(() => undefined); // PostgreSQL < 14 has no idle_session_timeout
   }
 
   function schedule(delay: number): void {
@@ -146,13 +129,18 @@ export function startLeadership(options: LeadershipOptions): Leadership {
   schedule(0);
 
   return {
-    isLeader: () => leader,
+    isLeader: trusted,
+    fence: () => (trusted() ? fence : null),
     ready,
     async stop() {
       stopped = true;
       clearTimeout(timer);
       await running;
-      await lose('stopping', false);
+      const held = fence;
+      if (held) {
+        await db.query(leaseRelease(held)).catch((error: unknown) => log.debug({ err: error }, 'could not release the leadership lease; it expires by itself'));
+        await lose('stopping', false);
+      }
       markReady();
     },
   };

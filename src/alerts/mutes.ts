@@ -1,5 +1,6 @@
+import type { Fence } from '../db/queries/jobq-leases.js';
 import { ALERT_NAMES, type AlertName } from '../config.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { type Db, type Queryable } from '../db/database.js';
 import { mutesActive, mutesClaimNotes, mutesCount, mutesEnd, mutesExpire, mutesInsert, mutesUnclaimNote, type MuteRow } from '../db/queries/jobq-alerts.js';
 import { JobqError, asJobqError } from '../errors.js';
 import { assertActor, type Actor } from '../queue/actor.js';
@@ -87,7 +88,7 @@ export async function createMute(ctx: QueueContext, input: { target: string; sec
     if (!Number.isFinite(input.seconds) || input.seconds < 60 || input.seconds > MUTE_MAX_SECONDS) {
       throw new JobqError('usage', 'A silence lasts from 1m to 30d.', { runbookSection: 'silencing-alerts' });
     }
-    return inTransaction(ctx.pool, async (client) => {
+    return inTransaction(ctx.db, async (client) => {
       const row = (await client.query<MuteRow>(mutesInsert(target, input.seconds, input.reason, actor.id))).rows[0]!;
       await recordAudit(client, audit, AUDIT_OUTCOME.ok, 0, `muted until ${row.expires_at.toISOString()}`);
       return toMute(row);
@@ -101,7 +102,7 @@ export async function endMutes(ctx: QueueContext, target: string, actor: Actor):
   return auditFailures(ctx, audit, async () => {
     assertActor(actor);
     const value = validateMuteTarget(target);
-    return inTransaction(ctx.pool, async (client) => {
+    return inTransaction(ctx.db, async (client) => {
       const rows = (await client.query<MuteRow>(mutesEnd(value, actor.id))).rows.map(toMute);
       if (rows.length === 0) throw new JobqError('not_found', `Nothing is muted as "${value}". \`/jobq mutes\` lists active silences.`, { runbookSection: 'silencing-alerts' });
       const suppressed = rows.reduce((n, m) => n + m.suppressedAlerts, 0);
@@ -111,7 +112,7 @@ export async function endMutes(ctx: QueueContext, target: string, actor: Actor):
   });
 }
 
-export async function listMutes(pool: Pool): Promise<Mute[]> {
+export async function listMutes(pool: Db): Promise<Mute[]> {
   try {
     return (await pool.query<MuteRow>(mutesActive())).rows.map(toMute);
   } catch (error) {
@@ -120,18 +121,18 @@ export async function listMutes(pool: Pool): Promise<Mute[]> {
 }
 
 /** Counts one suppressed alert (and the failures in it) on every matching silence. */
-export async function countSuppressed(db: Pool | PoolClient, muteIds: number[], failures = 0): Promise<void> {
+export async function countSuppressed(db: Db | Queryable, muteIds: number[], failures = 0): Promise<void> {
   if (muteIds.length === 0) return;
   await db.query(mutesCount(muteIds, 1, failures));
 }
 
 /** Ends silences whose time is up, then claims the ended ones whose note is not yet posted. */
-export async function endedMutesToAnnounce(pool: Pool, limit = 10): Promise<Mute[]> {
+export async function endedMutesToAnnounce(pool: Db, fence: Fence, limit = 10): Promise<Mute[]> {
   await pool.query(mutesExpire());
-  return (await pool.query<MuteRow>(mutesClaimNotes(limit))).rows.map(toMute);
+  return (await pool.query<MuteRow>(mutesClaimNotes(limit, fence))).rows.map(toMute);
 }
 
-export async function unclaimMuteNote(pool: Pool, id: number): Promise<void> {
+export async function unclaimMuteNote(pool: Db, id: number): Promise<void> {
   await pool.query(mutesUnclaimNote(id));
 }
 
@@ -141,8 +142,8 @@ export function mutesFor(mutes: Mute[], subject: AlertSubject): Mute[] {
   return mutes.filter((m) => Date.parse(m.expiresAt) > now && muteMatches(m.target, subject));
 }
 
-function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  return withTransaction(pool, fn).catch((error: unknown) => {
+function inTransaction<T>(pool: Db, fn: (client: Queryable) => Promise<T>): Promise<T> {
+  return pool.transaction(fn).catch((error: unknown) => {
     throw mutesError(error);
   });
 }
@@ -157,7 +158,7 @@ export async function guardSilenceChange(ctx: QueueContext, command: { name: 'mu
   } catch (error) {
     const e = asJobqError(error);
     const action = command.name === 'mute' ? AUDIT_ACTION.mute : AUDIT_ACTION.unmute;
-    await recordAudit(ctx.pool, { actor, action, filters: { target: command.target } }, AUDIT_OUTCOME.refused, 0, e.message).catch((auditError: unknown) => {
+    await recordAudit(ctx.db, { actor, action, filters: { target: command.target } }, AUDIT_OUTCOME.refused, 0, e.message).catch((auditError: unknown) => {
       ctx.log?.error({ err: auditError }, 'could not audit a refused silence change');
     });
     throw e;

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import { requireDatabaseUrl, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { migrate } from '../db/migrations.js';
 import type { QueueHandle } from '../db/queue-handle.js';
 import type { Logger } from '../log.js';
@@ -41,7 +41,7 @@ export function alertsConfigured(config: Config): boolean {
 }
 
 /**
- * Alerts and scheduled summaries. Every replica runs this; one, elected through an advisory lock,
+ * Alerts and scheduled summaries. Every replica runs this; one, elected through a lease in jobq's schema,
  * follows failures, checks health and posts summaries. Slash commands are unaffected.
  */
 export function startAlerts(deps: AlertsDeps): RunningAlerts {
@@ -50,7 +50,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
   const render = { runbookBase: deps.config.JOBQ_RUNBOOK_URL };
   const watch = deps.watch ?? createDeliveryWatch({ log, channels: configuredChannels(deps.config) });
   const poster = createPoster(deps.client, { ...settings, log, watch });
-  const migrated = deps.migrated ?? (() => migrate(deps.queue.pool).then(() => undefined));
+  const migrated = deps.migrated ?? (() => migrate(deps.queue.db).then(() => undefined));
   let knownMutes: Mute[] = [];
 
   let tail: FailureTail | null = null;
@@ -63,13 +63,13 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     try {
       await migrated();
       if (!settings.channel) return;
-      knownMutes = await listMutes(deps.queue.pool);
+      knownMutes = await listMutes(deps.queue.db);
       if (alertEnabled(settings, 'failures')) {
-        const t = createFailureTail({ pool: deps.queue.pool, poster, settings, log, render });
+        const t = createFailureTail({ pool: deps.queue.db, poster, settings, log, render, fence: leadership.fence });
         await t.start();
         tail = t;
       }
-      const h = createHealthMonitor({ queue: deps.queue, poster, settings, log, render, onMutes: (m) => (knownMutes = m) });
+      const h = createHealthMonitor({ queue: deps.queue, poster, settings, log, render, fence: leadership.fence, onMutes: (m) => (knownMutes = m) });
       h.start();
       health = h;
       if (!leadership.isLeader()) await stopDuties(); // deposed while starting
@@ -89,12 +89,13 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     await Promise.all([t?.stop(), h?.stop()]);
   }
 
-  const outage = settings.channel && alertEnabled(settings, 'db-unreachable') ? createDbOutageReporter({ pool: deps.queue.pool, poster, settings, log, render, mutes: () => knownMutes }) : null;
+  const outage = settings.channel && alertEnabled(settings, 'db-unreachable') ? createDbOutageReporter({ pool: deps.queue.db, poster, settings, log, render, mutes: () => knownMutes }) : null;
 
   const leadership = startLeadership({
-    connectionString: requireDatabaseUrl(deps.config),
+    db: deps.queue.db,
     checkMs: settings.leaderCheckMs,
     log,
+    ready: migrated,
     onEvent: async (event: LeaderEvent) => {
       if (event.type === 'elected') duties = duties.then(startDuties);
       // Deposed: stop at once; a batch half delivered stays stored for the next leader.
@@ -107,7 +108,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     },
   });
 
-  const summaries = settings.summaries.length ? startSummaries({ schedules: settings.summaries, queue: deps.queue, poster, log, render, isLeader: () => leadership.isLeader(), retryMs: settings.pollMs }) : null;
+  const summaries = settings.summaries.length ? startSummaries({ schedules: settings.summaries, queue: deps.queue, poster, log, render, fence: leadership.fence, retryMs: settings.pollMs }) : null;
 
   return {
     isLeader: () => leadership.isLeader(),

@@ -33,7 +33,7 @@ interface Options {
 
 /** Terminal flows for changes: preview, confirmation on a terminal, batches with progress, Ctrl-C stops. */
 export async function runWriteCommand(ctx: QueueContext, command: ParsedCommand, { io, json, config }: Options): Promise<number> {
-  await migrate(ctx.pool);
+  await migrate(ctx.db);
   const print = (value: unknown, text: string) => io.out(json ? JSON.stringify(value, null, 2) : text);
   if (command.name === 'audit') {
     const page = await listAudit(ctx, command);
@@ -41,7 +41,7 @@ export async function runWriteCommand(ctx: QueueContext, command: ParsedCommand,
     return 0;
   }
   if (command.name === 'mutes') {
-    const mutes = await listMutes(ctx.pool);
+    const mutes = await listMutes(ctx.db);
     print({ mutes }, mutesText(mutes));
     return 0;
   }

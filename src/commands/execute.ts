@@ -38,6 +38,6 @@ export async function executeRead(ctx: QueueContext, command: ReadCommand): Prom
     case 'workers':
       return { kind: 'workers', result: await listWorkers(ctx) };
     case 'doctor':
-      return { kind: 'doctor', result: await runDoctor(ctx.pool, { settings: ctx.settings }) };
+      return { kind: 'doctor', result: await runDoctor(ctx.db, { settings: ctx.settings }) };
   }
 }

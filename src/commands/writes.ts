@@ -65,7 +65,7 @@ export async function refuse(ctx: QueueContext, command: ParsedCommand, actor: A
   if (!action) return;
   const { name: _name, ...parsed } = command as Record<string, unknown>;
   const filters = about ?? parsed;
-  await recordAudit(ctx.pool, { actor, action, filters }, AUDIT_OUTCOME.refused, 0, error.message).catch((auditError: unknown) => {
+  await recordAudit(ctx.db, { actor, action, filters }, AUDIT_OUTCOME.refused, 0, error.message).catch((auditError: unknown) => {
     ctx.log?.error({ err: auditError }, 'could not audit a refusal');
   });
 }

@@ -2,23 +2,45 @@ import { type Config, requireDatabaseUrl } from '../config.js';
 import type { Logger } from '../log.js';
 import { settingsFrom, type QueueContext } from '../queue/context.js';
 import { asJobqError } from '../errors.js';
-import { createPool, poolOptionsFrom, type Pool } from './pool.js';
+import { openDb, type Db } from './database.js';
 import { detectSchema } from './schema.js';
 
-/** A pool on the configured database, not yet checked for Procrastinate. */
-export function openPool(config: Config, log?: Logger): Pool {
-  return createPool(poolOptionsFrom(config, requireDatabaseUrl(config)), log);
+export interface DbUrlOptions {
+  url: string;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+  max: number;
+  applicationName?: string;
 }
 
-/** Pool + detected schema + settings: the queue core, ready. Closes the pool if detection fails. */
+/** A database handle on a postgres:// URL. */
+export function dbFromUrl(options: DbUrlOptions, log?: Logger): Db {
+  return openDb(
+    {
+      connection: { connectionString: options.url },
+      statementTimeoutMs: options.statementTimeoutMs,
+      lockTimeoutMs: options.lockTimeoutMs,
+      max: options.max,
+      ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+    },
+    log,
+  );
+}
+
+/** The configured database, not yet checked for Procrastinate. */
+export function dbFromConfig(config: Config, log?: Logger): Db {
+  return dbFromUrl({ url: requireDatabaseUrl(config), statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS, lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS, max: config.JOBQ_POOL_MAX }, log);
+}
+
+/** Db + detected schema + settings: the queue core, ready. Closes the handle if detection fails. */
 export async function connectQueue(config: Config, log?: Logger): Promise<QueueContext & { close(): Promise<void> }> {
-  const pool = openPool(config, log);
+  const db = dbFromConfig(config, log);
   try {
-    const schema = await detectSchema(pool);
+    const schema = await detectSchema(db);
     log?.debug({ generation: schema.generation, features: schema.features }, 'procrastinate schema detected');
-    return { pool, schema, settings: settingsFrom(config), log, close: () => pool.end() };
+    return { db, schema, settings: settingsFrom(config), log, close: () => db.end() };
   } catch (error) {
-    await pool.end().catch(() => undefined);
+    await db.end().catch(() => undefined);
     throw asJobqError(error);
   }
 }

@@ -1,7 +1,7 @@
 import type { QueryConfig } from 'pg';
 import { JobqError, asJobqError } from '../errors.js';
 import { ident } from './ident.js';
-import { type Pool, withTransaction } from './pool.js';
+import { type Db } from './database.js';
 import {
   jobqAppliedMigrations,
   jobqCreateAuditLog,
@@ -15,6 +15,7 @@ import {
 import { confirmationsCreateTable } from './queries/jobq-confirmations.js';
 import { alertsCreateTables } from './queries/jobq-alerts.js';
 import { seenRequestsCreateTable } from './queries/jobq-requests.js';
+import { leasesCreateTable } from './queries/jobq-leases.js';
 
 interface Migration {
   version: number;
@@ -28,6 +29,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'slack confirmations', statements: () => [confirmationsCreateTable()] },
   { version: 3, name: 'alerts, silences and summaries', statements: () => alertsCreateTables() },
   { version: 4, name: 'seen slack requests', statements: () => [seenRequestsCreateTable()] },
+  { version: 5, name: 'leadership leases', statements: () => [leasesCreateTable()] },
 ];
 
 export interface MigrateResult {
@@ -41,10 +43,10 @@ export interface MigrateResult {
  * advisory lock, so instances starting together wait for each other and none sees a half-made
  * schema. Needs CREATE on the database only the first time (or an admin-created schema).
  */
-export async function migrate(pool: Pool): Promise<MigrateResult> {
+export async function migrate(pool: Db): Promise<MigrateResult> {
   let who = { role: 'the jobq role', database: 'the database', schemaExists: false };
   try {
-    return await withTransaction(pool, async (client) => {
+    return await pool.transaction(async (client) => {
       await client.query(jobqMigrationLockTimeout());
       await client.query(jobqMigrationLock());
       const state = (await client.query<{ schema_exists: boolean; migrations_table_exists: boolean; role: string; database: string }>(jobqSchemaState())).rows[0]!;

@@ -2,8 +2,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { settingsFrom, type QueueContext } from '../queue/context.js';
 import { asJobqError, type JobqError } from '../errors.js';
-import { openPool } from './connect.js';
-import type { Pool } from './pool.js';
+import { dbFromConfig } from './connect.js';
+import type { Db } from './database.js';
 import { catalogPing } from './queries/catalog.js';
 import { detectSchema, type SchemaInfo } from './schema.js';
 
@@ -14,7 +14,7 @@ import { detectSchema, type SchemaInfo } from './schema.js';
  * background with backoff so the bot is ready again by itself when the database is.
  */
 export interface QueueHandle {
-  pool: Pool;
+  db: Db;
   get(): Promise<QueueContext>;
   /** Database reachable and schema detected (for /readyz). */
   ready(): Promise<{ ok: boolean; detail: string }>;
@@ -26,7 +26,7 @@ export interface QueueHandle {
 const BACKOFF_FIRST_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 
-export function createQueueHandle(config: Config, log?: Logger, pool: Pool = openPool(config, log)): QueueHandle {
+export function createQueueHandle(config: Config, log?: Logger, db: Db = dbFromConfig(config, log)): QueueHandle {
   let schema: Promise<SchemaInfo> | undefined;
   let down: JobqError | null = null;
   let watching: NodeJS.Timeout | undefined;
@@ -35,7 +35,7 @@ export function createQueueHandle(config: Config, log?: Logger, pool: Pool = ope
   const settings = settingsFrom(config);
 
   const detect = () => {
-    schema ??= detectSchema(pool).then(
+    schema ??= detectSchema(db).then(
       (s) => {
         if (down) log?.info({ generation: s.generation }, 'database reachable again; Procrastinate schema detected');
         down = null;
@@ -70,14 +70,14 @@ export function createQueueHandle(config: Config, log?: Logger, pool: Pool = ope
   }
 
   const handle: QueueHandle = {
-    pool,
+    db,
     async get() {
-      return { pool, schema: await detect(), settings, log };
+      return { db, schema: await detect(), settings, log };
     },
     async ready() {
       try {
         const s = await detect();
-        await pool.query(catalogPing());
+        await db.query(catalogPing());
         return { ok: true, detail: `procrastinate ${s.generation}` };
       } catch (error) {
         return { ok: false, detail: asJobqError(error).message };
@@ -91,7 +91,7 @@ export function createQueueHandle(config: Config, log?: Logger, pool: Pool = ope
     async close() {
       closed = true;
       clearTimeout(watching);
-      await pool.end();
+      await db.end();
     },
   };
   return handle;

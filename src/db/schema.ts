@@ -1,4 +1,4 @@
-import type { Pool } from './pool.js';
+import type { Db } from './database.js';
 import { catalogIndexes, catalogProcrastinateObjects } from './queries/catalog.js';
 import type { Feature } from './procrastinate.js';
 import { JobqError, asJobqError } from '../errors.js';
@@ -45,7 +45,7 @@ export function isFailedIndex(index: IndexInfo): boolean {
  * `schema` reads that schema's catalog instead of following the search_path: doctor uses it
  * for a schema the role may not use yet (the search_path skips those).
  */
-export async function detectSchema(pool: Pool, options: { schema?: string | null } = {}): Promise<SchemaInfo> {
+export async function detectSchema(pool: Db, options: { schema?: string | null } = {}): Promise<SchemaInfo> {
   let row: CatalogRow;
   let indexes: IndexInfo[];
   try {

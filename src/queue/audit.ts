@@ -1,4 +1,4 @@
-import { type Pool, type PoolClient } from '../db/pool.js';
+import type { Queryable } from '../db/database.js';
 import { auditAddJobs, auditFinish, auditInsert, auditPage } from '../db/queries/jobq.js';
 import { JobqError, type JobqErrorCode, asJobqError } from '../errors.js';
 import type { Actor } from './actor.js';
@@ -52,8 +52,6 @@ export interface AuditPage {
   nextCursor: number | null;
 }
 
-type Db = Pool | PoolClient;
-
 /** A refusal changed nothing and says why; anything else is a failure of jobq or the database. */
 const REFUSALS: ReadonlySet<JobqErrorCode> = new Set(['usage', 'not_found', 'wrong_status', 'conflict', 'expired', 'forbidden', 'disabled', 'unsupported']);
 
@@ -62,7 +60,7 @@ export function outcomeOf(error: JobqError): AuditOutcome {
 }
 
 /** Writes one entry; inside the change's own transaction when `db` is that transaction's client. */
-export async function recordAudit(db: Db, input: AuditInput, outcome: AuditOutcome, jobCount: number, message: string | null): Promise<number> {
+export async function recordAudit(db: Queryable, input: AuditInput, outcome: AuditOutcome, jobCount: number, message: string | null): Promise<number> {
   try {
     const row = await db.query<{ id: number }>(
       auditInsert({
@@ -83,11 +81,11 @@ export async function recordAudit(db: Db, input: AuditInput, outcome: AuditOutco
 }
 
 /** Counts a batch's jobs into a running entry, inside that batch's transaction. */
-export async function addAuditJobs(client: PoolClient, auditId: number, count: number): Promise<void> {
+export async function addAuditJobs(client: Queryable, auditId: number, count: number): Promise<void> {
   if (count > 0) await client.query(auditAddJobs(auditId, count));
 }
 
-export async function finishAudit(db: Db, auditId: number, outcome: AuditOutcome, message: string | null): Promise<void> {
+export async function finishAudit(db: Queryable, auditId: number, outcome: AuditOutcome, message: string | null): Promise<void> {
   await db.query(auditFinish(auditId, outcome, message));
 }
 
@@ -100,7 +98,7 @@ export async function auditFailures<T>(ctx: QueueContext, input: AuditInput, fn:
     return await fn();
   } catch (error) {
     const err = asJobqError(error);
-    await recordAudit(ctx.pool, input, outcomeOf(err), 0, err.message).catch((auditFailure: unknown) => {
+    await recordAudit(ctx.db, input, outcomeOf(err), 0, err.message).catch((auditFailure: unknown) => {
       ctx.log?.error({ err: auditFailure, action: input.action }, 'could not write the audit entry of a refused or failed change');
     });
     throw err;
@@ -115,7 +113,7 @@ export async function listAudit(ctx: QueueContext, query: { limit?: number | und
   if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX_LIMIT) throw new JobqError('usage', `--limit must be between 1 and ${AUDIT_MAX_LIMIT}.`);
   if (query.cursor !== undefined && (!Number.isInteger(query.cursor) || query.cursor < 1)) throw new JobqError('usage', 'The audit cursor must be a positive whole number.');
   try {
-    const rows = await ctx.pool.query<{
+    const rows = await ctx.db.query<{
       id: number;
       at: Date;
       finished_at: Date | null;

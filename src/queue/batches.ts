@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Pool, type PoolClient, withTransaction } from '../db/pool.js';
+import { type Db, type Queryable } from '../db/database.js';
 
 /**
  * The two loops every bulk operation shares. Both walk the jobs primary key upwards in id
@@ -84,7 +84,7 @@ export interface BatchRun {
  * batches that changed something (so workers get their turn) and stops between batches when
  * the signal fires.
  */
-export async function runBatches(pool: Pool, range: IdRange, options: BatchOptions, step: (client: PoolClient, lo: number, hi: number, limit: number) => Promise<BatchStep>): Promise<BatchRun> {
+export async function runBatches(pool: Db, range: IdRange, options: BatchOptions, step: (client: Queryable, lo: number, hi: number, limit: number) => Promise<BatchStep>): Promise<BatchRun> {
   const run: BatchRun = { done: 0, batches: 0, stopped: false, nextId: range.fromId, lockHoldMs: [] };
   while (run.nextId <= range.toId) {
     if (options.signal?.aborted) {
@@ -94,7 +94,7 @@ export async function runBatches(pool: Pool, range: IdRange, options: BatchOptio
     const lo = run.nextId;
     const hi = options.windowSize === null ? range.toId + 1 : Math.min(lo + options.windowSize, range.toId + 1);
     const started = performance.now();
-    const result = await withTransaction(pool, (client) => step(client, lo, hi, options.limit));
+    const result = await pool.transaction((client) => step(client, lo, hi, options.limit));
     if (result.picked > 0) run.lockHoldMs.push(performance.now() - started);
     run.nextId = result.picked >= options.limit && result.lastId !== null ? result.lastId + 1 : hi;
     if (result.picked === 0) continue;

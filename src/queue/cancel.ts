@@ -1,4 +1,4 @@
-import { withTransaction } from '../db/pool.js';
+
 import { FUNCTIONS, JOB_STATUS } from '../db/procrastinate.js';
 import { jobsCallCancel } from '../db/queries/jobs-write.js';
 import { JobqError } from '../errors.js';
@@ -37,7 +37,7 @@ export async function cancelJob(ctx: QueueContext, jobId: number, actor: Actor):
 async function cancel(ctx: QueueContext, job: JobState, actor: Actor, abort: boolean): Promise<CancelResult> {
   const fn = ctx.schema.has('v1_functions') ? FUNCTIONS.cancel.v1 : FUNCTIONS.cancel.legacy;
   const outcome = abort ? 'abort_requested' : 'cancelled';
-  const result = await withTransaction(ctx.pool, async (client) => {
+  const result = await ctx.db.transaction(async (client) => {
     // Procrastinate's cancel returns NULL when the job is no longer in the status it acts on.
     const row = (await client.query<{ id: number | null }>(jobsCallCancel(fn, job.id, abort))).rows[0];
     if (row?.id == null) return null;

@@ -64,6 +64,7 @@ export const JOBQ_TABLE_NEEDS: Record<string, PrivilegeName[]> = {
   mutes: ['SELECT', 'INSERT', 'UPDATE'],
   summary_ticks: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   seen_requests: ['SELECT', 'INSERT', 'DELETE'],
+  leases: ['SELECT', 'INSERT', 'UPDATE'],
 };
 
 /** A need before it is checked: the object as the catalog names it. */

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { Pool } from '../db/pool.js';
+import type { Db } from '../db/database.js';
 import type { SchemaInfo } from '../db/schema.js';
 import type { Logger } from '../log.js';
 
@@ -14,7 +14,7 @@ export interface QueueSettings {
 
 /** Everything a queue operation needs: a pool, the detected schema, settings. No Slack, no text. */
 export interface QueueContext {
-  pool: Pool;
+  db: Db;
   schema: SchemaInfo;
   settings: QueueSettings;
   log?: Logger | undefined;

@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.js';
+import type { Db } from '../db/database.js';
 import { catalogPing, catalogPrivileges, catalogTableEstimates, type PrivilegeCatalogRow } from '../db/queries/catalog.js';
 import { workersSummary } from '../db/queries/workers.js';
 import { detectSchema, isFailedIndex, type IndexInfo, type SchemaInfo } from '../db/schema.js';
@@ -78,7 +78,7 @@ function check(rule: IndexRule, indexes: IndexInfo[]): IndexCheck {
   return { purpose: rule.purpose, present: Boolean(found), name: found?.name ?? null, create: found ? null : rule.create ?? null };
 }
 
-async function measureLatency(pool: Pool): Promise<DoctorReport['connection']['latencyMs']> {
+async function measureLatency(pool: Db): Promise<DoctorReport['connection']['latencyMs']> {
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
     const start = performance.now();
@@ -91,7 +91,7 @@ async function measureLatency(pool: Pool): Promise<DoctorReport['connection']['l
 }
 
 /** Server, schema features, what the role may do (with the GRANTs it lacks), indexes, latency and warnings. */
-export async function runDoctor(pool: Pool, options: DoctorOptions = {}): Promise<DoctorReport> {
+export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<DoctorReport> {
   const settings = options.settings ?? DEFAULT_SETTINGS;
   const problems: string[] = [];
   let latencyMs: DoctorReport['connection']['latencyMs'];
@@ -140,7 +140,7 @@ export async function runDoctor(pool: Pool, options: DoctorOptions = {}): Promis
   try {
     report.tables = (await pool.query<{ table_name: string; estimated_rows: number }>(catalogTableEstimates())).rows.map((r) => ({ name: r.table_name, estimatedRows: r.estimated_rows }));
     // The queue's health needs reads; without them the read capability is already a problem.
-    if (capabilities.find((c) => c.name === 'read')!.ok) report.warnings.push(...(await queueWarnings({ pool, schema, settings })));
+    if (capabilities.find((c) => c.name === 'read')!.ok) report.warnings.push(...(await queueWarnings({ db: pool, schema, settings })));
   } catch (error) {
     throw asJobqError(error);
   }
@@ -154,7 +154,7 @@ export async function runDoctor(pool: Pool, options: DoctorOptions = {}): Promis
  * names a schema holding Procrastinate's tables that the role may not use, that schema read
  * from the catalog, so the report can say what to grant.
  */
-async function detect(pool: Pool, catalog: PrivilegeCatalogRow): Promise<{ schema: SchemaInfo | null; error: string | null }> {
+async function detect(pool: Db, catalog: PrivilegeCatalogRow): Promise<{ schema: SchemaInfo | null; error: string | null }> {
   try {
     return { schema: await detectSchema(pool), error: null };
   } catch (error) {
@@ -184,7 +184,7 @@ async function queueWarnings(ctx: QueueContext): Promise<DoctorWarning[]> {
     });
   }
   if (ctx.schema.has('workers')) {
-    const row = (await ctx.pool.query<{ live: number; total: number }>(workersSummary(ctx.settings.stalledHeartbeatSeconds))).rows[0]!;
+    const row = (await ctx.db.query<{ live: number; total: number }>(workersSummary(ctx.settings.stalledHeartbeatSeconds))).rows[0]!;
     if (row.live === 0) {
       warnings.push({
         code: 'no_live_worker',

@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.js';
+import type { Db } from '../db/database.js';
 import { eventsFirstAtOrAfterId, eventsMaxId } from '../db/queries/events.js';
 
 export interface EventIdBounds {
@@ -7,7 +7,7 @@ export interface EventIdBounds {
 }
 
 /** Lowest and highest event id, both from the primary key. */
-export async function eventIdBounds(pool: Pool): Promise<EventIdBounds> {
+export async function eventIdBounds(pool: Db): Promise<EventIdBounds> {
   return (await pool.query<EventIdBounds>(eventsMaxId())).rows[0]!;
 }
 
@@ -15,7 +15,7 @@ export async function eventIdBounds(pool: Pool): Promise<EventIdBounds> {
  * The lowest event id whose time is at or after `since`, by binary search over the primary key
  * (ids grow with time). About log2(rows) index probes: ~27 for 100M events, whatever the size.
  */
-export async function firstEventIdSince(pool: Pool, since: Date, known?: EventIdBounds): Promise<number> {
+export async function firstEventIdSince(pool: Db, since: Date, known?: EventIdBounds): Promise<number> {
   const bounds = known ?? (await eventIdBounds(pool));
   let lo = bounds.min_id;
   let hi = bounds.max_id + 1; // answer in [lo, hi]; hi means "no event that recent"

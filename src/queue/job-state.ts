@@ -35,7 +35,7 @@ export function validJobId(id: number): void {
 
 export async function readJobState(ctx: QueueContext, id: number): Promise<JobState | null> {
   const row = (
-    await ctx.pool.query<{
+    await ctx.db.query<{
       id: number;
       status: string;
       queue_name: string;

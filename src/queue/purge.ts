@@ -65,7 +65,7 @@ export async function previewPurge(ctx: QueueContext, options: PurgeOptions, run
     const plan = await planPurge(ctx, options);
     const counts = emptyCounts();
     const scan = await scanWindows({ fromId: plan.fromId, toId: plan.toId }, ID_WINDOW, run.budgetMs ?? PREVIEW_BUDGET_MS, async (lo, hi) => {
-      const rows = await ctx.pool.query<{ status: FinalStatus; count: number }>(jobsPurgeableInWindow(statuses, options.queue ?? null, plan.cutoff, lo, hi));
+      const rows = await ctx.db.query<{ status: FinalStatus; count: number }>(jobsPurgeableInWindow(statuses, options.queue ?? null, plan.cutoff, lo, hi));
       for (const row of rows.rows) counts[row.status] += row.count;
     });
     return {
@@ -99,11 +99,11 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
     return { statuses: purgeStatuses(options), plan: await planPurge(ctx, options) };
   });
   auditInput.filters = { ...auditInput.filters, statuses, cutoff: plan.cutoff.toISOString(), upToId: plan.toId };
-  const auditId = await recordAudit(ctx.pool, auditInput, AUDIT_OUTCOME.running, 0, null);
+  const auditId = await recordAudit(ctx.db, auditInput, AUDIT_OUTCOME.running, 0, null);
   const deleted = emptyCounts();
   try {
     const batches = await runBatches(
-      ctx.pool,
+      ctx.db,
       { fromId: plan.fromId, toId: plan.toId },
       {
         limit: ctx.settings.batchSize,
@@ -127,7 +127,7 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
     const message = batches.stopped
       ? `Stopped on request after deleting ${batches.done} jobs (${summary}); ids below ${batches.nextId} were done, up to ${plan.toId} remained.`
       : `Deleted ${batches.done} jobs older than ${options.olderThanDays} days (${summary}).`;
-    await finishAudit(ctx.pool, auditId, batches.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, message);
+    await finishAudit(ctx.db, auditId, batches.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, message);
     return {
       cutoff: plan.cutoff.toISOString(),
       deleted,
@@ -141,7 +141,7 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
     };
   } catch (error) {
     const err = asJobqError(error);
-    await finishAudit(ctx.pool, auditId, AUDIT_OUTCOME.failed, `${err.message} (deleted before the failure: ${describeCounts(deleted)})`).catch((auditFailure: unknown) => {
+    await finishAudit(ctx.db, auditId, AUDIT_OUTCOME.failed, `${err.message} (deleted before the failure: ${describeCounts(deleted)})`).catch((auditFailure: unknown) => {
       ctx.log?.error({ err: auditFailure, auditId }, 'could not record the failure of purge');
     });
     throw err;
@@ -167,7 +167,7 @@ interface PurgePlan {
 
 /** The cutoff by the database clock, and the id range that can hold jobs older than it. */
 async function planPurge(ctx: QueueContext, options: PurgeOptions): Promise<PurgePlan> {
-  const snapshot = (await ctx.pool.query<{ min_id: number | null; max_id: number | null; now: Date }>(jobsWriteSnapshot())).rows[0]!;
+  const snapshot = (await ctx.db.query<{ min_id: number | null; max_id: number | null; now: Date }>(jobsWriteSnapshot())).rows[0]!;
   const cutoff = new Date(snapshot.now.getTime() - options.olderThanDays * 86_400_000);
   if (snapshot.min_id === null || snapshot.max_id === null) return { cutoff, fromId: 1, toId: 0 };
   const firstNew = await firstJobCreatedSince(ctx, snapshot.min_id, snapshot.max_id, cutoff);
@@ -184,7 +184,7 @@ async function firstJobCreatedSince(ctx: QueueContext, minId: number, maxId: num
   let hi = maxId + 1;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    const row = (await ctx.pool.query<{ id: number; created_at: Date | null }>(jobsCreatedAtFrom(mid))).rows[0];
+    const row = (await ctx.db.query<{ id: number; created_at: Date | null }>(jobsCreatedAtFrom(mid))).rows[0];
     if (!row) {
       hi = mid;
     } else if (row.created_at !== null && row.created_at >= since) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type PoolClient, withTransaction } from '../db/pool.js';
+import { type Queryable } from '../db/database.js';
 import { FUNCTIONS } from '../db/procrastinate.js';
 import {
   type FailedBatchStateRow,
@@ -103,7 +103,7 @@ export async function previewRetryAll(ctx: QueueContext, filter: RetryAllFilter 
     const snapshot = await takeSnapshot(ctx);
     const groups = new Map<string, RetryAllGroup>();
     const scan = await scanWindows({ fromId: snapshot.minId, toId: snapshot.maxId }, windowSize(ctx), options.budgetMs ?? PREVIEW_BUDGET_MS, async (lo, hi) => {
-      const rows = await ctx.pool.query<{ queue_name: string; task_name: string; count: number }>(jobsFailedGroupsInWindow(toSql(normalized), lo, hi));
+      const rows = await ctx.db.query<{ queue_name: string; task_name: string; count: number }>(jobsFailedGroupsInWindow(toSql(normalized), lo, hi));
       for (const row of rows.rows) {
         const key = JSON.stringify([row.queue_name, row.task_name]);
         const group = groups.get(key) ?? { queue: row.queue_name, task: row.task_name, count: 0 };
@@ -141,13 +141,13 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
     return resolvePlan(ctx, target, preview);
   });
   auditInput.filters = { ...auditInput.filters, upToId: plan.upToId, upToEventId: plan.upToEventId };
-  const auditId = await recordAudit(ctx.pool, auditInput, AUDIT_OUTCOME.running, 0, null);
+  const auditId = await recordAudit(ctx.db, auditInput, AUDIT_OUTCOME.running, 0, null);
   const skipped = noSkips();
   const held: number[] = [];
-  const settle = (client: PoolClient, state: FailedBatchStateRow[], onHeld: (id: number) => void) => settleBatch(ctx, client, auditId, state, skipped, onHeld);
+  const settle = (client: Queryable, state: FailedBatchStateRow[], onHeld: (id: number) => void) => settleBatch(ctx, client, auditId, state, skipped, onHeld);
   try {
     const run = await runBatches(
-      ctx.pool,
+      ctx.db,
       { fromId: plan.fromId, toId: plan.upToId },
       {
         limit: ctx.settings.batchSize,
@@ -184,7 +184,7 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
     const headline = run.stopped
       ? `Stopped on request after retrying ${run.done} failed jobs; ids below ${run.nextId} were done, up to ${plan.upToId} remained.`
       : `Retried ${run.done} failed jobs${previewed ? ` of ${previewed.exact ? '' : 'at least '}${previewed.total} previewed` : ''} (ids up to ${plan.upToId}).`;
-    await finishAudit(ctx.pool, auditId, run.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, [headline, ...describeSkips(skipped)].join(' '));
+    await finishAudit(ctx.db, auditId, run.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, [headline, ...describeSkips(skipped)].join(' '));
     return {
       retried: run.done,
       previewed,
@@ -199,7 +199,7 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
     };
   } catch (error) {
     const err = (error as { code?: string }).code === '23505' ? queueingLockRace(error) : asJobqError(error);
-    await finishAudit(ctx.pool, auditId, AUDIT_OUTCOME.failed, err.message).catch((auditFailure: unknown) => {
+    await finishAudit(ctx.db, auditId, AUDIT_OUTCOME.failed, err.message).catch((auditFailure: unknown) => {
       ctx.log?.error({ err: auditFailure, auditId }, 'could not record the failure of retry-all');
     });
     throw err;
@@ -216,7 +216,7 @@ const HELD_KEPT = 100_000;
  * Sorts one batch's rows and retries the ones that are still the previewed failure and free to
  * go back to todo. Rows another session held go to `onHeld`. Returns how many were retried.
  */
-async function settleBatch(ctx: QueueContext, client: PoolClient, auditId: number, state: FailedBatchStateRow[], skipped: RetryAllSkipped, onHeld: (id: number) => void): Promise<number> {
+async function settleBatch(ctx: QueueContext, client: Queryable, auditId: number, state: FailedBatchStateRow[], skipped: RetryAllSkipped, onHeld: (id: number) => void): Promise<number> {
   // Procrastinate allows one waiting job per queueing lock: within a batch too.
   const locks = new Set<string>();
   const ids: number[] = [];
@@ -247,10 +247,10 @@ async function tryHeldAgain(
   ctx: QueueContext,
   plan: Plan,
   ids: number[],
-  settle: (client: PoolClient, state: FailedBatchStateRow[]) => Promise<number>,
+  settle: (client: Queryable, state: FailedBatchStateRow[]) => Promise<number>,
 ): Promise<{ picked: number; changed: number; lockHoldMs: number }> {
   const attempt = (wait: boolean) =>
-    withTransaction(ctx.pool, async (client) => {
+    ctx.db.transaction(async (client) => {
       const picked = (await client.query<{ id: number }>(jobsPickFailedByIds(plan.filter, ids, wait))).rows.map((r) => r.id);
       const lockedAt = performance.now(); // waiting for the locks is not holding them
       const state = (await client.query<FailedBatchStateRow>(jobsFailedStateByIds(plan.filter, ids, picked, plan.upToEventId))).rows;
@@ -301,7 +301,7 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
 async function takeSnapshot(ctx: QueueContext): Promise<{ minId: number; maxId: number; maxEventId: number; now: Date; nowIso: string }> {
-  const row = (await ctx.pool.query<{ min_id: number | null; max_id: number | null; max_event_id: number | null; now: Date; now_iso: string }>(jobsWriteSnapshot())).rows[0]!;
+  const row = (await ctx.db.query<{ min_id: number | null; max_id: number | null; max_event_id: number | null; now: Date; now_iso: string }>(jobsWriteSnapshot())).rows[0]!;
   return { minId: row.min_id ?? 1, maxId: row.max_id ?? 0, maxEventId: row.max_event_id ?? 0, now: row.now, nowIso: row.now_iso };
 }
 

@@ -1,4 +1,4 @@
-import { withTransaction, type PoolClient } from '../db/pool.js';
+import { type Queryable } from '../db/database.js';
 import { FUNCTIONS, JOB_STATUS } from '../db/procrastinate.js';
 import { jobsCallRetry, jobsLockInStatus, jobsRetryFailedGuarded } from '../db/queries/jobs-write.js';
 import { JobqError } from '../errors.js';
@@ -76,12 +76,12 @@ async function inRetryTransaction(
   actor: Actor,
   method: RetryMethod,
   stalled: string | null,
-  change: (client: PoolClient) => Promise<boolean>,
+  change: (client: Queryable) => Promise<boolean>,
 ): Promise<RetryResult> {
   const previousStatus = job.status as 'failed' | 'doing';
   let result: RetryResult | null;
   try {
-    result = await withTransaction(ctx.pool, async (client) => {
+    result = await ctx.db.transaction(async (client) => {
       if (!(await change(client))) return null;
       const after = (await client.query<{ status: string }>(jobsLockInStatus(job.id, [JOB_STATUS.todo, JOB_STATUS.failed]))).rows[0];
       const status = after?.status === JOB_STATUS.failed ? 'failed' : 'todo';
@@ -100,7 +100,7 @@ async function inRetryTransaction(
   throw await movedOn(ctx, job, 'retry');
 }
 
-async function lock(client: PoolClient, id: number, statuses: readonly string[]): Promise<boolean> {
+async function lock(client: Queryable, id: number, statuses: readonly string[]): Promise<boolean> {
   return ((await client.query(jobsLockInStatus(id, statuses))).rowCount ?? 0) === 1;
 }
 

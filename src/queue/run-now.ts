@@ -1,4 +1,4 @@
-import { withTransaction } from '../db/pool.js';
+
 import { JOB_STATUS } from '../db/procrastinate.js';
 import { jobsRunNow } from '../db/queries/jobs-write.js';
 import { JobqError } from '../errors.js';
@@ -38,7 +38,7 @@ export async function runJobNow(ctx: QueueContext, jobId: number, actor: Actor):
       });
     }
     const previouslyScheduledAt = job.scheduledAt.toISOString();
-    const result = await withTransaction(ctx.pool, async (client) => {
+    const result = await ctx.db.transaction(async (client) => {
       const row = (await client.query<{ id: number; scheduled_at: Date }>(jobsRunNow(jobId))).rows[0];
       if (!row) return null;
       const message = `Job ${jobId} (${job.task} on ${job.queue}), scheduled for ${previouslyScheduledAt}, was made due now.`;

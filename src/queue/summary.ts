@@ -63,13 +63,13 @@ interface Tally {
  * (binary search on the primary key), so the cost follows the period's events, not the table.
  */
 async function tally(ctx: QueueContext, from: Date, to: Date, bucketSeconds: number): Promise<Tally> {
-  const loId = await firstEventIdSince(ctx.pool, from);
-  const hiId = (await firstEventIdSince(ctx.pool, to)) - 1;
+  const loId = await firstEventIdSince(ctx.db, from);
+  const hiId = (await firstEventIdSince(ctx.db, to)) - 1;
   const examinedFrom = Math.max(loId, hiId - SUMMARY_EVENTS_CAP + 1);
   const scale = hiId - loId + 1 > SUMMARY_EVENTS_CAP ? (hiId - loId + 1) / SUMMARY_EVENTS_CAP : 1;
   const result: Tally = { perQueue: new Map(), perTask: new Map(), buckets: [], estimated: scale > 1 };
   if (hiId < loId) return result;
-  const rows = await ctx.pool.query<{ queue_name: string; task_name: string; type: 'failed' | 'succeeded'; bucket: number; count: number }>(eventsOutcomeBuckets(examinedFrom, hiId, from, to, bucketSeconds));
+  const rows = await ctx.db.query<{ queue_name: string; task_name: string; type: 'failed' | 'succeeded'; bucket: number; count: number }>(eventsOutcomeBuckets(examinedFrom, hiId, from, to, bucketSeconds));
   for (const row of rows.rows) {
     const count = Math.round(row.count * scale);
     const q = result.perQueue.get(row.queue_name) ?? { failed: 0, succeeded: 0 };

@@ -1,3 +1,4 @@
+import type { Fence } from '../db/queries/jobq-leases.js';
 import { createHash } from 'node:crypto';
 import { createTask, type ScheduledTask } from 'node-cron';
 import { backoffMs } from '../backoff.js';
@@ -27,7 +28,7 @@ export interface SummaryDeps {
   log: Logger;
   render: RenderOptions;
   /** Only the alerting leader posts; the others let the tick pass. */
-  isLeader: () => boolean;
+  fence: () => Fence | null;
   /** First wait before retrying a summary Slack refused (doubles per attempt, capped at a minute; default 5 s). */
   retryMs?: number;
 }
@@ -61,10 +62,11 @@ export function startSummaries(deps: SummaryDeps): { stop(): Promise<void>; runT
   };
 
   async function runTick(schedule: SummarySchedule, tickAt: Date): Promise<boolean> {
-    if (!deps.isLeader()) return false;
+    const fence = deps.fence();
+    if (!fence) return false;
     const key = scheduleKey(schedule);
     const ctx = await deps.queue.get();
-    const claimed = await ctx.pool.query(summaryTicksClaim(key, tickAt, schedule.channel));
+    const claimed = await ctx.db.query(summaryTicksClaim(key, tickAt, schedule.channel, fence));
     if (!claimed.rows[0]) return false;
     const waiting = pending.get(key);
     if (waiting) {
@@ -72,7 +74,7 @@ export function startSummaries(deps: SummaryDeps): { stop(): Promise<void>; runT
       log.info({ schedule: key, tick: tickAt.toISOString(), waiting: waiting.ticks.length }, 'health summary tick joins a summary still waiting for Slack');
       return true;
     }
-    const previous = (await ctx.pool.query<{ tick_at: Date | null }>(summaryTicksPrevious(key, tickAt))).rows[0]?.tick_at ?? null;
+    const previous = (await ctx.db.query<{ tick_at: Date | null }>(summaryTicksPrevious(key, tickAt))).rows[0]?.tick_at ?? null;
     const from = previous && tickAt.getTime() - previous.getTime() <= MAX_PERIOD_MS ? previous : new Date(tickAt.getTime() - (previous ? MAX_PERIOD_MS : DEFAULT_PERIOD_MS));
     const summary: PendingSummary = { schedule, key, from, ticks: [tickAt], attempts: 0 };
     pending.set(key, summary);
@@ -83,7 +85,7 @@ export function startSummaries(deps: SummaryDeps): { stop(): Promise<void>; runT
   async function deliver(p: PendingSummary): Promise<void> {
     const to = p.ticks.at(-1)!;
     try {
-      if (!deps.isLeader()) {
+      if (!deps.fence()) {
         pending.delete(p.key);
         log.warn({ schedule: p.key, ticks: p.ticks.map((t) => t.toISOString()) }, 'health summary not posted: this replica no longer leads');
         return;
@@ -96,7 +98,7 @@ export function startSummaries(deps: SummaryDeps): { stop(): Promise<void>; runT
       });
       pending.delete(p.key);
       // Posted: a failure to record it must not post it again.
-      for (const tick of p.ticks) await ctx.pool.query(summaryTicksPosted(p.key, tick, ts)).catch((error: unknown) => log.warn({ err: error, schedule: p.key }, 'health summary posted but not recorded'));
+      for (const tick of p.ticks) await ctx.db.query(summaryTicksPosted(p.key, tick, ts)).catch((error: unknown) => log.warn({ err: error, schedule: p.key }, 'health summary posted but not recorded'));
       log.info({ schedule: p.key, tick: to.toISOString(), ticks: p.ticks.length, channel: p.schedule.channel }, 'health summary posted');
     } catch (error) {
       if (stopped) return;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Pool } from '../db/pool.js';
+import type { Db } from '../db/database.js';
 import { confirmationsById, confirmationsCancel, confirmationsClaim, confirmationsFinish, confirmationsInsert } from '../db/queries/jobq-confirmations.js';
 import { JobqError } from '../errors.js';
 import type { BulkKind } from '../render/blocks/writes.js';
@@ -12,7 +12,7 @@ export interface Claimed {
 }
 
 /** Bulk changes waiting for a click, kept in jobq's schema so every replica sees the same state. */
-export function createConfirmations(pool: Pool, ttlSeconds: number) {
+export function createConfirmations(pool: Db, ttlSeconds: number) {
   async function explain(id: string): Promise<JobqError> {
     const row = (await pool.query<{ kind: string; state: string; decided_by: string | null; expired: boolean }>(confirmationsById(id))).rows[0];
     if (!row) return new JobqError('not_found', 'This confirmation is unknown (it may come from another jobq database).', { runbookSection: 'retrying-jobs-safely' });

@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.js';
+import type { Db } from '../db/database.js';
 import { seenRequestsPrune, seenRequestsRecord } from '../db/queries/jobq-requests.js';
 import type { Logger } from '../log.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './verify.js';
@@ -18,7 +18,7 @@ export interface ReplayGuard {
  * time the memory still refuses replays to this replica; the request is not held up for it,
  * since the 3-second ack matters more than a replay that would only reach the outage message.
  */
-export function createReplayGuard(options: { pool: Pool; ready: () => Promise<void>; log: Logger }): ReplayGuard {
+export function createReplayGuard(options: { pool: Db; ready: () => Promise<void>; log: Logger }): ReplayGuard {
   const local = new Map<string, number>();
   let lastPrune = 0;
 

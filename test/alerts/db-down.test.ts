@@ -21,7 +21,6 @@ describe('database unreachable', () => {
     db = await createTestDb('v3');
     // Pools lose their idle connections during the outage; that is expected here.
     db.worker.on('error', () => undefined);
-    db.pool.on('error', () => undefined);
     slack = await startEmulator();
     alerter = await startAlerter(db, slack, { JOBQ_ALERTS_DISABLED: 'stalled,backlog,no-workers', JOBQ_DB_UNREACHABLE_AFTER_SECONDS: '0.3', JOBQ_ALERT_REPEAT_SECONDS: '1' });
     await waitForIdle(db);

@@ -150,7 +150,6 @@ describe('Slack errors at run time', () => {
   it('the database-unreachable alert refused by Slack: kept, posted once the bot is invited, then resolved', async () => {
     // Pools lose their idle connections during the outage; that is expected here.
     db.worker.on('error', () => undefined);
-    db.pool.on('error', () => undefined);
     b = await startTestBot(db, { ...FAST, JOBQ_ALERTS_DISABLED: 'failures,stalled,backlog,no-workers', JOBQ_ALERT_REPEAT_SECONDS: '60' }, 'http', {
       channels: withChannel({ id: 'C_ALERTS', name: 'alerts', isMember: false }),
     });

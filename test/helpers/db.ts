@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, inject } from 'vitest';
-import { createPool, type Pool } from '../../src/db/pool.js';
+import { dbFromUrl } from '../../src/db/connect.js';
+import type { Db } from '../../src/db/database.js';
 import { detectSchema, type SchemaInfo } from '../../src/db/schema.js';
 import { DEFAULT_SETTINGS, type QueueContext, type QueueSettings } from '../../src/queue/context.js';
 import { factories } from './factories.js';
@@ -11,10 +12,10 @@ import { type SchemaShape, templateName } from './fixtures.js';
 export interface TestDb {
   name: string;
   url: string;
-  /** A pool configured as jobq configures its own. */
-  pool: Pool;
-  /** A separate pool playing Procrastinate's side (workers, fixtures). */
-  worker: Pool;
+  /** The database as jobq opens its own (every statement in a transaction with jobq's limits). */
+  pool: Db;
+  /** A separate plain pool playing Procrastinate's side (workers, fixtures). */
+  worker: pg.Pool;
   drop(): Promise<void>;
 }
 
@@ -43,10 +44,9 @@ export async function createTestDb(shape: SchemaShape | 'empty', options: { stat
   const name = `jobq_test_${shape}_${randomBytes(5).toString('hex')}`;
   await admin((c) => c.query(shape === 'empty' ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${templateName(shape, inject('runId'))}`));
   const url = urlFor(name);
-  const pool = createPool({ connectionString: url, statementTimeoutMs: options.statementTimeoutMs ?? 10_000, lockTimeoutMs: 1_000, max: 5 });
+  const pool = dbFromUrl({ url: url, statementTimeoutMs: options.statementTimeoutMs ?? 10_000, lockTimeoutMs: 1_000, max: 5 });
   const worker = new pg.Pool({ connectionString: url, max: 8, application_name: 'procrastinate-test-worker' });
   // DROP DATABASE ... WITH (FORCE) ends connections still closing; that is expected, not a failure.
-  pool.on('error', () => undefined);
   worker.on('error', () => undefined);
   return {
     name,
@@ -65,7 +65,7 @@ export async function createTestDb(shape: SchemaShape | 'empty', options: { stat
 /** A queue context over a test database, with the schema detected as in production. */
 export async function queueContext(db: TestDb, settings: Partial<QueueSettings> = {}): Promise<QueueContext & { schema: SchemaInfo }> {
   const schema = await detectSchema(db.pool);
-  return { pool: db.pool, schema, settings: { ...DEFAULT_SETTINGS, ...settings }, log: testLogger().log };
+  return { db: db.pool, schema, settings: { ...DEFAULT_SETTINGS, ...settings }, log: testLogger().log };
 }
 
 /** Polls (with a deadline) until one of jobq's statements waits for a row lock held elsewhere. */

@@ -1,10 +1,11 @@
+import { leaseAcquire, leaseRelease, leaseRenew } from '../../src/db/queries/jobq-leases.js';
 import { seenRequestsPrune, seenRequestsRecord } from '../../src/db/queries/jobq-requests.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli.js';
 import { migrate } from '../../src/db/migrations.js';
-import { createPool } from '../../src/db/pool.js';
+import { dbFromUrl } from '../../src/db/connect.js';
 import * as jobqQueries from '../../src/db/queries/jobq.js';
 import * as alertQueries from '../../src/db/queries/jobq-alerts.js';
 import * as confirmationQueries from '../../src/db/queries/jobq-confirmations.js';
@@ -342,13 +343,13 @@ describe.each(SHAPES)('jobq doctor and the privileges of a %s database', (shape:
  * transaction that is rolled back: the grants doctor prints for jobq's tables must cover them.
  */
 async function everyJobqStatement(url: string): Promise<void> {
-  const pool = createPool({ connectionString: url, statementTimeoutMs: 10_000, lockTimeoutMs: 1_000, max: 1 });
-  const client = await pool.connect();
+  const pool = dbFromUrl({ url: url, statementTimeoutMs: 10_000, lockTimeoutMs: 1_000, max: 1 });
   const q = jobqQueries;
   const a = alertQueries;
   const c = confirmationQueries;
+  const rollback = new Error('rolled back on purpose');
   try {
-    await client.query('BEGIN');
+    await pool.transaction(async (client) => {
     await client.query(q.jobqSchemaState());
     await client.query(q.jobqAppliedMigrations());
     await client.query(q.jobqRecordMigration(9_999, 'privilege check'));
@@ -358,7 +359,10 @@ async function everyJobqStatement(url: string): Promise<void> {
     await client.query(q.auditPage(null, 5));
     await client.query(a.cursorInit('doctor-test', 0));
     await client.query(a.cursorGet('doctor-test'));
-    await client.query(a.cursorBeginBatch('doctor-test', 0, 10, { groups: [] }));
+    const token = (await client.query<{ token: number }>(leaseAcquire('doctor-test', 'me', 60_000))).rows[0]!.token;
+    const fence = { name: 'doctor-test', holder: 'me', token };
+    await client.query(leaseRenew(fence, 60_000));
+    await client.query(a.cursorBeginBatch('doctor-test', 0, 10, { groups: [] }, fence));
     await client.query(a.cursorFinishBatch('doctor-test', 0, 10));
     await client.query(a.cursorAdvance('doctor-test', 10, 20));
     const failure = { batchHi: 20, queue: 'q', task: 't', kind: 'post' as const, channel: 'C1', parentTs: '1.1', failures: 1, total: 1, firstFailedAt: new Date() };
@@ -366,7 +370,7 @@ async function everyJobqStatement(url: string): Promise<void> {
     await client.query(a.failureAlertsOfBatch(20));
     await client.query(a.failureAlertsOpen('C1', [{ queue: 'q', task: 't' }], 3_600, 30));
     await client.query(a.failureAlertsPrune(30));
-    await client.query(a.healthAlertsOpen('k', 'no_workers', 'C1', 'summary'));
+    await client.query(a.healthAlertsOpen('k', 'no_workers', 'C1', 'summary', fence));
     await client.query(a.healthAlertsAll());
     await client.query(a.healthAlertsPosted('k', '1.2', 'summary'));
     await client.query(a.healthAlertsClose('k'));
@@ -375,22 +379,25 @@ async function everyJobqStatement(url: string): Promise<void> {
     await client.query(a.mutesCount([1], 1, 1));
     await client.query(a.mutesEnd('q', 'U1'));
     await client.query(a.mutesExpire());
-    await client.query(a.mutesClaimNotes(5));
+    await client.query(a.mutesClaimNotes(5, fence));
     await client.query(a.mutesUnclaimNote(1));
-    await client.query(a.summaryTicksClaim('daily', new Date(), 'C1'));
+    await client.query(a.summaryTicksClaim('daily', new Date(), 'C1', fence));
     await client.query(a.summaryTicksPrevious('daily', new Date()));
     await client.query(a.summaryTicksPosted('daily', new Date(), '1.3'));
     await client.query(a.summaryTicksPrune(30));
     await client.query(seenRequestsRecord('doctor-test-signature', Date.now() / 1000 + 300));
     await client.query(seenRequestsPrune());
+    await client.query(leaseRelease(fence));
     await client.query(c.confirmationsInsert({ id: 'x1', kind: 'purge', params: {}, requestedBy: 'U1', channelId: 'C1', ttlSeconds: 60 }));
     await client.query(c.confirmationsClaim('x1', 'U1'));
     await client.query(c.confirmationsFinish('x1', {}));
     await client.query(c.confirmationsCancel('x1', 'U1'));
     await client.query(c.confirmationsById('x1'));
+      throw rollback;
+    });
+  } catch (error) {
+    if (error !== rollback) throw error;
   } finally {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release();
     await pool.end();
   }
 }

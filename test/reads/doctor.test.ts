@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPool, type Pool } from '../../src/db/pool.js';
+import { dbFromUrl } from '../../src/db/connect.js';
+import type { Db } from '../../src/db/database.js';
 import { detectSchema } from '../../src/db/schema.js';
 import { JobqError } from '../../src/errors.js';
 import { main, type CliIo } from '../../src/cli.js';
@@ -78,7 +79,7 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
 
   describe('with a restricted role', () => {
     let role: string | undefined;
-    let rolePool: Pool | undefined;
+    let rolePool: Db | undefined;
     afterEach(async () => {
       await rolePool?.end();
       rolePool = undefined;
@@ -105,7 +106,7 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
       const url = new URL(db.url);
       url.username = role;
       url.password = '';
-      rolePool = createPool({ connectionString: url.toString(), statementTimeoutMs: 10_000, lockTimeoutMs: 1_000, max: 2 });
+      rolePool = dbFromUrl({ url: url.toString(), statementTimeoutMs: 10_000, lockTimeoutMs: 1_000, max: 2 });
       return { role, pool: rolePool };
     };
 
@@ -185,7 +186,7 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
     await db.worker.query(`CREATE ROLE ${role} LOGIN`);
     const url = new URL(db.url);
     url.username = role;
-    const pool = createPool({ connectionString: url.toString(), statementTimeoutMs: 10_000, lockTimeoutMs: 1_000, max: 1 });
+    const pool = dbFromUrl({ url: url.toString(), statementTimeoutMs: 10_000, lockTimeoutMs: 1_000, max: 1 });
     try {
       const report = await runDoctor(pool);
       const message = doctorBlocks(report, { runbookBase: 'https://example.com/runbook' });

@@ -1,4 +1,5 @@
-import type { Pool, QueryConfig } from 'pg';
+import type { QueryConfig } from 'pg';
+import type { Db } from '../../src/db/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECENT_EVENTS_CAP, getStats } from '../../src/queue/stats.js';
 import { listFailed } from '../../src/queue/failed.js';
@@ -71,7 +72,7 @@ describe(`reads stay index-bound on ${JOBS.toLocaleString('en-US')} jobs`, () =>
     await db?.drop();
   });
 
-  async function explain(pool: Pool, statement: QueryConfig) {
+  async function explain(pool: Db, statement: QueryConfig) {
     const result = await pool.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({
       text: `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${statement.text}`,
       values: statement.values ?? [],
@@ -83,7 +84,7 @@ describe(`reads stay index-bound on ${JOBS.toLocaleString('en-US')} jobs`, () =>
   async function check(op: string, run: (ctx: QueueContext) => Promise<unknown>) {
     const recorder = recordingPool(db.pool);
     const schema = await detectSchema(db.pool);
-    await run({ pool: recorder.pool, schema, settings: DEFAULT_SETTINGS });
+    await run({ db: recorder.pool, schema, settings: DEFAULT_SETTINGS });
     const reads = recorder.statements.filter((s) => /procrastinate_(jobs|events)/.test(s.text) && !/pg_class|pg_index|pg_attribute/.test(s.text));
     expect(reads.length).toBeGreaterThan(0);
     for (const statement of reads) {
@@ -116,7 +117,7 @@ describe(`reads stay index-bound on ${JOBS.toLocaleString('en-US')} jobs`, () =>
 
   it('marks final-status counts as estimates and keeps todo/doing exact', async () => {
     const schema = await detectSchema(db.pool);
-    const stats = await getStats({ pool: db.pool, schema, settings: DEFAULT_SETTINGS });
+    const stats = await getStats({ db: db.pool, schema, settings: DEFAULT_SETTINGS });
     expect(stats.countMethod.kind).toBe('sampled');
     expect(stats.totals.estimated).toEqual(['succeeded', 'failed', 'cancelled', 'aborted']);
     const exact = await db.worker.query<{ todo: string; doing: string; succeeded: string }>(
@@ -132,7 +133,7 @@ describe(`reads stay index-bound on ${JOBS.toLocaleString('en-US')} jobs`, () =>
   it('purges the oldest day in bounded batches, touching only the ids that can be old enough', async () => {
     await migrate(db.pool);
     const schema = await detectSchema(db.pool);
-    const ctx = { pool: db.pool, schema, settings: { ...DEFAULT_SETTINGS, batchPauseMs: 0 } };
+    const ctx = { db: db.pool, schema, settings: { ...DEFAULT_SETTINGS, batchPauseMs: 0 } };
     // The cutoff is now() - 59 days when each statement runs: a job can cross it between the
     // count and the purge, so the purge may take a few more than counted before it.
     const countOld = async () =>

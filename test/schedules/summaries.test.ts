@@ -1,3 +1,4 @@
+import { leaseAcquire, type Fence } from '../../src/db/queries/jobq-leases.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { METADATA_TYPE } from '../../src/alerts/poster.js';
 import { getHealthSummary } from '../../src/queue/summary.js';
@@ -87,20 +88,30 @@ describe('scheduled health summaries', () => {
     expect(rows.rows[0]!.n).toBe(ticks.length);
   });
 
-  it('posts a tick once even when two replicas both believe they lead (split brain)', async () => {
+  it('posts a tick once when two replicas both believe they lead: the stale leader\'s token is refused', async () => {
     const schedule = { cron: '0 9 * * 1-5', timezone: 'Europe/Berlin', channel: 'C_GENERAL' };
     const log = testLogger().log;
-    const make = () => {
+    // The lease moved from A (token 1) to B (token 2) while A was paused; A still thinks it leads.
+    await db.pool.query(leaseAcquire('summaries-test', 'replica-a', 60_000));
+    await db.worker.query(`UPDATE jobq.leases SET expires_at = now() - interval '1 second' WHERE name = 'summaries-test'`);
+    const token = (await db.pool.query<{ token: number }>(leaseAcquire('summaries-test', 'replica-b', 60_000))).rows[0]!.token;
+    expect(token).toBe(2);
+    const fences: Record<string, Fence> = { a: { name: 'summaries-test', holder: 'replica-a', token: 1 }, b: { name: 'summaries-test', holder: 'replica-b', token: 2 } };
+    const make = (who: 'a' | 'b') => {
       const queue = createQueueHandle(loadConfig({ JOB_QUEUE_DATABASE_URL: db.url }), log);
       const poster = createPoster(new webApi.WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl }), { postIntervalMs: 0, maxPerMinute: 10 });
-      return { queue, summaries: startSummaries({ schedules: [schedule], queue, poster, log, render: { runbookBase: RUNBOOK }, isLeader: () => true }) };
+      return { queue, summaries: startSummaries({ schedules: [schedule], queue, poster, log, render: { runbookBase: RUNBOOK }, fence: () => fences[who]! }) };
     };
-    const [a, b] = [make(), make()];
+    const [a, b] = [make('a'), make('b')];
     try {
       const tick = new Date('2030-01-07T08:00:00Z');
       const results = await Promise.all([a.summaries.runTick(schedule, tick), b.summaries.runTick(schedule, tick)]);
-      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(results).toEqual([false, true]);
       expect(tagged(slack, 'C_GENERAL', METADATA_TYPE.summary)).toHaveLength(1);
+      // Even the same valid token twice (one replica's tick fired twice) posts once.
+      const again = new Date('2030-01-08T08:00:00Z');
+      const twice = await Promise.all([b.summaries.runTick(schedule, again), b.summaries.runTick(schedule, again)]);
+      expect(twice.filter(Boolean)).toHaveLength(1);
     } finally {
       for (const x of [a, b]) {
         await x.summaries.stop();
@@ -108,4 +119,5 @@ describe('scheduled health summaries', () => {
       }
     }
   });
+
 });

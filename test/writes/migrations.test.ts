@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate } from '../../src/db/migrations.js';
-import { createPool } from '../../src/db/pool.js';
+import { dbFromUrl } from '../../src/db/connect.js';
 import { JobqError } from '../../src/errors.js';
 import { adminUrl, createTestDb, type TestDb } from '../helpers/db.js';
 
@@ -33,7 +33,7 @@ describe('jobq schema migrations', () => {
     await db.worker.query(`GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
     const url = new URL(db.url);
     url.username = role;
-    const pool = createPool({ connectionString: url.toString(), statementTimeoutMs: 5_000, lockTimeoutMs: 1_000, max: 2 });
+    const pool = dbFromUrl({ url: url.toString(), statementTimeoutMs: 5_000, lockTimeoutMs: 1_000, max: 2 });
     return { role, pool };
   };
 
@@ -60,7 +60,7 @@ describe('jobq schema migrations', () => {
 
   it('two instances migrating at once both succeed and apply each migration once', async () => {
     const db = await setup();
-    const other = createPool({ connectionString: db.url, statementTimeoutMs: 5_000, lockTimeoutMs: 1_000, max: 2 });
+    const other = dbFromUrl({ url: db.url, statementTimeoutMs: 5_000, lockTimeoutMs: 1_000, max: 2 });
     try {
       const [a, b] = await Promise.all([migrate(db.pool), migrate(other)]);
       expect([...a.applied, ...b.applied].sort()).toEqual(MIGRATIONS.map((m) => m.version));

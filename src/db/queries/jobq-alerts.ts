@@ -1,13 +1,11 @@
 import type { QueryConfig } from 'pg';
+import { fenceValues, leaseHeldSql, type Fence } from './jobq-leases.js';
 
 /**
  * jobq's own tables for alerting: the failure-event cursor, what was posted for each batch of
  * failures, open health alerts, silences, and the summary ticks already claimed. Every replica
  * reads them; only the elected leader writes the alerting state (silences come from commands).
  */
-
-/** Advisory lock held by the alerting leader: (jobq, 1). Two int4 keys never clash with the migration lock's one bigint key. */
-export const LEADER_LOCK = [0x6a6f6271, 1] as const;
 
 export function alertsCreateTables(): QueryConfig[] {
   return [
@@ -88,25 +86,6 @@ export function alertsCreateTables(): QueryConfig[] {
   ];
 }
 
-// --- leadership (run on the leader's dedicated connection, never the pool) ---
-
-export function leaderTryLock(): QueryConfig {
-  return { text: 'SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', values: [...LEADER_LOCK] };
-}
-
-/**
- * Lets the server notice a leader that froze or vanished: an idle session is ended after
- * `idleMs`, and TCP keepalives detect a dead peer; either ends the session and frees the lock.
- * set_config ignores nothing: callers run each separately and tolerate servers without one.
- */
-export function leaderSessionSetting(name: 'idle_session_timeout' | 'tcp_keepalives_idle' | 'tcp_keepalives_interval' | 'tcp_keepalives_count', value: string): QueryConfig {
-  return { text: 'SELECT set_config($1::text, $2::text, false)', values: [name, value] };
-}
-
-export function leaderPing(): QueryConfig {
-  return { text: 'SELECT 1 AS ok' };
-}
-
 // --- failure cursor ---
 
 export interface CursorRow {
@@ -133,13 +112,13 @@ export function cursorGet(name: string): QueryConfig {
  * Claims a batch for delivery and stores it whole (groups, counts, what each becomes), so a
  * restart resumes exactly this batch. No row back: another leader moved the cursor.
  */
-export function cursorBeginBatch(name: string, lo: number, hi: number, batch: unknown): QueryConfig {
+export function cursorBeginBatch(name: string, lo: number, hi: number, batch: unknown, fence: Fence): QueryConfig {
   return {
     text: `
       UPDATE jobq.alert_cursor SET pending_lo = $2::bigint, pending_hi = $3::bigint, pending_since = now(), pending_batch = $4::jsonb, updated_at = now()
-      WHERE name = $1::text AND last_event_id = $2::bigint AND pending_hi IS NULL
+      WHERE name = $1::text AND last_event_id = $2::bigint AND pending_hi IS NULL AND ${leaseHeldSql(5)}
       RETURNING pending_since`,
-    values: [name, lo, hi, JSON.stringify(batch)],
+    values: [name, lo, hi, JSON.stringify(batch), ...fenceValues(fence)],
   };
 }
 
@@ -240,13 +219,13 @@ export function healthAlertsAll(): QueryConfig {
 }
 
 /** Written before the post (ts NULL): a crash after the post is recognised from the message metadata. */
-export function healthAlertsOpen(key: string, alert: string, channel: string, summary: string): QueryConfig {
+export function healthAlertsOpen(key: string, alert: string, channel: string, summary: string, fence: Fence): QueryConfig {
   return {
     text: `
-      INSERT INTO jobq.health_alerts (key, alert, channel, summary) VALUES ($1::text, $2::text, $3::text, $4::text)
+      INSERT INTO jobq.health_alerts (key, alert, channel, summary) SELECT $1::text, $2::text, $3::text, $4::text WHERE ${leaseHeldSql(5)}
       ON CONFLICT (key) DO NOTHING
       RETURNING key, alert, channel, ts, started_at, last_posted_at, summary`,
-    values: [key, alert, channel, summary],
+    values: [key, alert, channel, summary, ...fenceValues(fence)],
   };
 }
 
@@ -311,13 +290,13 @@ export function mutesExpire(): QueryConfig {
 }
 
 /** Ended silences whose note is not posted yet; claimed once (one conditional UPDATE). */
-export function mutesClaimNotes(limit: number): QueryConfig {
+export function mutesClaimNotes(limit: number, fence: Fence): QueryConfig {
   return {
     text: `
       UPDATE jobq.mutes SET noted_at = now()
-      WHERE id IN (SELECT id FROM jobq.mutes WHERE ended_at IS NOT NULL AND noted_at IS NULL ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)
+      WHERE id IN (SELECT id FROM jobq.mutes WHERE ended_at IS NOT NULL AND noted_at IS NULL ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED) AND ${leaseHeldSql(2)}
       RETURNING ${MUTE_COLUMNS}`,
-    values: [limit],
+    values: [limit, ...fenceValues(fence)],
   };
 }
 
@@ -338,13 +317,13 @@ export function mutesCount(ids: number[], alerts: number, failures: number): Que
 // --- summary ticks ---
 
 /** One row per (schedule, tick): the replica whose insert wins posts it, even if two think they lead. */
-export function summaryTicksClaim(scheduleKey: string, tickAt: Date, channel: string): QueryConfig {
+export function summaryTicksClaim(scheduleKey: string, tickAt: Date, channel: string, fence: Fence): QueryConfig {
   return {
     text: `
-      INSERT INTO jobq.summary_ticks (schedule_key, tick_at, channel) VALUES ($1::text, $2::timestamptz, $3::text)
+      INSERT INTO jobq.summary_ticks (schedule_key, tick_at, channel) SELECT $1::text, $2::timestamptz, $3::text WHERE ${leaseHeldSql(4)}
       ON CONFLICT DO NOTHING
       RETURNING tick_at`,
-    values: [scheduleKey, tickAt, channel],
+    values: [scheduleKey, tickAt, channel, ...fenceValues(fence)],
   };
 }
 

@@ -182,7 +182,7 @@ async function auditedClick<T>(deps: SlackDeps, ctx: QueueContext, actor: Actor,
     if (e.code !== 'forbidden' && e.code !== 'disabled') {
       const kind = await deps.confirmations.kindOf(confirmation).catch(() => null);
       const action = kind === 'purge' ? AUDIT_ACTION.purge : kind === 'retry-all' ? AUDIT_ACTION.retryAll : AUDIT_ACTION.confirmation;
-      await recordAudit(ctx.pool, { actor, action, filters: { confirmation, click } }, AUDIT_OUTCOME.refused, 0, e.message).catch((auditError: unknown) =>
+      await recordAudit(ctx.db, { actor, action, filters: { confirmation, click } }, AUDIT_OUTCOME.refused, 0, e.message).catch((auditError: unknown) =>
         ctx.log?.error({ err: auditError }, 'could not audit a refused click'),
       );
     }

@@ -38,7 +38,7 @@ async function handleCommand(deps: SlackDeps, slash: SlashCommand, reply: Replie
   }
   await deps.migrated();
   if (parsed.name === 'audit') return await reply.ephemeral(auditBlocks(await listAudit(ctx, parsed), deps.render));
-  if (parsed.name === 'mutes') return await reply.ephemeral(mutesListBlocks(await listMutes(ctx.pool), deps.render));
+  if (parsed.name === 'mutes') return await reply.ephemeral(mutesListBlocks(await listMutes(ctx.db), deps.render));
 
   const actor = slackActor(slash.user_id, slash.user_name);
   if (parsed.name === 'mute' || parsed.name === 'unmute') {
