@@ -1,5 +1,5 @@
-import type { Db } from './database.js';
-import { catalogIndexes, catalogProcrastinateObjects } from './queries/catalog.js';
+import type { Db, Queryable } from './database.js';
+import { catalogIndexes, catalogProcrastinateObjects, catalogProcrastinateSchemas } from './queries/catalog.js';
 import type { Feature } from './procrastinate.js';
 import { JobqError, asJobqError } from '../errors.js';
 
@@ -12,6 +12,9 @@ export interface IndexInfo {
 
 /** What this database's Procrastinate schema can do. Every query adapts to it. */
 export interface SchemaInfo {
+  /** The PostgreSQL schema holding Procrastinate's tables, and how jobq found it. */
+  schema: string;
+  foundBy: SchemaFoundBy;
   /** Release line as far as the catalog tells: '2.x', '3.0', '3.1+', '3.2-3.3', '3.4+'. */
   generation: string;
   features: Feature[];
@@ -35,29 +38,69 @@ interface CatalogRow {
   server_version_num: number;
 }
 
+export type SchemaFoundBy = 'JOB_QUEUE_SCHEMA' | 'search_path' | 'public';
+
+const notProcrastinate = (message: string, hint: string) => new JobqError('not_procrastinate', message, { hint, runbookSection: 'database-connectivity' });
+
+/**
+ * Where Procrastinate's tables are: JOB_QUEUE_SCHEMA when set, else the first schema on the
+ * search_path that holds them, else `public`. Read from the catalog by name, so it does not
+ * depend on a search_path a pooler may drop (the URL's `options`).
+ */
+export async function resolveProcrastinateSchema(db: Queryable, configured?: string | null): Promise<{ schema: string; foundBy: SchemaFoundBy }> {
+  let rows: { schema: string; path_position: number | null }[];
+  try {
+    rows = (await db.query<{ schema: string; path_position: number | null }>(catalogProcrastinateSchemas())).rows;
+  } catch (error) {
+    throw asJobqError(error);
+  }
+  const names = rows.map((r) => r.schema);
+  const elsewhere = names.length ? ` procrastinate_jobs exists in: ${names.join(', ')}.` : '';
+  if (configured) {
+    if (names.includes(configured)) return { schema: configured, foundBy: 'JOB_QUEUE_SCHEMA' };
+    throw notProcrastinate(`JOB_QUEUE_SCHEMA=${configured}, but that schema has no Procrastinate tables.${elsewhere}`, names.length ? `Set JOB_QUEUE_SCHEMA to ${names[0]}, or unset it.` : 'Point JOB_QUEUE_DATABASE_URL at the database your Procrastinate app uses.');
+  }
+  const onPath = rows.find((r) => r.path_position !== null);
+  if (onPath) return { schema: onPath.schema, foundBy: 'search_path' };
+  if (names.includes('public')) return { schema: 'public', foundBy: 'public' };
+  if (names.length) {
+    throw notProcrastinate(`Procrastinate's tables are not on the search_path or in public.${elsewhere}`, `Set JOB_QUEUE_SCHEMA=${names[0]} (a search_path in the URL's options is dropped by connection poolers).`);
+  }
+  throw notProcrastinate(
+    'This database has no Procrastinate tables (procrastinate_jobs, procrastinate_events): it is not a Procrastinate database.',
+    'Point JOB_QUEUE_DATABASE_URL at the database your Procrastinate app uses.',
+  );
+}
+
 /** A partial index covering failed jobs turns failed listings and counts into index reads. */
 export function isFailedIndex(index: IndexInfo): boolean {
   return index.table === 'procrastinate_jobs' && index.valid && /WHERE\s*\(?\s*\(?status\s*=\s*'failed'/i.test(index.definition);
 }
 
 /**
- * Reads the catalog once and names the features present (not a version string: 3.x has none).
- * `schema` reads that schema's catalog instead of following the search_path: doctor uses it
- * for a schema the role may not use yet (the search_path skips those).
+ * Finds Procrastinate's schema (see resolveProcrastinateSchema), reads its catalog once and names
+ * the features present (not a version string: 3.x has none). Every later transaction on `db`
+ * then resolves names in that schema first, so statements (and Procrastinate's own functions and
+ * triggers, which name their tables unqualified) reach the right tables through any pooler.
  */
-export async function detectSchema(pool: Db, options: { schema?: string | null } = {}): Promise<SchemaInfo> {
+export async function detectSchema(db: Db, options: { configured?: string | null } = {}): Promise<SchemaInfo> {
+  const found = await resolveProcrastinateSchema(db, options.configured);
+  const info = await readSchema(db, found.schema, found.foundBy);
+  db.useSchema(found.schema);
+  return info;
+}
+
+/** The features of the Procrastinate tables in one schema, from that schema's catalog. */
+export async function readSchema(db: Queryable, schema: string, foundBy: SchemaFoundBy): Promise<SchemaInfo> {
   let row: CatalogRow;
   let indexes: IndexInfo[];
   try {
-    const result = await pool.query<CatalogRow>(catalogProcrastinateObjects(options.schema ?? null));
+    const result = await db.query<CatalogRow>(catalogProcrastinateObjects(schema));
     row = result.rows[0]!;
     if (!row.has_jobs || !row.has_events) {
-      throw new JobqError('not_procrastinate', 'This database has no Procrastinate tables (procrastinate_jobs, procrastinate_events): it is not a Procrastinate database, or they live in a schema outside the search_path.', {
-        hint: 'Point JOB_QUEUE_DATABASE_URL at the database your Procrastinate app uses; if its tables are in another schema, add ?options=-c%20search_path%3Dthat_schema to the URL.',
-        runbookSection: 'database-connectivity',
-      });
+      throw notProcrastinate(`Schema ${schema} has procrastinate_jobs but not procrastinate_events: Procrastinate's migrations were not fully applied.`, 'Re-apply Procrastinate\'s migrations (procrastinate schema apply), or point JOB_QUEUE_SCHEMA at the complete schema.');
     }
-    const indexResult = await pool.query<{ table_name: string; index_name: string; definition: string; valid: boolean }>(catalogIndexes(options.schema ?? null));
+    const indexResult = await db.query<{ table_name: string; index_name: string; definition: string; valid: boolean }>(catalogIndexes(schema));
     indexes = indexResult.rows.map((r) => ({ table: r.table_name, name: r.index_name, definition: r.definition, valid: r.valid }));
   } catch (error) {
     throw asJobqError(error);
@@ -76,6 +119,8 @@ export async function detectSchema(pool: Db, options: { schema?: string | null }
   const has = (feature: Feature) => features.includes(feature);
   const generation = has('retry_failed') ? '3.4+' : has('batch_defer') ? '3.2-3.3' : has('workers') ? '3.1' : has('v1_functions') ? '3.0' : '2.x';
   return {
+    schema,
+    foundBy,
     generation,
     features,
     has,

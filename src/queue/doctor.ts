@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import { catalogPing, catalogPrivileges, catalogTableEstimates, type PrivilegeCatalogRow } from '../db/queries/catalog.js';
 import { workersSummary } from '../db/queries/workers.js';
-import { detectSchema, isFailedIndex, type IndexInfo, type SchemaInfo } from '../db/schema.js';
+import { isFailedIndex, readSchema, resolveProcrastinateSchema, type IndexInfo, type SchemaFoundBy, type SchemaInfo } from '../db/schema.js';
 import type { Feature } from '../db/procrastinate.js';
 import { asJobqError, JobqError } from '../errors.js';
 import { assessCapabilities, type Capability, grantStatements, type Need } from './capabilities.js';
@@ -27,7 +27,7 @@ export interface DoctorReport {
   /** No problems: every capability has what it needs, and Procrastinate's schema is whole. */
   ok: boolean;
   connection: { latencyMs: { min: number; median: number; max: number }; serverVersion: string | null };
-  procrastinate: { found: boolean; generation: string | null; features: Feature[]; error: string | null; schema: string | null };
+  procrastinate: { found: boolean; generation: string | null; features: Feature[]; error: string | null; schema: string | null; foundBy: SchemaFoundBy | null };
   /** A summary of the capabilities below, kept for scripts that read it. */
   privileges: { role: string; database: string; read: boolean; updateJobs: boolean; deleteJobs: boolean; createSchema: boolean } | null;
   capabilities: Capability[];
@@ -44,6 +44,8 @@ export interface DoctorOptions {
   settings?: QueueSettings | undefined;
   /** Warnings found elsewhere (e.g. an alert channel jobq cannot post to), reported with the rest. */
   extraWarnings?: DoctorWarning[] | undefined;
+  /** JOB_QUEUE_SCHEMA, when set. */
+  schema?: string | null | undefined;
 }
 
 interface IndexRule {
@@ -98,16 +100,20 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
   let catalog: PrivilegeCatalogRow;
   try {
     latencyMs = await measureLatency(pool);
-    catalog = (await pool.query<PrivilegeCatalogRow>(catalogPrivileges())).rows[0]!;
   } catch (error) {
     throw asJobqError(error);
   }
-  const { schema, error: schemaError } = await detect(pool, catalog);
+  const { schema, error: schemaError } = await detect(pool, options.schema ?? null);
+  try {
+    catalog = (await pool.query<PrivilegeCatalogRow>(catalogPrivileges(schema?.schema ?? null))).rows[0]!;
+  } catch (error) {
+    throw asJobqError(error);
+  }
   if (schemaError) problems.push(schemaError);
   const report: DoctorReport = {
     ok: false,
     connection: { latencyMs, serverVersion: schema?.serverVersion ?? null },
-    procrastinate: { found: schema !== null, generation: schema?.generation ?? null, features: schema?.features ?? [], error: schemaError, schema: schema ? catalog.procrastinate_schema : null },
+    procrastinate: { found: schema !== null, generation: schema?.generation ?? null, features: schema?.features ?? [], error: schemaError, schema: schema?.schema ?? null, foundBy: schema?.foundBy ?? null },
     privileges: null,
     capabilities: [],
     grants: [],
@@ -150,23 +156,18 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
 }
 
 /**
- * The schema through the search_path, as every command finds it; else, when the search_path
- * names a schema holding Procrastinate's tables that the role may not use, that schema read
- * from the catalog, so the report can say what to grant.
+ * Procrastinate's schema as every command finds it (JOB_QUEUE_SCHEMA, the search_path, then
+ * public), read from the catalog by name: a schema the role may not use yet is still found, so the
+ * report can say what to grant.
  */
-async function detect(pool: Db, catalog: PrivilegeCatalogRow): Promise<{ schema: SchemaInfo | null; error: string | null }> {
+async function detect(pool: Db, configured: string | null): Promise<{ schema: SchemaInfo | null; error: string | null }> {
   try {
-    return { schema: await detectSchema(pool), error: null };
+    const found = await resolveProcrastinateSchema(pool, configured);
+    return { schema: await readSchema(pool, found.schema, found.foundBy), error: null };
   } catch (error) {
     const jobqError = asJobqError(error);
     if (jobqError.code !== 'not_procrastinate') throw jobqError;
-    if (catalog.procrastinate_schema === null || catalog.procrastinate_schema_usage) return { schema: null, error: jobqError.message };
-    try {
-      return { schema: await detectSchema(pool, { schema: catalog.procrastinate_schema }), error: null };
-    } catch (inSchema) {
-      if (asJobqError(inSchema).code !== 'not_procrastinate') throw asJobqError(inSchema);
-      return { schema: null, error: jobqError.message };
-    }
+    return { schema: null, error: jobqError.hint ? `${jobqError.message} ${jobqError.hint}` : jobqError.message };
   }
 }
 

@@ -39,6 +39,20 @@ export function catalogProcrastinateObjects(schema: string | null = null): Query
   };
 }
 
+/**
+ * Every schema holding a procrastinate_jobs table, with its place on the search_path (null when
+ * not on it). Read from pg_class by namespace: no USAGE on the schema is needed to find it.
+ */
+export function catalogProcrastinateSchemas(): QueryConfig {
+  return {
+    text: `
+      SELECT n.nspname::text AS schema, array_position(current_schemas(false), n.nspname) AS path_position
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = 'procrastinate_jobs' AND c.relkind IN ('r', 'p')
+      ORDER BY array_position(current_schemas(false), n.nspname) NULLS LAST, n.nspname`,
+  };
+}
+
 /** Indexes on Procrastinate's jobs and events tables, with their definitions. */
 export function catalogIndexes(schema: string | null = null): QueryConfig {
   return {
@@ -74,11 +88,13 @@ export interface PrivilegeCatalogRow {
  * Every privilege doctor weighs, in one read of the catalog: the database, Procrastinate's
  * schema with its tables, serial sequences and functions, and jobq's own schema with its tables.
  * Objects are checked by oid, which needs no USAGE on their schema. Procrastinate's schema is
- * where the search_path finds procrastinate_jobs; the search_path skips a schema the role may
- * not use, so such a schema that the search_path names is looked at too.
+ * the one given (JOB_QUEUE_SCHEMA, or the one jobq resolved), else where the search_path finds
+ * procrastinate_jobs; the search_path skips a schema the role may not use, so such a schema that
+ * the search_path names is looked at too.
  */
-export function catalogPrivileges(): QueryConfig {
+export function catalogPrivileges(schema: string | null = null): QueryConfig {
   return {
+    values: [schema],
     text: `
       WITH search_path AS (
         SELECT array_agg(CASE WHEN s.name = '$user' THEN current_user::text ELSE s.name END) AS names
@@ -88,6 +104,7 @@ export function catalogPrivileges(): QueryConfig {
         SELECT n.oid, n.nspname::text AS name
         FROM pg_namespace n
         WHERE n.oid = coalesce(
+          (SELECT oid FROM pg_namespace WHERE nspname = $1::text),
           (SELECT c.relnamespace FROM pg_class c WHERE c.oid = to_regclass('procrastinate_jobs')),
           (SELECT c.relnamespace FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace, search_path sp
            WHERE c.relname = 'procrastinate_jobs' AND c.relkind IN ('r', 'p') AND cn.nspname::text = ANY (sp.names)
