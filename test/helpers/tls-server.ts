@@ -66,15 +66,19 @@ export function makeTestCertificates(): TestCertificates {
   };
 }
 
-/** tls-only: pg_hba.conf has only `hostssl` lines; tls-or-plain: `host` lines, both are accepted. */
-export type TlsAccess = 'tls-only' | 'tls-or-plain';
+/**
+ * pg_hba.conf for everyone but CERT_USER: tls-only has `hostssl` lines, tls-or-plain `host` lines
+ * (either is accepted), plain-only `hostnossl` lines (the server offers TLS, then refuses it).
+ */
+export type TlsAccess = 'tls-only' | 'tls-or-plain' | 'plain-only';
+const HBA_KIND: Record<TlsAccess, string> = { 'tls-only': 'hostssl', 'tls-or-plain': 'host', 'plain-only': 'hostnossl' };
 
 /**
  * A throwaway PostgreSQL with `ssl = on` and the test certificates. CERT_USER must present a
  * client certificate signed by the CA (`hostssl ... cert`); everyone else is trusted.
  */
 export function startTlsServer(certs: TestCertificates, access: TlsAccess): ThrowawayServer {
-  const any = access === 'tls-only' ? 'hostssl' : 'host';
+  const kind = HBA_KIND[access];
   const server = launchThrowawayServer({
     settings: { ssl: 'on', ssl_cert_file: 'server.crt', ssl_key_file: 'server.key', ssl_ca_file: 'root.crt' },
     files: {
@@ -86,8 +90,8 @@ export function startTlsServer(certs: TestCertificates, access: TlsAccess): Thro
       'local all all trust',
       `hostssl all ${CERT_USER} 127.0.0.1/32 cert`,
       `hostssl all ${CERT_USER} ::1/128 cert`,
-      `${any} all all 127.0.0.1/32 trust`,
-      `${any} all all ::1/128 trust`,
+      `${kind} all all 127.0.0.1/32 trust`,
+      `${kind} all all ::1/128 trust`,
     ],
   });
   try {
