@@ -72,6 +72,11 @@ export const envSchema = z.object({
   // Checked below: only the one jobq uses must be a PostgreSQL URL (DATABASE_URL may belong to another app).
   JOB_QUEUE_DATABASE_URL: z.string().trim().optional(),
   DATABASE_URL: z.string().trim().optional(),
+  /** Procrastinate's schema, when not found through the search_path or in public. */
+  JOB_QUEUE_SCHEMA: z.string().trim().min(1).max(63).optional(),
+  /** A hot standby for the heavy reads (stats, failed, summaries); changes and leadership stay on the primary. */
+  JOB_QUEUE_READ_DATABASE_URL: z.string().trim().optional(),
+  JOBQ_READ_MAX_LAG_SECONDS: z.coerce.number().positive().max(86_400).default(30),
   JOBQ_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   JOBQ_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
   JOBQ_POOL_MAX: z.coerce.number().int().min(1).max(50).default(5),
@@ -138,6 +143,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // The value is never echoed: it may hold a password.
     throw new JobqError('config_invalid', `Invalid configuration: ${name} must be a postgres:// or postgresql:// URL.`, {
       hint: 'Give the URL of the database your Procrastinate app uses.',
+      runbookSection: 'database-connectivity',
+    });
+  }
+  const readUrl = parsed.data.JOB_QUEUE_READ_DATABASE_URL;
+  if (readUrl !== undefined && !isPostgresUrl(readUrl)) {
+    throw new JobqError('config_invalid', 'Invalid configuration: JOB_QUEUE_READ_DATABASE_URL must be a postgres:// or postgresql:// URL (a hot standby of the primary).', {
+      hint: 'Give the URL of a read replica of the database your Procrastinate app uses, or unset it.',
       runbookSection: 'database-connectivity',
     });
   }

@@ -4,6 +4,7 @@ import { settingsFrom, type QueueContext } from '../queue/context.js';
 import { asJobqError } from '../errors.js';
 import { openDb, type Db } from './database.js';
 import { detectSchema } from './schema.js';
+import { connectionSettings, tlsFailure, tlsNegotiatingClient, TlsNegotiator } from './tls.js';
 
 export interface DbUrlOptions {
   url: string;
@@ -13,11 +14,19 @@ export interface DbUrlOptions {
   applicationName?: string;
 }
 
-/** A database handle on a postgres:// URL. */
+/**
+ * A database handle on a postgres:// URL, with TLS as libpq would do it for that URL (sslmode,
+ * sslrootcert and the PGSSL* variables) and no parameter a pooler would refuse.
+ */
 export function dbFromUrl(options: DbUrlOptions, log?: Logger): Db {
+  const settings = connectionSettings(options.url);
+  const negotiator = new TlsNegotiator(settings.tls);
   return openDb(
     {
-      connection: { connectionString: options.url },
+      connection: settings.config,
+      Client: tlsNegotiatingClient(negotiator),
+      connecting: (connect) => negotiator.retrying(connect),
+      explain: (error) => tlsFailure(error, settings.tls),
       statementTimeoutMs: options.statementTimeoutMs,
       lockTimeoutMs: options.lockTimeoutMs,
       max: options.max,
@@ -36,7 +45,7 @@ export function dbFromConfig(config: Config, log?: Logger): Db {
 export async function connectQueue(config: Config, log?: Logger): Promise<QueueContext & { close(): Promise<void> }> {
   const db = dbFromConfig(config, log);
   try {
-    const schema = await detectSchema(db);
+    const schema = await detectSchema(db, { configured: config.JOB_QUEUE_SCHEMA });
     log?.debug({ generation: schema.generation, features: schema.features }, 'procrastinate schema detected');
     return { db, schema, settings: settingsFrom(config), log, close: () => db.end() };
   } catch (error) {

@@ -25,6 +25,10 @@ export interface DbOptions extends Limits {
   max: number;
   /** Name this jobq's connections carry in pg_stat_activity (a parameter every pooler passes on). */
   applicationName?: string;
+  /** Wraps taking a connection (TLS negotiation retries the attempt that taught it). */
+  connecting?: <T>(connect: () => Promise<T>) => Promise<T>;
+  /** Turns a connection failure into a clearer error (TLS refusals), or returns undefined. */
+  explain?: (error: unknown) => Error | undefined;
 }
 
 export interface TransactionOptions {
@@ -87,8 +91,17 @@ export function openDb(options: DbOptions, log?: Logger): Db {
     return parts.join('; ');
   };
 
+  const connecting = options.connecting ?? ((connect) => connect());
+  async function connect(): Promise<pg.PoolClient> {
+    try {
+      return await connecting(() => pool.connect());
+    } catch (error) {
+      throw options.explain?.(error) ?? error;
+    }
+  }
+
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>, tx: TransactionOptions = {}): Promise<T> {
-    const client = await pool.connect();
+    const client = await connect();
     let broken: Error | undefined;
     try {
       await client.query(prelude(tx));

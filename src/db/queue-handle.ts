@@ -35,7 +35,7 @@ export function createQueueHandle(config: Config, log?: Logger, db: Db = dbFromC
   const settings = settingsFrom(config);
 
   const detect = () => {
-    schema ??= detectSchema(db).then(
+    schema ??= detectSchema(db, { configured: config.JOB_QUEUE_SCHEMA }).then(
       (s) => {
         if (down) log?.info({ generation: s.generation }, 'database reachable again; Procrastinate schema detected');
         down = null;

@@ -1,4 +1,5 @@
 import type { Db, Queryable } from './database.js';
+import { ident } from './ident.js';
 import { catalogIndexes, catalogProcrastinateObjects, catalogProcrastinateSchemas } from './queries/catalog.js';
 import type { Feature } from './procrastinate.js';
 import { JobqError, asJobqError } from '../errors.js';
@@ -47,13 +48,25 @@ const notProcrastinate = (message: string, hint: string) => new JobqError('not_p
  * search_path that holds them, else `public`. Read from the catalog by name, so it does not
  * depend on a search_path a pooler may drop (the URL's `options`).
  */
-export async function resolveProcrastinateSchema(db: Queryable, configured?: string | null): Promise<{ schema: string; foundBy: SchemaFoundBy }> {
-  let rows: { schema: string; path_position: number | null }[];
+export async function resolveProcrastinateSchema(db: Queryable, configured?: string | null, options: { requireUsage?: boolean } = {}): Promise<{ schema: string; foundBy: SchemaFoundBy }> {
+  let rows: { schema: string; path_position: number | null; usage: boolean; role: string }[];
   try {
-    rows = (await db.query<{ schema: string; path_position: number | null }>(catalogProcrastinateSchemas())).rows;
+    rows = (await db.query<{ schema: string; path_position: number | null; usage: boolean; role: string }>(catalogProcrastinateSchemas())).rows;
   } catch (error) {
     throw asJobqError(error);
   }
+  const found = pickSchema(rows, configured);
+  const row = rows.find((r) => r.schema === found.schema)!;
+  if (options.requireUsage !== false && !row.usage) {
+    throw new JobqError('db_permission', `The database role ${row.role} may not use schema ${found.schema}, where Procrastinate's tables are.`, {
+      hint: `Run \`GRANT USAGE ON SCHEMA ${ident(found.schema)} TO ${ident(row.role)};\` as its owner; \`jobq doctor\` lists every grant jobq needs.`,
+      runbookSection: 'database-connectivity',
+    });
+  }
+  return found;
+}
+
+function pickSchema(rows: { schema: string; path_position: number | null }[], configured: string | null | undefined): { schema: string; foundBy: SchemaFoundBy } {
   const names = rows.map((r) => r.schema);
   const elsewhere = names.length ? ` procrastinate_jobs exists in: ${names.join(', ')}.` : '';
   if (configured) {

@@ -162,7 +162,7 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
  */
 async function detect(pool: Db, configured: string | null): Promise<{ schema: SchemaInfo | null; error: string | null }> {
   try {
-    const found = await resolveProcrastinateSchema(pool, configured);
+    const found = await resolveProcrastinateSchema(pool, configured, { requireUsage: false });
     return { schema: await readSchema(pool, found.schema, found.foundBy), error: null };
   } catch (error) {
     const jobqError = asJobqError(error);

@@ -31,7 +31,7 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
     db = await createTestDb(shape);
     const report = await runDoctor(db.pool);
     const schema = await detectSchema(db.pool);
-    expect(report.procrastinate).toEqual({ found: true, generation: shape === 'v3' ? '3.4+' : '2.x', features: schema.features, error: null, schema: 'public' });
+    expect(report.procrastinate).toEqual({ found: true, generation: shape === 'v3' ? '3.4+' : '2.x', features: schema.features, error: null, schema: 'public', foundBy: 'search_path' });
     expect(report.connection.serverVersion).toBe(schema.serverVersion);
     const { min, median, max } = report.connection.latencyMs;
     expect(min).toBeGreaterThanOrEqual(0);

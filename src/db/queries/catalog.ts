@@ -46,7 +46,8 @@ export function catalogProcrastinateObjects(schema: string | null = null): Query
 export function catalogProcrastinateSchemas(): QueryConfig {
   return {
     text: `
-      SELECT n.nspname::text AS schema, array_position(current_schemas(false), n.nspname) AS path_position
+      SELECT n.nspname::text AS schema, array_position(current_schemas(false), n.nspname) AS path_position,
+             has_schema_privilege(n.oid, 'USAGE') AS usage, current_user::text AS role
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relname = 'procrastinate_jobs' AND c.relkind IN ('r', 'p')
       ORDER BY array_position(current_schemas(false), n.nspname) NULLS LAST, n.nspname`,
