@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from './config.js';
-import { connectQueue, dbFromConfig } from './db/connect.js';
+import { connectQueue, openQueueDatabases } from './db/connect.js';
 import { asJobqError, JobqError } from './errors.js';
 import { createLogger } from './log.js';
 import { parseCommand, wantsJson } from './commands/parse.js';
@@ -55,14 +55,16 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     config = loadConfig(io.env);
     const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
     if (command.name === 'doctor') {
-      const db = dbFromConfig(config, log);
+      const { db, reader, urlPort, close } = openQueueDatabases(config, log);
       try {
-        const report = await runDoctor(db, { settings: settingsFrom(config) });
+        // With Slack configured, doctor also says what the bot's preflight would warn about.
+        const extraWarnings = config.SLACK_BOT_TOKEN ? await (await import('./slack/preflight.js')).slackDoctorWarnings(config) : [];
+        const report = await runDoctor(db, { settings: settingsFrom(config), schema: config.JOB_QUEUE_SCHEMA, urlPort, replica: await reader.status(), extraWarnings });
         io.out(json ? JSON.stringify({ features: report.procrastinate.features, ...report }, null, 2) : doctorText(report));
         // Warnings leave it at 0; a missing privilege or index, or no Procrastinate, is a failure.
         return report.ok ? 0 : 1;
       } finally {
-        await db.end();
+        await close();
       }
     }
     const ctx = await connectQueue(config, log);

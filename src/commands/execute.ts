@@ -4,13 +4,14 @@ import { listFailed, type FailedPage, type FailedQuery } from '../queue/failed.j
 import { listStalled, type StalledResult } from '../queue/stalled.js';
 import { listWorkers, type WorkersResult } from '../queue/workers.js';
 import { runDoctor, type DoctorReport } from '../queue/doctor.js';
-import type { QueueContext } from '../queue/context.js';
+import { heavyRead, type QueueContext } from '../queue/context.js';
 import type { ParsedCommand } from './parse.js';
+import type { ReadSource } from '../db/read-routing.js';
 
 /** A read command's typed result, tagged so renderers can pick the right view. */
 export type ReadOutcome =
-  | { kind: 'stats'; result: StatsResult }
-  | { kind: 'failed'; result: FailedPage; query: FailedQuery }
+  | { kind: 'stats'; result: StatsResult; source: ReadSource }
+  | { kind: 'failed'; result: FailedPage; query: FailedQuery; source: ReadSource }
   | { kind: 'job'; result: JobDetail }
   | { kind: 'stalled'; result: StalledResult }
   | { kind: 'workers'; result: WorkersResult }
@@ -25,11 +26,14 @@ export function isReadCommand(command: ParsedCommand): command is ReadCommand {
 /** Runs a read command against the queue core. Both fronts call this, then render. */
 export async function executeRead(ctx: QueueContext, command: ReadCommand): Promise<ReadOutcome> {
   switch (command.name) {
-    case 'stats':
-      return { kind: 'stats', result: await getStats(ctx, { groupBy: command.groupBy }) };
+    case 'stats': {
+      const { heavy, source } = await heavyRead(ctx);
+      return { kind: 'stats', result: await getStats(heavy, { groupBy: command.groupBy }), source };
+    }
     case 'failed': {
       const { name: _name, ...query } = command;
-      return { kind: 'failed', result: await listFailed(ctx, query), query };
+      const { heavy, source } = await heavyRead(ctx);
+      return { kind: 'failed', result: await listFailed(heavy, query), query, source };
     }
     case 'job':
       return { kind: 'job', result: await getJob(ctx, command.id) };
@@ -38,6 +42,6 @@ export async function executeRead(ctx: QueueContext, command: ReadCommand): Prom
     case 'workers':
       return { kind: 'workers', result: await listWorkers(ctx) };
     case 'doctor':
-      return { kind: 'doctor', result: await runDoctor(ctx.db, { settings: ctx.settings }) };
+      return { kind: 'doctor', result: await runDoctor(ctx.db, { settings: ctx.settings, schema: ctx.schema.schema, replica: (await ctx.reader?.status()) ?? null }) };
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { settingsFrom, type QueueContext } from '../queue/context.js';
 import { asJobqError } from '../errors.js';
 import { openDb, type Db } from './database.js';
+import { createReadRouter, type ReadRouter } from './read-routing.js';
 import { detectSchema } from './schema.js';
 import { connectionSettings, tlsFailure, tlsNegotiatingClient, TlsNegotiator } from './tls.js';
 
@@ -41,15 +42,43 @@ export function dbFromConfig(config: Config, log?: Logger): Db {
   return dbFromUrl({ url: requireDatabaseUrl(config), statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS, lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS, max: config.JOBQ_POOL_MAX }, log);
 }
 
+export interface QueueDatabases {
+  db: Db;
+  /** The hot standby for heavy reads, when JOB_QUEUE_READ_DATABASE_URL is set. */
+  replica: Db | null;
+  reader: ReadRouter;
+  /** The port in the primary's URL (a different server port means a pooler in between). */
+  urlPort: number;
+  close(): Promise<void>;
+}
+
+/** The primary, the optional read replica, and the router between them, from config. */
+export function openQueueDatabases(config: Config, log?: Logger): QueueDatabases {
+  const db = dbFromConfig(config, log);
+  const replica = config.JOB_QUEUE_READ_DATABASE_URL
+    ? dbFromUrl({ url: config.JOB_QUEUE_READ_DATABASE_URL, statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS, lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS, max: config.JOBQ_POOL_MAX, applicationName: 'jobq-reads' }, log)
+    : null;
+  return {
+    db,
+    replica,
+    reader: createReadRouter(db, replica, config.JOBQ_READ_MAX_LAG_SECONDS, log),
+    urlPort: Number(new URL(requireDatabaseUrl(config)).port || 5432),
+    close: async () => {
+      await Promise.all([db.end(), replica?.end()]);
+    },
+  };
+}
+
 /** Db + detected schema + settings: the queue core, ready. Closes the handle if detection fails. */
 export async function connectQueue(config: Config, log?: Logger): Promise<QueueContext & { close(): Promise<void> }> {
-  const db = dbFromConfig(config, log);
+  const { db, replica, reader, close } = openQueueDatabases(config, log);
   try {
     const schema = await detectSchema(db, { configured: config.JOB_QUEUE_SCHEMA });
+    replica?.useSchema(schema.schema);
     log?.debug({ generation: schema.generation, features: schema.features }, 'procrastinate schema detected');
-    return { db, schema, settings: settingsFrom(config), log, close: () => db.end() };
+    return { db, reader, schema, settings: settingsFrom(config), log, close };
   } catch (error) {
-    await db.end().catch(() => undefined);
+    await close().catch(() => undefined);
     throw asJobqError(error);
   }
 }

@@ -2,7 +2,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { settingsFrom, type QueueContext } from '../queue/context.js';
 import { asJobqError, type JobqError } from '../errors.js';
-import { dbFromConfig } from './connect.js';
+import { openQueueDatabases } from './connect.js';
+import type { ReadRouter } from './read-routing.js';
 import type { Db } from './database.js';
 import { catalogPing } from './queries/catalog.js';
 import { detectSchema, type SchemaInfo } from './schema.js';
@@ -15,6 +16,8 @@ import { detectSchema, type SchemaInfo } from './schema.js';
  */
 export interface QueueHandle {
   db: Db;
+  /** Where heavy reads go: a hot standby (JOB_QUEUE_READ_DATABASE_URL) while it is current, else the primary. */
+  reader: ReadRouter;
   get(): Promise<QueueContext>;
   /** Database reachable and schema detected (for /readyz). */
   ready(): Promise<{ ok: boolean; detail: string }>;
@@ -26,7 +29,8 @@ export interface QueueHandle {
 const BACKOFF_FIRST_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 
-export function createQueueHandle(config: Config, log?: Logger, db: Db = dbFromConfig(config, log)): QueueHandle {
+export function createQueueHandle(config: Config, log?: Logger): QueueHandle {
+  const { db, replica, reader, close } = openQueueDatabases(config, log);
   let schema: Promise<SchemaInfo> | undefined;
   let down: JobqError | null = null;
   let watching: NodeJS.Timeout | undefined;
@@ -37,6 +41,7 @@ export function createQueueHandle(config: Config, log?: Logger, db: Db = dbFromC
   const detect = () => {
     schema ??= detectSchema(db, { configured: config.JOB_QUEUE_SCHEMA }).then(
       (s) => {
+        replica?.useSchema(s.schema);
         if (down) log?.info({ generation: s.generation }, 'database reachable again; Procrastinate schema detected');
         down = null;
         return s;
@@ -71,8 +76,9 @@ export function createQueueHandle(config: Config, log?: Logger, db: Db = dbFromC
 
   const handle: QueueHandle = {
     db,
+    reader,
     async get() {
-      return { db, schema: await detect(), settings, log };
+      return { db, reader, schema: await detect(), settings, log };
     },
     async ready() {
       try {
@@ -91,7 +97,7 @@ export function createQueueHandle(config: Config, log?: Logger, db: Db = dbFromC
     async close() {
       closed = true;
       clearTimeout(watching);
-      await db.end();
+      await close();
     },
   };
   return handle;

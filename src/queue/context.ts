@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import type { ReadRouter, ReadSource } from '../db/read-routing.js';
 import type { SchemaInfo } from '../db/schema.js';
 import type { Logger } from '../log.js';
 
@@ -15,6 +16,8 @@ export interface QueueSettings {
 /** Everything a queue operation needs: a pool, the detected schema, settings. No Slack, no text. */
 export interface QueueContext {
   db: Db;
+  /** Where heavy reads go (a hot standby when configured); absent: the primary. */
+  reader?: ReadRouter | undefined;
   schema: SchemaInfo;
   settings: QueueSettings;
   log?: Logger | undefined;
@@ -37,3 +40,13 @@ export const DEFAULT_SETTINGS: QueueSettings = {
   batchSize: 500,
   batchPauseMs: 50,
 };
+
+/**
+ * The context for a heavy read: on the hot standby while it is current, else the primary.
+ * Single-job reads, stalled jobs and workers stay on the primary: they decide what to do next.
+ */
+export async function heavyRead(ctx: QueueContext): Promise<{ heavy: QueueContext; source: ReadSource }> {
+  if (!ctx.reader) return { heavy: ctx, source: { kind: 'primary' } };
+  const route = await ctx.reader.route();
+  return { heavy: { ...ctx, db: route.db }, source: route.source };
+}

@@ -1,5 +1,6 @@
+import type { ReplicaStatus } from '../db/read-routing.js';
 import type { Db } from '../db/database.js';
-import { catalogPing, catalogPrivileges, catalogTableEstimates, type PrivilegeCatalogRow } from '../db/queries/catalog.js';
+import { catalogPing, catalogConnection, catalogPrivileges, catalogTableEstimates, type PrivilegeCatalogRow } from '../db/queries/catalog.js';
 import { workersSummary } from '../db/queries/workers.js';
 import { isFailedIndex, readSchema, resolveProcrastinateSchema, type IndexInfo, type SchemaFoundBy, type SchemaInfo } from '../db/schema.js';
 import type { Feature } from '../db/procrastinate.js';
@@ -26,7 +27,18 @@ export interface DoctorWarning {
 export interface DoctorReport {
   /** No problems: every capability has what it needs, and Procrastinate's schema is whole. */
   ok: boolean;
-  connection: { latencyMs: { min: number; median: number; max: number }; serverVersion: string | null };
+  connection: {
+    latencyMs: { min: number; median: number; max: number };
+    serverVersion: string | null;
+    /** TLS as the server sees this connection (through a pooler: the pooler's own connection). */
+    tls: { ssl: boolean; version: string | null };
+    /** The port the server listens on; another port in the URL means a pooler or proxy in between. */
+    serverPort: number;
+    urlPort: number | null;
+    pooler: string | null;
+    /** The hot standby for heavy reads, when JOB_QUEUE_READ_DATABASE_URL is set. */
+    replica: ReplicaStatus | null;
+  };
   procrastinate: { found: boolean; generation: string | null; features: Feature[]; error: string | null; schema: string | null; foundBy: SchemaFoundBy | null };
   /** A summary of the capabilities below, kept for scripts that read it. */
   privileges: { role: string; database: string; read: boolean; updateJobs: boolean; deleteJobs: boolean; createSchema: boolean } | null;
@@ -46,6 +58,10 @@ export interface DoctorOptions {
   extraWarnings?: DoctorWarning[] | undefined;
   /** JOB_QUEUE_SCHEMA, when set. */
   schema?: string | null | undefined;
+  /** The port in the database URL, to tell a pooler in between. */
+  urlPort?: number | null | undefined;
+  /** The read replica's state, when one is configured. */
+  replica?: ReplicaStatus | null | undefined;
 }
 
 interface IndexRule {
@@ -98,8 +114,10 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
   const problems: string[] = [];
   let latencyMs: DoctorReport['connection']['latencyMs'];
   let catalog: PrivilegeCatalogRow;
+  let link: { ssl: boolean; tls_version: string | null; server_port: number; in_recovery: boolean };
   try {
     latencyMs = await measureLatency(pool);
+    link = (await pool.query<typeof link>(catalogConnection())).rows[0]!;
   } catch (error) {
     throw asJobqError(error);
   }
@@ -112,7 +130,15 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
   if (schemaError) problems.push(schemaError);
   const report: DoctorReport = {
     ok: false,
-    connection: { latencyMs, serverVersion: schema?.serverVersion ?? null },
+    connection: {
+      latencyMs,
+      serverVersion: schema?.serverVersion ?? null,
+      tls: { ssl: link.ssl, version: link.tls_version },
+      serverPort: link.server_port,
+      urlPort: options.urlPort ?? null,
+      pooler: options.urlPort && options.urlPort !== link.server_port ? `reached on port ${options.urlPort} while the server listens on ${link.server_port}: a pooler or proxy (PgBouncer, RDS Proxy...) is in between` : null,
+      replica: options.replica ?? null,
+    },
     procrastinate: { found: schema !== null, generation: schema?.generation ?? null, features: schema?.features ?? [], error: schemaError, schema: schema?.schema ?? null, foundBy: schema?.foundBy ?? null },
     privileges: null,
     capabilities: [],
@@ -149,6 +175,9 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
     if (capabilities.find((c) => c.name === 'read')!.ok) report.warnings.push(...(await queueWarnings({ db: pool, schema, settings })));
   } catch (error) {
     throw asJobqError(error);
+  }
+  if (options.replica && !options.replica.usable) {
+    report.warnings.push({ code: 'replica_unused', message: `Heavy reads use the primary: ${options.replica.reason ?? 'the replica is not usable'}.`, hint: 'Check JOB_QUEUE_READ_DATABASE_URL and the standby\'s replication; JOBQ_READ_MAX_LAG_SECONDS sets how far behind it may be.' });
   }
   report.warnings.push(...(options.extraWarnings ?? []));
   report.ok = problems.length === 0;

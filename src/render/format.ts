@@ -34,3 +34,9 @@ export function table(headers: string[], rows: string[][], rightAlign: Set<numbe
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
+
+/** Where a heavy read came from, when that is worth saying: a replica and its lag, or why not the replica. */
+export function sourceLine(source: { kind: 'primary'; fallback?: string } | { kind: 'replica'; lagSeconds: number }): string | null {
+  if (source.kind === 'replica') return `Read from the replica, ${source.lagSeconds < 1 ? 'less than a second' : formatAge(Math.round(source.lagSeconds))} behind the primary.`;
+  return source.fallback ? `Read from the primary: ${source.fallback}.` : null;
+}

@@ -1,3 +1,4 @@
+import { heavyRead } from '../queue/context.js';
 import type { Fence } from '../db/queries/jobq-leases.js';
 import { createHash } from 'node:crypto';
 import { createTask, type ScheduledTask } from 'node-cron';
@@ -92,7 +93,8 @@ export function startSummaries(deps: SummaryDeps): { stop(): Promise<void>; runT
       }
       const ctx = await deps.queue.get();
       const from = to.getTime() - p.from.getTime() > MAX_PERIOD_MS ? new Date(to.getTime() - MAX_PERIOD_MS) : p.from;
-      const summary = await getHealthSummary(ctx, { from, to });
+      const { heavy } = await heavyRead(ctx);
+      const summary = await getHealthSummary(heavy, { from, to });
       const ts = await deps.poster.post(p.schedule.channel, summaryBlocks(summary, deps.render), {
         metadata: { event_type: METADATA_TYPE.summary, event_payload: { schedule: p.key, tick: to.toISOString(), ...(p.ticks.length > 1 ? { ticks: p.ticks.length } : {}) } },
       });

@@ -161,3 +161,34 @@ export function catalogTableEstimates(): QueryConfig {
 export function catalogPing(): QueryConfig {
   return { text: 'SELECT 1 AS ok' };
 }
+
+/** On the primary: the WAL position now. A replica that replayed up to it is not behind. */
+export function catalogWalPosition(): QueryConfig {
+  return { text: `SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS lsn` };
+}
+
+/**
+ * On a replica: whether it is a standby, and how far behind a position of the primary it is. At
+ * or past that position it is current (0); otherwise the age of the last transaction it replayed.
+ */
+export function catalogReplicaLag(primaryLsn: string | null): QueryConfig {
+  return {
+    text: `
+      SELECT pg_is_in_recovery() AS in_recovery,
+             CASE WHEN NOT pg_is_in_recovery() THEN 0
+                  WHEN $1::pg_lsn IS NOT NULL AND pg_last_wal_replay_lsn() >= $1::pg_lsn THEN 0
+                  ELSE greatest(0, extract(epoch FROM now() - pg_last_xact_replay_timestamp()))::float8 END AS lag_seconds`,
+    values: [primaryLsn],
+  };
+}
+
+/** How this connection reaches the server: TLS in use (as the server sees it) and the port it listens on. */
+export function catalogConnection(): QueryConfig {
+  return {
+    text: `
+      SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS ssl,
+             (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls_version,
+             current_setting('port')::int AS server_port,
+             pg_is_in_recovery() AS in_recovery`,
+  };
+}

@@ -1,14 +1,16 @@
 import type { ReadOutcome } from '../../commands/execute.js';
-import type { SlackMessage } from './kit.js';
+import type { ReadSource } from '../../db/read-routing.js';
+import { sourceLine } from '../format.js';
+import { context, type SlackMessage } from './kit.js';
 import { doctorBlocks, failedBlocks, jobBlocks, stalledBlocks, statsBlocks, workersBlocks, type RenderOptions } from './reads.js';
 
 /** A read outcome as a Slack message. */
 export function readBlocks(outcome: ReadOutcome, options: RenderOptions): SlackMessage {
   switch (outcome.kind) {
     case 'stats':
-      return statsBlocks(outcome.result, options);
+      return withSource(statsBlocks(outcome.result, options), outcome.source);
     case 'failed':
-      return failedBlocks(outcome.result, outcome.query, options);
+      return withSource(failedBlocks(outcome.result, outcome.query, options), outcome.source);
     case 'job':
       return jobBlocks(outcome.result, options);
     case 'stalled':
@@ -18,4 +20,14 @@ export function readBlocks(outcome: ReadOutcome, options: RenderOptions): SlackM
     case 'doctor':
       return doctorBlocks(outcome.result, options);
   }
+}
+
+/** Says where a heavy read came from when it was not simply the primary: a reader sees how fresh it is. */
+function withSource(message: SlackMessage, source: ReadSource): SlackMessage {
+  const line = sourceLine(source);
+  if (!line) return message;
+  // Just before the trailing links, and only if the message has room (it is built to leave some).
+  const blocks = [...message.blocks];
+  blocks.splice(Math.max(0, blocks.length - 1), 0, context(`:card_index_dividers: ${line}`));
+  return blocks.length <= 50 ? { text: `${message.text}\n${line}`, blocks } : message;
 }

@@ -1,13 +1,15 @@
 import type { ReadOutcome } from '../../commands/execute.js';
+import type { ReadSource } from '../../db/read-routing.js';
+import { sourceLine } from '../format.js';
 import { doctorText, failedText, jobText, stalledText, statsText, workersText } from './reads.js';
 
 /** A read outcome as terminal text. */
 export function readText(outcome: ReadOutcome): string {
   switch (outcome.kind) {
     case 'stats':
-      return statsText(outcome.result);
+      return withSource(statsText(outcome.result), outcome.source);
     case 'failed':
-      return failedText(outcome.result);
+      return withSource(failedText(outcome.result), outcome.source);
     case 'job':
       return jobText(outcome.result);
     case 'stalled':
@@ -22,5 +24,11 @@ export function readText(outcome: ReadOutcome): string {
 /** A read outcome as the stable JSON documented in the README. */
 export function readJson(outcome: ReadOutcome): unknown {
   if (outcome.kind === 'doctor') return { features: outcome.result.procrastinate.features, ...outcome.result };
+  if (outcome.kind === 'stats' || outcome.kind === 'failed') return { ...outcome.result, source: outcome.source };
   return outcome.result;
+}
+
+function withSource(text: string, source: ReadSource): string {
+  const line = sourceLine(source);
+  return line ? `${text}\n${line}` : text;
 }

@@ -105,8 +105,10 @@ export function doctorBasicsLines(report: DoctorReport): string[] {
   const p = report.procrastinate;
   const lines = [
     `Connection   ok, latency min ${report.connection.latencyMs.min} ms / median ${report.connection.latencyMs.median} ms`,
-    `Server       PostgreSQL ${report.connection.serverVersion ?? '?'}`,
-    `Procrastinate ${p.found ? `${p.generation} in schema ${p.schema ?? '?'} (features: ${p.features.join(', ') || 'none beyond 2.x'})` : 'NOT FOUND'}`,
+    `Server       PostgreSQL ${report.connection.serverVersion ?? '?'}, ${report.connection.tls.ssl ? `TLS ${report.connection.tls.version ?? ''}`.trim() : 'no TLS'} on this connection`,
+    ...(report.connection.pooler ? [`Pooler       ${report.connection.pooler}`] : []),
+    ...(report.connection.replica ? [`Replica      ${replicaLine(report.connection.replica)}`] : []),
+    `Procrastinate ${p.found ? `${p.generation} in schema ${p.schema ?? '?'}${p.foundBy ? ` (found by ${p.foundBy})` : ''} (features: ${p.features.join(', ') || 'none beyond 2.x'})` : 'NOT FOUND'}`,
   ];
   if (report.privileges) lines.push(`Role         ${report.privileges.role} on database ${report.privileges.database}`);
   for (const t of report.tables) lines.push(`Table        ${t.name}: about ${formatCount(t.estimatedRows)} rows`);
@@ -116,6 +118,11 @@ export function doctorBasicsLines(report: DoctorReport): string[] {
     if (i.create) lines.push(`             ${i.create}`);
   }
   return lines;
+}
+
+function replicaLine(r: NonNullable<DoctorReport['connection']['replica']>): string {
+  if (r.usable) return `in use for heavy reads, ${r.lagSeconds !== null && r.lagSeconds >= 1 ? `${Math.round(r.lagSeconds)} s` : 'less than a second'} behind`;
+  return `NOT USED: ${r.reason ?? 'unknown'}`;
 }
 
 /** The statements that grant everything missing; jobq's schema with the alternative an admin may prefer. */
