@@ -122,12 +122,15 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
     throw asJobqError(error);
   }
   const { schema, error: schemaError } = await detect(pool, options.schema ?? null);
+  // The rest of the report reads the tables where every command would: in that schema.
+  if (schema) pool.useSchema(schema.schema);
   try {
     catalog = (await pool.query<PrivilegeCatalogRow>(catalogPrivileges(schema?.schema ?? null))).rows[0]!;
   } catch (error) {
     throw asJobqError(error);
   }
   if (schemaError) problems.push(schemaError);
+  if (link.in_recovery) problems.push('JOB_QUEUE_DATABASE_URL points at a hot standby (read-only): changes, the audit log and alerting need the primary. Put the standby in JOB_QUEUE_READ_DATABASE_URL instead.');
   const report: DoctorReport = {
     ok: false,
     connection: {

@@ -175,6 +175,7 @@ export function catalogReplicaLag(primaryLsn: string | null): QueryConfig {
   return {
     text: `
       SELECT pg_is_in_recovery() AS in_recovery,
+             -- NULL: behind, and no transaction replayed since it started, so how far is unknown.
              CASE WHEN NOT pg_is_in_recovery() THEN 0
                   WHEN $1::pg_lsn IS NOT NULL AND pg_last_wal_replay_lsn() >= $1::pg_lsn THEN 0
                   ELSE greatest(0, extract(epoch FROM now() - pg_last_xact_replay_timestamp()))::float8 END AS lag_seconds`,
