@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from './config.js';
-import { connectQueue, openQueueDatabases } from './db/connect.js';
+import { openQueueDatabases } from './db/connect.js';
+import { connectQueue } from './queue/open.js';
 import { asJobqError, JobqError } from './errors.js';
 import { createLogger } from './log.js';
 import { parseCommand, wantsJson } from './commands/parse.js';

@@ -1,7 +1,7 @@
 import { alertsConfigured, startAlerts, type RunningAlerts } from './alerts/start.js';
 import { DEFAULT_RUNBOOK_URL, loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrations.js';
-import { createQueueHandle } from './db/queue-handle.js';
+import { createQueueHandle } from './queue/handle.js';
 import { asJobqError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';

@@ -6,7 +6,7 @@ import { escapeMrkdwn } from '../render/blocks/kit.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { classifySlackError } from '../slack/errors.js';
 import type { LeaderEvent } from './leadership.js';
-import { countSuppressed, mutesFor, type Mute } from './mutes.js';
+import { countSuppressed, mutesFor, type Mute } from '../queue/mutes.js';
 import { METADATA_TYPE, type Poster } from './poster.js';
 import type { AlertSettings } from './settings.js';
 

@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import { combinedFailuresBlocks, failureAlertBlocks, failureReplyBlocks } from '../render/blocks/alerts.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { classifySlackError } from '../slack/errors.js';
-import { countSuppressed, listMutes, mutesFor } from './mutes.js';
+import { countSuppressed, listMutes, mutesFor } from '../queue/mutes.js';
 import { isMessageGone, METADATA_TYPE, type AlertMetadata, type Poster } from './poster.js';
 import type { AlertSettings } from './settings.js';
 

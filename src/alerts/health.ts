@@ -5,7 +5,7 @@ import { failureAlertsPrune, healthAlertsAll, healthAlertsClose, healthAlertsOpe
 import { jobsTodoPerQueue } from '../db/queries/jobs-health.js';
 import { jobsOldestDueTodo } from '../db/queries/jobs.js';
 import { workersSummary } from '../db/queries/workers.js';
-import type { QueueHandle } from '../db/queue-handle.js';
+import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
 import type { QueueContext } from '../queue/context.js';
 import { listStalled, type StalledJob } from '../queue/stalled.js';
@@ -14,7 +14,7 @@ import { healthAlertBlocks, healthRepeatBlocks, healthResolvedBlocks, muteEndedN
 import { code } from '../render/blocks/kit.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { classifySlackError } from '../slack/errors.js';
-import { countSuppressed, endedMutesToAnnounce, listMutes, mutesFor, unclaimMuteNote, type AlertSubject, type Mute } from './mutes.js';
+import { countSuppressed, endedMutesToAnnounce, listMutes, mutesFor, unclaimMuteNote, type AlertSubject, type Mute } from '../queue/mutes.js';
 import { isMessageGone, METADATA_TYPE, type Poster } from './poster.js';
 import { alertEnabled, backlogThresholds, type AlertSettings } from './settings.js';
 

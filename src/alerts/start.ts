@@ -1,16 +1,16 @@
 import type { WebClient } from '@slack/web-api';
 import type { Config } from '../config.js';
 import { migrate } from '../db/migrations.js';
-import type { QueueHandle } from '../db/queue-handle.js';
+import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
-import { startSummaries } from '../schedules/summaries.js';
+import { startSummaries } from './summaries.js';
 import { createDeliveryWatch, type DeliveryWatch } from '../slack/delivery-watch.js';
 import { configuredChannels } from '../slack/preflight.js';
 import { createDbOutageReporter } from './db-outage.js';
 import { createFailureTail, type FailureTail } from './failures.js';
 import { createHealthMonitor, type HealthMonitor } from './health.js';
 import { startLeadership, type LeaderEvent } from './leadership.js';
-import { listMutes, type Mute } from './mutes.js';
+import { listMutes, type Mute } from '../queue/mutes.js';
 import { createPoster } from './poster.js';
 import { alertEnabled, alertSettingsFrom } from './settings.js';
 

@@ -2,7 +2,7 @@ import type { CliIo } from '../cli.js';
 import type { Config } from '../config.js';
 import type { ParsedCommand } from '../commands/parse.js';
 import { assertWritesEnabled, executeJobChange, isJobChange, purgeOptionsOf, retryAllFilterOf } from '../commands/writes.js';
-import { createMute, endMutes, guardSilenceChange, listMutes } from '../alerts/mutes.js';
+import { createMute, endMutes, guardSilenceChange, listMutes } from '../queue/mutes.js';
 import { migrate } from '../db/migrations.js';
 import { formatTime } from '../render/format.js';
 import { JobqError } from '../errors.js';

@@ -1,10 +1,7 @@
 import { type Config, requireDatabaseUrl } from '../config.js';
 import type { Logger } from '../log.js';
-import { settingsFrom, type QueueContext } from '../queue/context.js';
-import { asJobqError } from '../errors.js';
 import { openDb, type Db } from './database.js';
 import { createReadRouter, type ReadRouter } from './read-routing.js';
-import { detectSchema } from './schema.js';
 import { connectionSettings, tlsFailure, tlsNegotiatingClient, TlsNegotiator } from './tls.js';
 
 export interface DbUrlOptions {
@@ -67,18 +64,4 @@ export function openQueueDatabases(config: Config, log?: Logger): QueueDatabases
       await Promise.all([db.end(), replica?.end()]);
     },
   };
-}
-
-/** Db + detected schema + settings: the queue core, ready. Closes the handle if detection fails. */
-export async function connectQueue(config: Config, log?: Logger): Promise<QueueContext & { close(): Promise<void> }> {
-  const { db, replica, reader, close } = openQueueDatabases(config, log);
-  try {
-    const schema = await detectSchema(db, { configured: config.JOB_QUEUE_SCHEMA });
-    replica?.useSchema(schema.schema);
-    log?.debug({ generation: schema.generation, features: schema.features }, 'procrastinate schema detected');
-    return { db, reader, schema, settings: settingsFrom(config), log, close };
-  } catch (error) {
-    await close().catch(() => undefined);
-    throw asJobqError(error);
-  }
 }

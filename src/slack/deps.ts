@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { QueueHandle } from '../db/queue-handle.js';
+import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import type { Confirmations } from './confirmations.js';

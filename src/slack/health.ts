@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { QueueHandle } from '../db/queue-handle.js';
+import type { QueueHandle } from '../queue/handle.js';
 import type { Route } from './receiver.js';
 import type { SlackStatus } from './status.js';
 

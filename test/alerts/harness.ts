@@ -2,7 +2,7 @@ import { LogLevel, webApi } from '@slack/bolt';
 import pg from 'pg';
 import { startAlerts, type RunningAlerts } from '../../src/alerts/start.js';
 import { loadConfig } from '../../src/config.js';
-import { createQueueHandle, type QueueHandle } from '../../src/db/queue-handle.js';
+import { createQueueHandle, type QueueHandle } from '../../src/queue/handle.js';
 import { startSlackEmulator, type SlackEmulator } from '../../src/emulator/web-api.js';
 import type { SlackMessage } from '../../src/emulator/model.js';
 import { testLogger } from '../helpers/log.js';

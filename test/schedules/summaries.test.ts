@@ -10,9 +10,9 @@ import { blockText, RUNBOOK } from '../helpers/bot.js';
 import { webApi } from '@slack/bolt';
 import { createPoster } from '../../src/alerts/poster.js';
 import { loadConfig } from '../../src/config.js';
-import { createQueueHandle } from '../../src/db/queue-handle.js';
+import { createQueueHandle } from '../../src/queue/handle.js';
 import { testLogger } from '../helpers/log.js';
-import { startSummaries } from '../../src/schedules/summaries.js';
+import { startSummaries } from '../../src/alerts/summaries.js';
 import { BOT_TOKEN } from '../helpers/bot.js';
 import { startAlerter, startEmulator, tagged, type Alerter } from '../alerts/harness.js';
 

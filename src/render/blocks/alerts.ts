@@ -1,7 +1,7 @@
 import { encodeFailureButton } from './button-values.js';
 import type { KnownBlock } from '@slack/types';
 import type { AlertName } from '../../config.js';
-import type { Mute } from '../../alerts/mutes.js';
+import type { Mute } from '../../queue/mutes.js';
 import { formatAge, formatCount } from '../format.js';
 import { RUNBOOK_SECTIONS, runbookUrl } from '../runbook.js';
 import { actions, button, code, context, escapeMrkdwn, message, runbookButton, section, type SlackMessage } from './kit.js';

@@ -1,4 +1,4 @@
-import type { Mute } from '../../alerts/mutes.js';
+import type { Mute } from '../../queue/mutes.js';
 import type { AuditPage } from '../../queue/audit.js';
 import type { CancelResult } from '../../queue/cancel.js';
 import type { PurgePreview, PurgeProgress, PurgeResult } from '../../queue/purge.js';

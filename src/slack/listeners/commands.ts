@@ -5,7 +5,7 @@ import { executeRead, isReadCommand } from '../../commands/execute.js';
 import { parseCommand, tokenize, type ParsedCommand } from '../../commands/parse.js';
 import { assertWritesEnabled, executeJobChange, isJobChange, purgeOptionsOf, refuse, retryAllFilterOf } from '../../commands/writes.js';
 import { asJobqError, JobqError } from '../../errors.js';
-import { createMute, endMutes, guardSilenceChange, listMutes } from '../../alerts/mutes.js';
+import { createMute, endMutes, guardSilenceChange, listMutes } from '../../queue/mutes.js';
 import { muteCreatedBlocks, mutesListBlocks, unmuteBlocks } from '../../render/blocks/alerts.js';
 import { slackActor } from '../../queue/actor.js';
 import { listAudit } from '../../queue/audit.js';

@@ -5,12 +5,12 @@ import { createTask, type ScheduledTask } from 'node-cron';
 import { backoffMs } from '../backoff.js';
 import type { SummarySchedule } from '../config.js';
 import { summaryTicksClaim, summaryTicksPosted, summaryTicksPrevious } from '../db/queries/jobq-alerts.js';
-import type { QueueHandle } from '../db/queue-handle.js';
+import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
 import { getHealthSummary } from '../queue/summary.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { summaryBlocks } from '../render/blocks/summary.js';
-import { METADATA_TYPE, type Poster } from '../alerts/poster.js';
+import { METADATA_TYPE, type Poster } from './poster.js';
 import { classifySlackError } from '../slack/errors.js';
 
 /** A first summary (no earlier tick recorded) covers the last day; no summary covers more than a week. */

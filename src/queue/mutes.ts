@@ -3,9 +3,9 @@ import { ALERT_NAMES, type AlertName } from '../config.js';
 import { type Db, type Queryable } from '../db/database.js';
 import { mutesActive, mutesClaimNotes, mutesCount, mutesEnd, mutesExpire, mutesInsert, mutesUnclaimNote, type MuteRow } from '../db/queries/jobq-alerts.js';
 import { JobqError, asJobqError } from '../errors.js';
-import { assertActor, type Actor } from '../queue/actor.js';
-import { AUDIT_ACTION, AUDIT_OUTCOME, auditFailures, recordAudit } from '../queue/audit.js';
-import type { QueueContext } from '../queue/context.js';
+import { assertActor, type Actor } from './actor.js';
+import { AUDIT_ACTION, AUDIT_OUTCOME, auditFailures, recordAudit } from './audit.js';
+import type { QueueContext } from './context.js';
 
 /** A silence: alerts about a queue, a task or an alert kind are counted instead of posted. */
 export interface Mute {

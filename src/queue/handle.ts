@@ -1,12 +1,12 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { settingsFrom, type QueueContext } from '../queue/context.js';
+import { settingsFrom, type QueueContext } from './context.js';
 import { asJobqError, type JobqError } from '../errors.js';
-import { openQueueDatabases } from './connect.js';
-import type { ReadRouter } from './read-routing.js';
-import type { Db } from './database.js';
-import { catalogPing } from './queries/catalog.js';
-import { detectSchema, type SchemaInfo } from './schema.js';
+import { openQueueDatabases } from '../db/connect.js';
+import type { ReadRouter } from '../db/read-routing.js';
+import type { Db } from '../db/database.js';
+import { catalogPing } from '../db/queries/catalog.js';
+import { detectSchema, type SchemaInfo } from '../db/schema.js';
 
 /**
  * The queue core for a long-running process: one pool, the schema detected on first use and
