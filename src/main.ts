@@ -1,14 +1,13 @@
 import { alertsConfigured, startAlerts, type RunningAlerts } from './alerts/start.js';
-import { DEFAULT_RUNBOOK_URL, loadConfig, type Config } from './config.js';
+import { DEFAULT_RUNBOOK_URL, type Config } from './config.js';
 import { migrate } from './db/migrations.js';
 import { createQueueHandle } from './queue/handle.js';
 import { asJobqError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
+import type { Logger } from './log.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { createConfirmations } from './slack/confirmations.js';
 import type { SlackDeps } from './slack/deps.js';
 import { createPermissions } from './slack/permissions.js';
-import { installProcessGuards } from './slack/process-guard.js';
 import { startSlackStatus } from './slack/status.js';
 
 export interface RunningBot {
@@ -79,18 +78,6 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
   };
 }
 
-/** `jobq serve` / `npm start`: the production bot when Slack is configured. */
-export async function serve(_argv: string[]): Promise<number> {
-  const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL);
-  installProcessGuards(log);
-  if (!config.SLACK_BOT_TOKEN) {
-    const { runSandbox } = await import('./sandbox/run.js');
-    return runSandbox(config, log);
-  }
-  return runBot(config, log, untilSignal());
-}
-
 /**
  * Runs the bot until `stop` resolves; returns the exit code. A start that fails (a token Slack
  * rejects, a bad variable) is logged as one line naming what to fix, with no stack trace.
@@ -109,11 +96,4 @@ export async function runBot(config: Config, log: Logger, stop: Promise<void>): 
   log.info('shutting down');
   await bot.stop();
   return 0;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
 }

@@ -1,12 +1,20 @@
-import { getJob, type JobDetail } from '../queue/job.js';
-import { getStats, type StatsResult } from '../queue/stats.js';
-import { listFailed, type FailedPage, type FailedQuery } from '../queue/failed.js';
-import { listStalled, type StalledResult } from '../queue/stalled.js';
-import { listWorkers, type WorkersResult } from '../queue/workers.js';
-import { runDoctor, type DoctorReport } from '../queue/doctor.js';
-import { heavyRead, type QueueContext } from '../queue/context.js';
-import type { ParsedCommand } from './parse.js';
 import type { ReadSource } from '../db/read-routing.js';
+import type { Actor } from '../queue/actor.js';
+import { listAudit, type AuditPage } from '../queue/audit.js';
+import { heavyRead, type QueueContext } from '../queue/context.js';
+import { runDoctor, type DoctorReport } from '../queue/doctor.js';
+import { listFailed, type FailedPage, type FailedQuery } from '../queue/failed.js';
+import { getJob, type JobDetail } from '../queue/job.js';
+import { createMute, endMutes, listMutes, type Mute } from '../queue/mutes.js';
+import { previewPurge, type PurgeOptions, type PurgePreview } from '../queue/purge.js';
+import { previewRetryAll, type RetryAllPreview } from '../queue/retry-all.js';
+import { listStalled, type StalledResult } from '../queue/stalled.js';
+import { getStats, type StatsResult } from '../queue/stats.js';
+import { listWorkers, type WorkersResult } from '../queue/workers.js';
+import type { CommandName } from './definitions.js';
+import { admitChange } from './admit.js';
+import { executeJobChange, purgeOptionsOf, retryAllFilterOf, type JobChangeOutcome } from './writes.js';
+import type { ParsedCommand } from './parse.js';
 
 /** A read command's typed result, tagged so renderers can pick the right view. */
 export type ReadOutcome =
@@ -17,13 +25,85 @@ export type ReadOutcome =
   | { kind: 'workers'; result: WorkersResult }
   | { kind: 'doctor'; result: DoctorReport };
 
+/** What a bulk change would touch, and what runs on Confirm: exactly what was previewed. */
+export type BulkPreview =
+  | { kind: 'bulk-preview'; bulk: 'retry-all'; preview: RetryAllPreview; params: RetryAllPreview }
+  | { kind: 'bulk-preview'; bulk: 'purge'; preview: PurgePreview; params: PurgeOptions };
+
+/** Every command's typed result. The fronts render these; they decide nothing about the queue. */
+export type Outcome =
+  | ReadOutcome
+  | { kind: 'help'; topic: CommandName | null }
+  | { kind: 'audit'; result: AuditPage }
+  | { kind: 'mutes'; result: Mute[] }
+  | { kind: 'mute'; result: Mute }
+  | { kind: 'unmute'; result: Mute[] }
+  | JobChangeOutcome
+  | BulkPreview;
+
+/** Outcomes that changed something: announced in the channel and copied to the audit channel. */
+export type ChangeOutcome = Extract<Outcome, { kind: 'mute' | 'unmute' | 'retry' | 'cancel' | 'run-now' }>;
+
+export function isChange(outcome: Outcome): outcome is ChangeOutcome {
+  return outcome.kind === 'mute' || outcome.kind === 'unmute' || outcome.kind === 'retry' || outcome.kind === 'cancel' || outcome.kind === 'run-now';
+}
+
+/** Who asks, as the front knows them. */
+export interface Caller {
+  actor: Actor;
+  /** Throws a `forbidden` JobqError when this caller may not change the queue. */
+  assertMayWrite(): Promise<void>;
+  /** JOB_QUEUE_ENABLED: false is the emergency stop. */
+  writesEnabled: boolean;
+  /** Resolves once jobq's own schema is ready (audit, silences, confirmations). */
+  migrated(): Promise<void>;
+}
+
 export type ReadCommand = Extract<ParsedCommand, { name: ReadOutcome['kind'] }>;
 
 export function isReadCommand(command: ParsedCommand): command is ReadCommand {
   return ['stats', 'failed', 'job', 'stalled', 'workers', 'doctor'].includes(command.name);
 }
 
-/** Runs a read command against the queue core. Both fronts call this, then render. */
+/**
+ * The one dispatch both fronts use: a parsed command in, its typed outcome out. Changes pass the
+ * emergency stop and the caller's write permission first (a refusal is audited); a bulk change
+ * only previews here, and runs through runBulk once the front has its confirmation.
+ * `connect` is called only when the command needs the database (`help` does not).
+ */
+export async function executeCommand(connect: () => Promise<QueueContext>, command: ParsedCommand, caller: Caller): Promise<Outcome> {
+  if (command.name === 'help') return { kind: 'help', topic: command.topic };
+  const ctx = await connect();
+  if (isReadCommand(command)) return executeRead(ctx, command);
+  await caller.migrated();
+  switch (command.name) {
+    case 'audit':
+      return { kind: 'audit', result: await listAudit(ctx, command) };
+    case 'mutes':
+      return { kind: 'mutes', result: await listMutes(ctx.db) };
+  }
+  await admitChange(ctx, command, caller);
+  switch (command.name) {
+    case 'mute':
+      return { kind: 'mute', result: await createMute(ctx, { target: command.target, seconds: command.durationSeconds, reason: command.reason }, caller.actor) };
+    case 'unmute':
+      return { kind: 'unmute', result: await endMutes(ctx, command.target, caller.actor) };
+    case 'retry':
+    case 'cancel':
+    case 'run-now':
+      return executeJobChange(ctx, command, caller.actor);
+    case 'retry-all': {
+      const preview = await previewRetryAll(ctx, retryAllFilterOf(command));
+      return { kind: 'bulk-preview', bulk: 'retry-all', preview, params: preview };
+    }
+    case 'purge': {
+      const options = purgeOptionsOf(command);
+      return { kind: 'bulk-preview', bulk: 'purge', preview: await previewPurge(ctx, options), params: options };
+    }
+  }
+}
+
+/** Runs a read command against the queue core. */
 export async function executeRead(ctx: QueueContext, command: ReadCommand): Promise<ReadOutcome> {
   switch (command.name) {
     case 'stats': {

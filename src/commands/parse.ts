@@ -5,6 +5,7 @@ import { parseJobId } from '../queue/job.js';
 import { COMMAND_NAMES, type CommandName, DEFINITIONS } from './definitions.js';
 import { parseDuration, parseTimeAgo, shown } from './time.js';
 import { COMMAND_TEXT_MAX, nameSchema, parseName, parseReason } from './values.js';
+import { MUTE_MAX_SECONDS } from '../queue/mutes.js';
 
 /** A command as typed data: what the user asked for, validated, with no front-specific parts. */
 export type ParsedCommand =
@@ -181,9 +182,6 @@ export function parseCommand(tokens: string[]): ParsedCommand {
     }
   });
 }
-
-/** A silence lasts at most this long: a forgotten mute should not hide alerts for a year. */
-const MUTE_MAX_SECONDS = 90 * 86_400;
 
 /** Drops undefined keys so optional fields stay absent (exactOptionalPropertyTypes-friendly). */
 function compact<T extends object>(value: T): T {

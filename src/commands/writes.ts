@@ -1,10 +1,8 @@
-import { JobqError } from '../errors.js';
 import type { Actor } from '../queue/actor.js';
-import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit, type AuditAction } from '../queue/audit.js';
 import { cancelJob, type CancelResult } from '../queue/cancel.js';
 import type { QueueContext } from '../queue/context.js';
-import type { PurgeOptions } from '../queue/purge.js';
-import type { RetryAllFilter } from '../queue/retry-all.js';
+import { purge, type PurgeOptions, type PurgeProgress, type PurgeResult } from '../queue/purge.js';
+import { retryAll, type RetryAllFilter, type RetryAllPreview, type RetryAllProgress, type RetryAllResult } from '../queue/retry-all.js';
 import { retryJob, type RetryResult } from '../queue/retry.js';
 import { runJobNow, type RunNowResult } from '../queue/run-now.js';
 import type { ParsedCommand } from './parse.js';
@@ -16,10 +14,6 @@ export type JobChangeOutcome =
   | { kind: 'run-now'; result: RunNowResult };
 
 export type JobChangeCommand = Extract<ParsedCommand, { name: 'retry' | 'cancel' | 'run-now' }>;
-
-export function isJobChange(command: ParsedCommand): command is JobChangeCommand {
-  return command.name === 'retry' || command.name === 'cancel' || command.name === 'run-now';
-}
 
 export async function executeJobChange(ctx: QueueContext, command: JobChangeCommand, actor: Actor): Promise<JobChangeOutcome> {
   switch (command.name) {
@@ -40,32 +34,18 @@ export function purgeOptionsOf(command: Extract<ParsedCommand, { name: 'purge' }
   return { olderThanDays: command.olderThanDays, queue: command.queue, includeFailed: command.includeFailed };
 }
 
-const ACTION_OF: Partial<Record<ParsedCommand['name'], AuditAction>> = {
-  retry: AUDIT_ACTION.retry,
-  'retry-all': AUDIT_ACTION.retryAll,
-  cancel: AUDIT_ACTION.cancel,
-  'run-now': AUDIT_ACTION.runNow,
-  purge: AUDIT_ACTION.purge,
-};
+/** What a confirmed bulk change runs: the stored preview (retry-all) or options (purge). */
+export type BulkPlan = { bulk: 'retry-all'; params: RetryAllPreview } | { bulk: 'purge'; params: PurgeOptions };
+export type BulkKind = BulkPlan['bulk'];
+export type BulkResult = { bulk: 'retry-all'; result: RetryAllResult } | { bulk: 'purge'; result: PurgeResult };
+export type BulkProgress = { bulk: 'retry-all'; progress: RetryAllProgress } | { bulk: 'purge'; progress: PurgeProgress };
 
-/**
- * The emergency stop (JOB_QUEUE_ENABLED=false): every change is refused, and the refusal is
- * audited, while reads keep working for the people diagnosing the incident.
- */
-export async function assertWritesEnabled(ctx: QueueContext, enabled: boolean, command: ParsedCommand, actor: Actor): Promise<void> {
-  if (enabled) return;
-  const error = new JobqError('disabled', 'Changes are switched off (JOB_QUEUE_ENABLED=false): jobq only reads until an operator turns them back on.', { runbookSection: 'emergency-stop' });
-  await refuse(ctx, command, actor, error);
-  throw error;
-}
-
-/** Records a refusal made before the queue core was asked (permissions, emergency stop). */
-export async function refuse(ctx: QueueContext, command: ParsedCommand, actor: Actor, error: JobqError, about?: Record<string, unknown>): Promise<void> {
-  const action = ACTION_OF[command.name];
-  if (!action) return;
-  const { name: _name, ...parsed } = command as Record<string, unknown>;
-  const filters = about ?? parsed;
-  await recordAudit(ctx.db, { actor, action, filters }, AUDIT_OUTCOME.refused, 0, error.message).catch((auditError: unknown) => {
-    ctx.log?.error({ err: auditError }, 'could not audit a refusal');
-  });
+/** Runs a confirmed bulk change in batches; the signal stops it between batches. */
+export async function runBulk(ctx: QueueContext, plan: BulkPlan, actor: Actor, options: { signal?: AbortSignal; onProgress?: (progress: BulkProgress) => void } = {}): Promise<BulkResult> {
+  if (plan.bulk === 'retry-all') {
+    const onProgress = (progress: RetryAllProgress) => options.onProgress?.({ bulk: 'retry-all', progress });
+    return { bulk: 'retry-all', result: await retryAll(ctx, plan.params, actor, { signal: options.signal, onProgress }) };
+  }
+  const onProgress = (progress: PurgeProgress) => options.onProgress?.({ bulk: 'purge', progress });
+  return { bulk: 'purge', result: await purge(ctx, plan.params, actor, { signal: options.signal, onProgress }) };
 }

@@ -147,20 +147,3 @@ function inTransaction<T>(pool: Db, fn: (client: Queryable) => Promise<T>): Prom
     throw mutesError(error);
   });
 }
-
-/**
- * Runs the checks a silence change must pass (emergency stop, write permission); a refusal is
- * audited under mute/unmute, as refusals of other changes are, and rethrown.
- */
-export async function guardSilenceChange(ctx: QueueContext, command: { name: 'mute' | 'unmute'; target: string }, actor: Actor, checks: () => Promise<void>): Promise<void> {
-  try {
-    await checks();
-  } catch (error) {
-    const e = asJobqError(error);
-    const action = command.name === 'mute' ? AUDIT_ACTION.mute : AUDIT_ACTION.unmute;
-    await recordAudit(ctx.db, { actor, action, filters: { target: command.target } }, AUDIT_OUTCOME.refused, 0, e.message).catch((auditError: unknown) => {
-      ctx.log?.error({ err: auditError }, 'could not audit a refused silence change');
-    });
-    throw e;
-  }
-}

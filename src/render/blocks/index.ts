@@ -1,8 +1,43 @@
-import type { ReadOutcome } from '../../commands/execute.js';
+import type { Outcome, ReadOutcome } from '../../commands/execute.js';
 import type { ReadSource } from '../../db/read-routing.js';
 import { sourceLine } from '../format.js';
 import { context, type SlackMessage } from './kit.js';
 import { doctorBlocks, failedBlocks, jobBlocks, stalledBlocks, statsBlocks, workersBlocks, type RenderOptions } from './reads.js';
+import { muteCreatedBlocks, mutesListBlocks, unmuteBlocks } from './alerts.js';
+import { auditBlocks, bulkPreviewBlocks, helpBlocks, jobChangeBlocks, type PendingBulk } from './writes.js';
+
+/**
+ * Any outcome as a Slack message: one exhaustive switch. `by` is who asked (changes name them);
+ * a bulk preview needs its pending confirmation, which only the Slack front can make.
+ */
+export function outcomeBlocks(outcome: Outcome, by: { userId: string; pending?: PendingBulk }, options: RenderOptions): SlackMessage {
+  switch (outcome.kind) {
+    case 'stats':
+    case 'failed':
+    case 'job':
+    case 'stalled':
+    case 'workers':
+    case 'doctor':
+      return readBlocks(outcome, options);
+    case 'help':
+      return helpBlocks(outcome.topic, options);
+    case 'audit':
+      return auditBlocks(outcome.result, options);
+    case 'mutes':
+      return mutesListBlocks(outcome.result, options);
+    case 'mute':
+      return muteCreatedBlocks(outcome.result, by.userId, options);
+    case 'unmute':
+      return unmuteBlocks(outcome.result, by.userId, options);
+    case 'retry':
+    case 'cancel':
+    case 'run-now':
+      return jobChangeBlocks(outcome, by.userId, options);
+    case 'bulk-preview':
+      if (!by.pending) throw new Error('A bulk preview renders with its pending confirmation.');
+      return bulkPreviewBlocks(outcome.bulk, outcome.preview, by.pending, options);
+  }
+}
 
 /** A read outcome as a Slack message. */
 export function readBlocks(outcome: ReadOutcome, options: RenderOptions): SlackMessage {

@@ -1,7 +1,74 @@
-import type { ReadOutcome } from '../../commands/execute.js';
+import type { Outcome, ReadOutcome } from '../../commands/execute.js';
+import type { BulkResult } from '../../commands/writes.js';
 import type { ReadSource } from '../../db/read-routing.js';
-import { sourceLine } from '../format.js';
+import { formatTime, sourceLine } from '../format.js';
+import { helpText } from './help.js';
 import { doctorText, failedText, jobText, stalledText, statsText, workersText } from './reads.js';
+import { auditText, cancelText, mutesText, purgePreviewText, purgeResultText, retryAllPreviewText, retryAllResultText, retryText, runNowText } from './writes.js';
+
+/** Any outcome as terminal text: one exhaustive switch, so a new outcome cannot be forgotten here. */
+export function outcomeText(outcome: Outcome): string {
+  switch (outcome.kind) {
+    case 'stats':
+    case 'failed':
+    case 'job':
+    case 'stalled':
+    case 'workers':
+    case 'doctor':
+      return readText(outcome);
+    case 'help':
+      return helpText(outcome.topic, 'jobq');
+    case 'audit':
+      return auditText(outcome.result);
+    case 'mutes':
+      return mutesText(outcome.result);
+    case 'mute':
+      return `Muted ${outcome.result.target} until ${formatTime(outcome.result.expiresAt)}: matching alerts are counted, not posted.`;
+    case 'unmute':
+      return outcome.result.map((m) => `Unmuted ${m.target}: ${m.suppressedAlerts} alert(s) suppressed (${m.suppressedFailures} failure(s)).`).join('\n');
+    case 'retry':
+      return retryText(outcome.result);
+    case 'cancel':
+      return cancelText(outcome.result);
+    case 'run-now':
+      return runNowText(outcome.result);
+    case 'bulk-preview':
+      return outcome.bulk === 'retry-all' ? retryAllPreviewText(outcome.preview) : purgePreviewText(outcome.preview);
+  }
+}
+
+/** Any outcome as the stable JSON documented in the README (bulk changes: see the CLI, which adds the result). */
+export function outcomeJson(outcome: Outcome): unknown {
+  switch (outcome.kind) {
+    case 'stats':
+    case 'failed':
+    case 'job':
+    case 'stalled':
+    case 'workers':
+    case 'doctor':
+      return readJson(outcome);
+    case 'help':
+      return { help: helpText(outcome.topic, 'jobq') };
+    case 'audit':
+      return outcome.result;
+    case 'mutes':
+      return { mutes: outcome.result };
+    case 'mute':
+      return outcome.result;
+    case 'unmute':
+      return { ended: outcome.result };
+    case 'retry':
+    case 'cancel':
+    case 'run-now':
+      return outcome.result;
+    case 'bulk-preview':
+      return { preview: outcome.preview, result: null };
+  }
+}
+
+export function bulkResultText(result: BulkResult): string {
+  return result.bulk === 'retry-all' ? retryAllResultText(result.result) : purgeResultText(result.result);
+}
 
 /** A read outcome as terminal text. */
 export function readText(outcome: ReadOutcome): string {

@@ -1,19 +1,23 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { executeRead } from '../../commands/execute.js';
+import { admitChange } from '../../commands/admit.js';
+import { DEFINITIONS } from '../../commands/definitions.js';
+import { executeCommand } from '../../commands/execute.js';
 import type { ParsedCommand } from '../../commands/parse.js';
-import { assertWritesEnabled, executeJobChange, refuse, retryAllFilterOf, type JobChangeCommand } from '../../commands/writes.js';
+import { runBulk, type BulkKind, type BulkProgress, type JobChangeCommand } from '../../commands/writes.js';
 import { asJobqError, JobqError } from '../../errors.js';
-import { slackActor, type Actor } from '../../queue/actor.js';
+import type { Actor } from '../../queue/actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit } from '../../queue/audit.js';
 import type { QueueContext } from '../../queue/context.js';
 import { parseJobId } from '../../queue/job.js';
-import { purge, type PurgeOptions, type PurgeProgress } from '../../queue/purge.js';
-import { previewRetryAll, retryAll, type RetryAllPreview, type RetryAllProgress } from '../../queue/retry-all.js';
+import type { PurgeOptions } from '../../queue/purge.js';
+import type { RetryAllPreview } from '../../queue/retry-all.js';
 import { decodeFailedQuery, decodeFailureButton } from '../../render/blocks/button-values.js';
-import { readBlocks } from '../../render/blocks/index.js';
-import { bulkClosedBlocks, bulkPreviewBlocks, bulkProgressBlocks, bulkResultBlocks, jobChangeBlocks, type BulkKind } from '../../render/blocks/writes.js';
+import { outcomeBlocks } from '../../render/blocks/index.js';
+import { bulkClosedBlocks, bulkProgressBlocks, bulkResultBlocks } from '../../render/blocks/writes.js';
 import { postToAuditChannel } from '../audit-channel.js';
+import { slackCaller } from '../caller.js';
+import { deliverOutcome } from './commands.js';
 import type { SlackDeps } from '../deps.js';
 import { answer } from '../guard.js';
 import type { Replier } from '../reply.js';
@@ -49,59 +53,39 @@ export function register(app: App, deps: SlackDeps): void {
 const channelOf = (body: BlockAction) => body.channel?.id ?? body.container?.channel_id ?? '';
 
 function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promise<void>> {
-  const jobChange =
-    (name: JobChangeCommand['name']) =>
-    async ({ body, action, reply, client }: Click): Promise<void> => {
-      const command: JobChangeCommand = { name, id: parseJobId(action.value) };
-      const ctx = await deps.queue.get();
-      await deps.migrated();
-      const actor = slackActor(body.user.id, body.user.name);
-      await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, command, actor);
-      await assertWriter(deps, client, ctx, command, actor);
-      const message = jobChangeBlocks(await executeJobChange(ctx, command, actor), body.user.id, deps.render);
-      await reply.inChannel(message);
-      await postToAuditChannel(deps, client, message);
-    };
+  const who = (body: BlockAction) => ({ userId: body.user.id, channelId: channelOf(body) });
+  const run = async ({ body, reply, client }: Click, command: ParsedCommand) => {
+    // Reading buttons follow JOBQ_READ_CHANNELS like commands; changing ones are checked for write rights.
+    if (DEFINITIONS[command.name].access === 'read') deps.permissions.assertCanRead(body.user.id, channelOf(body));
+    const outcome = await executeCommand(() => deps.queue.get(), command, slackCaller(deps, client, body.user.id, body.user.name));
+    await deliverOutcome(deps, outcome, reply, client, who(body));
+  };
+  const jobChange = (name: JobChangeCommand['name']) => async (click: Click) => run(click, { name, id: parseJobId(click.action.value) });
 
   return {
     // Link buttons (runbook, logs) open their URL in the browser; Slack still reports the click.
     runbook_link: async ({ reply }) => reply.none(),
 
-    job_details: async ({ body, action, reply }) => {
-      deps.permissions.assertCanRead(body.user.id, channelOf(body));
-      const id = parseJobId(action.value);
-      const ctx = await deps.queue.get();
-      await reply.ephemeral(readBlocks(await executeRead(ctx, { name: 'job', id }), deps.render));
-    },
+    job_details: async (click) => run(click, { name: 'job', id: parseJobId(click.action.value) }),
 
-    failed_next: async ({ body, action, reply }) => {
+    // "Next": the following page replaces the one whose button was clicked.
+    failed_next: async ({ body, action, reply, client }) => {
       deps.permissions.assertCanRead(body.user.id, channelOf(body));
-      const query = decodeFailedQuery(action.value);
-      const ctx = await deps.queue.get();
-      await reply.replaceClicked(readBlocks(await executeRead(ctx, { name: 'failed', ...query } as ParsedCommand & { name: 'failed' }), deps.render));
+      const command = { name: 'failed' as const, ...decodeFailedQuery(action.value) };
+      const outcome = await executeCommand(() => deps.queue.get(), command, slackCaller(deps, client, body.user.id, body.user.name));
+      await reply.replaceClicked(outcomeBlocks(outcome, { userId: body.user.id }, deps.render));
     },
 
     // Failure alert: "Show them", the failed jobs of the alert's queue and task.
-    alert_show: async ({ body, action, reply }) => {
-      deps.permissions.assertCanRead(body.user.id, channelOf(body));
-      const v = decodeFailureButton(action.value);
-      const ctx = await deps.queue.get();
-      await reply.ephemeral(readBlocks(await executeRead(ctx, { name: 'failed', queue: v.queue, task: v.task }), deps.render));
+    alert_show: async (click) => {
+      const v = decodeFailureButton(click.action.value);
+      await run(click, { name: 'failed', queue: v.queue, task: v.task });
     },
 
     // "Retry these": the same preview and Confirm as `/jobq retry-all --queue Q --task T --since <first failure>`.
-    alert_retry: async ({ body, action, reply, client }) => {
-      const v = decodeFailureButton(action.value);
-      const ctx = await deps.queue.get();
-      await deps.migrated();
-      const actor = slackActor(body.user.id, body.user.name);
-      const command = { name: 'retry-all' as const, queue: v.queue, task: v.task, since: v.since, yes: false, dryRun: false };
-      await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, command, actor);
-      await assertWriter(deps, client, ctx, command, actor);
-      const preview = await previewRetryAll(ctx, retryAllFilterOf(command));
-      if (preview.total === 0 && preview.exact) throw new JobqError('not_found', 'None of these jobs is still failed: nothing to retry.', { runbookSection: 'retrying-jobs-safely' });
-      const pending = await deps.confirmations.create('retry-all', preview, body.user.id, channelOf(body));
-      await reply.inChannel(bulkPreviewBlocks('retry-all', preview, { confirmationId: pending.id, requestedBy: body.user.id, expiresAt: pending.expiresAt }, deps.render));
+    alert_retry: async (click) => {
+      const v = decodeFailureButton(click.action.value);
+      await run(click, { name: 'retry-all', queue: v.queue, task: v.task, since: v.since, yes: false, dryRun: false });
     },
 
     job_retry: jobChange('retry'),
@@ -111,10 +95,10 @@ function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promis
     bulk_cancel: async ({ body, action, reply, client }) => {
       const ctx = await deps.queue.get();
       await deps.migrated();
-      const actor = slackActor(body.user.id, body.user.name);
+      const caller = slackCaller(deps, client, body.user.id, body.user.name);
       const id = confirmationIdOf(action.value);
-      await auditedClick(deps, ctx, actor, id, 'cancel', async () => {
-        await assertWriter(deps, client, ctx, probeFor(await deps.confirmations.kindOf(id)), actor, { confirmation: id, click: 'cancel' });
+      await auditedClick(deps, ctx, caller.actor, id, 'cancel', async () => {
+        await admitChange(ctx, probeFor(await deps.confirmations.kindOf(id)), { ...caller, writesEnabled: true }, { confirmation: id, click: 'cancel' });
         const kind = await deps.confirmations.cancel(id, body.user.id);
         await reply.replaceClicked(bulkClosedBlocks(kind, `cancelled by <@${body.user.id}>; nothing changed.`, deps.render));
       });
@@ -123,12 +107,10 @@ function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promis
     bulk_confirm: async ({ body, action, reply, client }) => {
       const ctx = await deps.queue.get();
       await deps.migrated();
-      const actor = slackActor(body.user.id, body.user.name);
+      const caller = slackCaller(deps, client, body.user.id, body.user.name);
       const id = confirmationIdOf(action.value);
-      const claimed = await auditedClick(deps, ctx, actor, id, 'confirm', async () => {
-        const probe = probeFor(await deps.confirmations.kindOf(id));
-        await assertWritesEnabled(ctx, deps.config.JOB_QUEUE_ENABLED, probe, actor);
-        await assertWriter(deps, client, ctx, probe, actor, { confirmation: id, click: 'confirm' });
+      const claimed = await auditedClick(deps, ctx, caller.actor, id, 'confirm', async () => {
+        await admitChange(ctx, probeFor(await deps.confirmations.kindOf(id)), caller, { confirmation: id, click: 'confirm' });
         // One conditional UPDATE decides: a double click, or two people clicking, runs it once.
         return deps.confirmations.claim(id, body.user.id);
       });
@@ -137,17 +119,15 @@ function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promis
 
       let sent = 0;
       let last = Date.now();
-      const onProgress = (progress: RetryAllProgress | PurgeProgress) => {
+      const onProgress = (p: BulkProgress) => {
         if (sent >= PROGRESS_UPDATES || Date.now() - last < PROGRESS_EVERY_MS) return;
         sent++;
         last = Date.now();
-        void reply.progress(bulkProgressBlocks(kind, progress, body.user.id, deps.render)).catch(() => undefined);
+        void reply.progress(bulkProgressBlocks(kind, p.progress, body.user.id, deps.render)).catch(() => undefined);
       };
       try {
-        const result =
-          kind === 'retry-all'
-            ? await retryAll(ctx, claimed.params as RetryAllPreview, actor, { onProgress })
-            : await purge(ctx, claimed.params as PurgeOptions, actor, { onProgress });
+        const plan = kind === 'retry-all' ? { bulk: 'retry-all' as const, params: claimed.params as RetryAllPreview } : { bulk: 'purge' as const, params: claimed.params as PurgeOptions };
+        const { result } = await runBulk(ctx, plan, caller.actor, { onProgress });
         await deps.confirmations.finish(id, result);
         const message = bulkResultBlocks(kind, result, body.user.id, deps.render);
         await reply.replaceClicked(message);
@@ -193,15 +173,4 @@ async function auditedClick<T>(deps: SlackDeps, ctx: QueueContext, actor: Actor,
 /** The command a confirmation stands for, so a refusal is audited under the right action. */
 function probeFor(kind: BulkKind): ParsedCommand {
   return kind === 'purge' ? { name: 'purge', olderThanDays: 0, includeFailed: false, yes: true, dryRun: false } : { name: 'retry-all', yes: true, dryRun: false };
-}
-
-async function assertWriter(deps: SlackDeps, client: WebClient, ctx: QueueContext, command: ParsedCommand, actor: Actor, about?: Record<string, unknown>): Promise<void> {
-  try {
-    await deps.permissions.assertCanWrite(client, actor.id);
-  } catch (error) {
-    const e = asJobqError(error);
-    await refuse(ctx, command, actor, e, about);
-    deps.log.warn({ user: actor.id, command: command.name }, 'change refused: no permission');
-    throw e;
-  }
 }
