@@ -103,6 +103,13 @@ export function openDb(options: DbOptions, log?: Logger): Db {
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>, tx: TransactionOptions = {}): Promise<T> {
     const client = await connect();
     let broken: Error | undefined;
+    // A connection that breaks while checked out between two statements (the server restarted,
+    // a pooler or network cut it) emits 'error' with no query to reject: without a listener Node
+    // would throw it out of the process. The next statement on it fails and reports it instead.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query(prelude(tx));
       const result = await fn({ query: (statement: QueryConfig | string, values?: unknown[]) => client.query(statement as string, values) } as Queryable);
@@ -115,6 +122,7 @@ export function openDb(options: DbOptions, log?: Logger): Db {
       });
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
