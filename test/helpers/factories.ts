@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { isV3Family, isV310Family, type SchemaShape } from './fixtures.js';
+import { isV3Family, isV310Family, type FixtureShape } from './fixtures.js';
 
 export interface JobSpec {
   queue?: string;
@@ -19,7 +19,7 @@ export interface JobSpec {
  * updates, so its triggers record the same events production has. Over a pool, or over one
  * client to play a worker whose statements share a transaction.
  */
-export function factories(pool: Pool | PoolClient, shape: SchemaShape) {
+export function factories(pool: Pool | PoolClient, shape: FixtureShape) {
   const v3 = isV3Family(shape);
   const v310 = isV310Family(shape);
   return {
