@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { SHAPES, fixtureSql, templateName } from './helpers/fixtures.js';
+import { FIXTURE_SHAPES, fixtureSql, templateName } from './helpers/fixtures.js';
 import { DEFAULT_ADMIN_URL, answers, startThrowawayServer } from './helpers/postgres.js';
 
 declare module 'vitest' {
@@ -49,7 +49,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       const pid = Number(/_(\d+)_[a-z0-9]+$/.exec(row.datname)?.[1]);
       if (!pid || !isAlive(pid)) await admin.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`);
     }
-    for (const shape of SHAPES) {
+    for (const shape of FIXTURE_SHAPES) {
       const name = templateName(shape, runId);
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.query(`CREATE DATABASE ${name}`);
@@ -68,7 +68,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     const client = new pg.Client({ connectionString: adminUrl });
     await client.connect().then(async () => {
-      for (const shape of SHAPES) await client.query(`DROP DATABASE IF EXISTS ${templateName(shape, runId)} WITH (FORCE)`);
+      for (const shape of FIXTURE_SHAPES) await client.query(`DROP DATABASE IF EXISTS ${templateName(shape, runId)} WITH (FORCE)`);
     }).catch(() => undefined);
     await client.end().catch(() => undefined);
     stop();

@@ -11,7 +11,8 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-const SCHEMA = new URL('../../fixtures/procrastinate-3.sql', import.meta.url);
+/** Procrastinate 3.10: the 3.x schema, then the 3.10 pre- and post-migrations, in this order. */
+const SCHEMA = ['procrastinate-3.sql', 'procrastinate-3.10-pre.sql', 'procrastinate-3.10-post.sql'].map((file) => new URL(`../../fixtures/${file}`, import.meta.url));
 const WORKER = new URL('./pglite-worker.mjs', import.meta.url);
 
 function isAlive(pid: number): boolean {
@@ -43,13 +44,13 @@ function takeLock(dataDir: string): () => void {
 /**
  * PGlite in a worker thread, served on 127.0.0.1 over the Postgres wire protocol so jobq uses
  * `pg` exactly as in production. In memory unless a data directory is given. Loaded with the
- * Procrastinate 3.x schema on first start.
+ * Procrastinate 3.10 schema on first start (a data directory from an older sandbox keeps its shape).
  */
 export async function startEmbeddedPostgres(options: { dataDir?: string | undefined; port?: number } = {}): Promise<EmbeddedPostgres> {
   const dataDir = options.dataDir ?? null;
   const unlock = dataDir ? takeLock(dataDir) : () => undefined;
   const worker = new Worker(WORKER, {
-    workerData: { dataDir: dataDir ?? undefined, schemaSql: readFileSync(SCHEMA, 'utf8'), port: options.port ?? 0, host: '127.0.0.1' },
+    workerData: { dataDir: dataDir ?? undefined, schemaSql: SCHEMA.map((file) => readFileSync(file, 'utf8')).join('\n'), port: options.port ?? 0, host: '127.0.0.1' },
   });
   try {
     const ready = await new Promise<{ conn: string; fresh: boolean }>((resolve, reject) => {

@@ -7,7 +7,7 @@ import { detectSchema, type SchemaInfo } from '../../src/db/schema.js';
 import { DEFAULT_SETTINGS, type QueueContext, type QueueSettings } from '../../src/queue/context.js';
 import { factories } from './factories.js';
 import { testLogger } from './log.js';
-import { type SchemaShape, templateName } from './fixtures.js';
+import { type FixtureShape, templateName } from './fixtures.js';
 
 export interface TestDb {
   name: string;
@@ -40,7 +40,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** A fresh database cloned from a fixture template (or empty, for "not Procrastinate" tests). */
-export async function createTestDb(shape: SchemaShape | 'empty', options: { statementTimeoutMs?: number } = {}): Promise<TestDb> {
+export async function createTestDb(shape: FixtureShape | 'empty', options: { statementTimeoutMs?: number } = {}): Promise<TestDb> {
   const name = `jobq_test_${shape}_${randomBytes(5).toString('hex')}`;
   await admin((c) => c.query(shape === 'empty' ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${templateName(shape, inject('runId'))}`));
   const url = urlFor(name);
@@ -85,7 +85,7 @@ export async function jobqWaitsForLock(db: TestDb): Promise<void> {
  * One fresh database of `shape` per test: call the returned `setup()` at the start of a test for
  * the database, its factories and a queue context; it is dropped after the test.
  */
-export function useFixtureDb(shape: SchemaShape) {
+export function useFixtureDb(shape: FixtureShape) {
   let db: TestDb | undefined;
   afterEach(async () => {
     await db?.drop();

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { SchemaShape } from './fixtures.js';
+import { isV3Family, isV310Family, type FixtureShape } from './fixtures.js';
 
 export interface JobSpec {
   queue?: string;
@@ -10,6 +10,8 @@ export interface JobSpec {
   lock?: string | null;
   queueingLock?: string | null;
   workerId?: number | null;
+  /** 3.10 shapes only: how the job holds its lock while it waits (column default `ordered`). */
+  lockMode?: 'ordered' | 'mutex';
 }
 
 /**
@@ -17,13 +19,20 @@ export interface JobSpec {
  * updates, so its triggers record the same events production has. Over a pool, or over one
  * client to play a worker whose statements share a transaction.
  */
-export function factories(pool: Pool | PoolClient, shape: SchemaShape) {
+export function factories(pool: Pool | PoolClient, shape: FixtureShape) {
+  const v3 = isV3Family(shape);
+  const v310 = isV310Family(shape);
   return {
     async job(spec: JobSpec = {}): Promise<number> {
+      if (spec.lockMode !== undefined && !v310) throw new Error(`lockMode needs a 3.10 shape; ${shape} has no lock_mode column`);
+      const values = [spec.queue ?? 'default', spec.task ?? 'app.tasks.work', JSON.stringify(spec.args ?? {}), spec.scheduledAt ?? null, spec.lock ?? null, spec.queueingLock ?? null];
       const inserted = await pool.query<{ id: string }>(
-        `INSERT INTO procrastinate_jobs (queue_name, task_name, args, scheduled_at, lock, queueing_lock)
-         VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id`,
-        [spec.queue ?? 'default', spec.task ?? 'app.tasks.work', JSON.stringify(spec.args ?? {}), spec.scheduledAt ?? null, spec.lock ?? null, spec.queueingLock ?? null],
+        v310
+          ? `INSERT INTO procrastinate_jobs (queue_name, task_name, args, scheduled_at, lock, queueing_lock, lock_mode)
+             VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::procrastinate_lock_mode) RETURNING id`
+          : `INSERT INTO procrastinate_jobs (queue_name, task_name, args, scheduled_at, lock, queueing_lock)
+             VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id`,
+        v310 ? [...values, spec.lockMode ?? 'ordered'] : values,
       );
       const id = Number(inserted.rows[0]!.id);
       const status = spec.status ?? 'todo';
@@ -32,7 +41,7 @@ export function factories(pool: Pool | PoolClient, shape: SchemaShape) {
         await pool.query(`UPDATE procrastinate_jobs SET status = 'cancelled' WHERE id = $1`, [id]);
         return id;
       }
-      const worker = shape === 'v3' && spec.workerId !== undefined ? ', worker_id = $2' : '';
+      const worker = v3 && spec.workerId !== undefined ? ', worker_id = $2' : '';
       await pool.query(`UPDATE procrastinate_jobs SET status = 'doing'${worker} WHERE id = $1`, worker ? [id, spec.workerId] : [id]);
       if (status === 'doing') return id;
       await pool.query(`UPDATE procrastinate_jobs SET status = $2, attempts = attempts + 1 WHERE id = $1`, [id, status]);
@@ -62,15 +71,28 @@ export function factories(pool: Pool | PoolClient, shape: SchemaShape) {
 
     /** One fetch, as a Procrastinate worker does it; returns the job id or null. */
     async fetch(queues: string[] | null = null, workerId: number | null = null): Promise<number | null> {
-      const sql = shape === 'v3' ? 'SELECT id FROM procrastinate_fetch_job_v2($1::varchar[], $2::bigint)' : 'SELECT id FROM procrastinate_fetch_job($1::varchar[])';
-      const row = await pool.query<{ id: string | null }>(sql, shape === 'v3' ? [queues, workerId] : [queues]);
+      const fn = v310 ? 'procrastinate_fetch_job_v3' : v3 ? 'procrastinate_fetch_job_v2' : null;
+      const row = fn
+        ? await pool.query<{ id: string | null }>(`SELECT id FROM ${fn}($1::varchar[], $2::bigint)`, [queues, workerId])
+        : await pool.query<{ id: string | null }>('SELECT id FROM procrastinate_fetch_job($1::varchar[])', [queues]);
       return row.rows[0]?.id == null ? null : Number(row.rows[0].id);
     },
 
     /** Finishes a job as a worker does. */
     async finish(jobId: number, status: 'succeeded' | 'failed' | 'aborted'): Promise<void> {
-      const fn = shape === 'v3' ? 'procrastinate_finish_job_v1' : 'procrastinate_finish_job';
+      const fn = v3 ? 'procrastinate_finish_job_v1' : 'procrastinate_finish_job';
       await pool.query(`SELECT ${fn}($1::bigint, $2::procrastinate_job_status, false)`, [jobId, status]);
+    },
+
+    /** Pauses a queue (3.10), as a party named by `key` does; pausing twice under one key is a no-op. */
+    async pause(queue: string, key = 'default'): Promise<void> {
+      await pool.query('INSERT INTO procrastinate_paused_queues (queue_name, pause_key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [queue, key]);
+    },
+
+    /** Lifts a pause (3.10): one key's, or every key's when `key` is omitted. */
+    async resume(queue: string, key?: string): Promise<number> {
+      const deleted = await pool.query('DELETE FROM procrastinate_paused_queues WHERE queue_name = $1 AND ($2::varchar IS NULL OR pause_key = $2)', [queue, key ?? null]);
+      return deleted.rowCount ?? 0;
     },
 
     async status(jobId: number): Promise<string | undefined> {
