@@ -113,9 +113,9 @@ export function createFailureTail(deps: FailureTailDeps) {
   let stopped = true;
 
   async function load(): Promise<void> {
-    const max = (await pool.query<{ max_id: number }>(eventsMaxId())).rows[0]!.max_id;
+    const max = (await pool.query(eventsMaxId())).rows[0]!.max_id;
     await pool.query(cursorInit(CURSOR, max));
-    const row = (await pool.query<CursorRow>(cursorGet(CURSOR))).rows[0]!;
+    const row = (await pool.query(cursorGet(CURSOR))).rows[0]!;
     cursor = row.last_event_id;
     scanned = row.pending_hi ?? cursor;
     pending.clear();
@@ -145,7 +145,7 @@ export function createFailureTail(deps: FailureTailDeps) {
    * and commits late is never skipped.
    */
   async function scan(now: number): Promise<void> {
-    const maxId = (await pool.query<{ max_id: number }>(eventsMaxId())).rows[0]!.max_id;
+    const maxId = (await pool.query(eventsMaxId())).rows[0]!.max_id;
     snapshots.push({ at: now, maxId });
     const settled = settledMax(now);
     sawUnsettled = false;
@@ -153,8 +153,7 @@ export function createFailureTail(deps: FailureTailDeps) {
       const hi = Math.min(maxId, scanned + SCAN_WINDOW);
       const safe = Math.min(Math.max(settled, scanned), hi);
       const rows = (
-        await pool.query<{ queue_name: string; task_name: string; failures: number; first_at: Date | null; last_at: Date | null; sample_job_ids: number[] | null; any_unsafe: boolean }>(
-          eventsFailedGroups(scanned, hi, safe, SAMPLE_IDS),
+        await pool.query(eventsFailedGroups(scanned, hi, safe, SAMPLE_IDS),
         )
       ).rows;
       for (const row of rows) {
@@ -189,7 +188,7 @@ export function createFailureTail(deps: FailureTailDeps) {
     }
     const open = new Map<string, { parent_ts: string; total: number; first_failed_at: Date | null }>();
     if (live.length) {
-      const rows = await pool.query<{ queue_name: string; task_name: string; parent_ts: string; total: number; first_failed_at: Date | null }>(failureAlertsOpen(channel, live, settings.updateWindowSeconds, batchHi));
+      const rows = await pool.query(failureAlertsOpen(channel, live, settings.updateWindowSeconds, batchHi));
       for (const r of rows.rows) open.set(keyOf({ queue: r.queue_name, task: r.task_name }), r);
     }
     const fresh: FailureGroup[] = [];
@@ -221,7 +220,7 @@ export function createFailureTail(deps: FailureTailDeps) {
     const batch: FailureBatch = { lo, hi, groups: planned };
     const fence = deps.fence();
     if (!fence) return; // no longer leader: the next leader reads the same events
-    const claimed = await pool.query<{ pending_since: Date }>(cursorBeginBatch(CURSOR, lo, hi, batch, fence));
+    const claimed = await pool.query(cursorBeginBatch(CURSOR, lo, hi, batch, fence));
     if (!claimed.rows[0]) return resync('another replica moved the failure cursor');
     pending.clear();
     firstSeenAt = sawUnsettled ? now : null;
@@ -247,7 +246,7 @@ export function createFailureTail(deps: FailureTailDeps) {
 
   async function deliver(batch: Delivering): Promise<void> {
     try {
-      const done = new Set((await pool.query<{ queue_name: string; task_name: string }>(failureAlertsOfBatch(batch.hi))).rows.map((r) => keyOf({ queue: r.queue_name, task: r.task_name })));
+      const done = new Set((await pool.query(failureAlertsOfBatch(batch.hi))).rows.map((r) => keyOf({ queue: r.queue_name, task: r.task_name })));
       const todo = batch.groups.filter((g) => !done.has(keyOf(g)));
       const isOwn = (g: FailureGroup) => (p: Record<string, unknown>) => p.batch_hi === batch.hi && p.queue === g.queue && p.task === g.task;
 

@@ -53,10 +53,10 @@ export async function stalledCondition(ctx: QueueContext): Promise<Condition[]> 
 
 /** Backlog per queue: the oldest due job waits too long, or too many are due. */
 export async function backlogConditions(ctx: QueueContext, settings: AlertSettings): Promise<Condition[]> {
-  const counts = (await ctx.db.query<{ queue_name: string; todo: number; due: number }>(jobsTodoPerQueue())).rows.filter((r) => r.due > 0);
+  const counts = (await ctx.db.query(jobsTodoPerQueue())).rows.filter((r) => r.due > 0);
   if (counts.length === 0) return [];
   const waitingEvents = ctx.schema.has('retried_event') ? ['deferred', 'deferred_for_retry', 'retried'] : ['deferred', 'deferred_for_retry'];
-  const oldest = await ctx.db.query<{ key: string; waiting_since: Date | null }>(jobsOldestDueTodo('queue_name', counts.map((c) => c.queue_name), OLDEST_CANDIDATES, waitingEvents));
+  const oldest = await ctx.db.query(jobsOldestDueTodo('queue_name', counts.map((c) => c.queue_name), OLDEST_CANDIDATES, waitingEvents));
   const since = new Map(oldest.rows.map((r) => [r.key, r.waiting_since]));
   const conditions: Condition[] = [];
   for (const c of counts) {
@@ -83,7 +83,7 @@ export async function backlogConditions(ctx: QueueContext, settings: AlertSettin
 export async function noWorkersCondition(ctx: QueueContext): Promise<Condition[]> {
   if (!ctx.schema.has('workers')) return [];
   const seconds = ctx.settings.stalledHeartbeatSeconds;
-  const w = (await ctx.db.query<{ live: number; total: number }>(workersSummary(seconds))).rows[0]!;
+  const w = (await ctx.db.query(workersSummary(seconds))).rows[0]!;
   if (w.live > 0) return [];
   return [
     {
@@ -133,7 +133,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
   async function fire(ctx: QueueContext, c: Condition): Promise<void> {
     const fence = deps.fence();
     if (!fence) return; // no longer leader
-    const opened = (await ctx.db.query<HealthAlertRow>(healthAlertsOpen(c.key, c.view.alert, channel, c.view.title, fence))).rows[0];
+    const opened = (await ctx.db.query(healthAlertsOpen(c.key, c.view.alert, channel, c.view.title, fence))).rows[0];
     if (!opened) return; // opened meanwhile by another leader
     await post(ctx, c, opened);
   }
@@ -198,7 +198,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     const mutes = await listMutes(ctx.db);
     deps.onMutes?.(mutes);
     const open = new Map<string, HealthAlertRow>();
-    for (const row of (await ctx.db.query<HealthAlertRow>(healthAlertsAll())).rows) open.set(row.key, await adopt(ctx, row));
+    for (const row of (await ctx.db.query(healthAlertsAll())).rows) open.set(row.key, await adopt(ctx, row));
     for (const { alert, run } of checks) {
       if (!alertEnabled(settings, alert)) continue;
       let conditions: Condition[];

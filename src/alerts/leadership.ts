@@ -96,7 +96,7 @@ export function startLeadership(options: LeadershipOptions): Leadership {
         await emit({ type: 'reachable' });
         return;
       }
-      const row = (await db.query<{ token: number }>(leaseAcquire(name, holder, ttlMs))).rows[0];
+      const row = (await db.query(leaseAcquire(name, holder, ttlMs))).rows[0];
       await emit({ type: 'reachable' });
       if (!row || stopped) return;
       fence = { name, holder, token: Number(row.token) };

@@ -75,7 +75,7 @@ export function startSummaries(deps: SummaryDeps): { stop(): Promise<void>; runT
       log.info({ schedule: key, tick: tickAt.toISOString(), waiting: waiting.ticks.length }, 'health summary tick joins a summary still waiting for Slack');
       return true;
     }
-    const previous = (await ctx.db.query<{ tick_at: Date | null }>(summaryTicksPrevious(key, tickAt))).rows[0]?.tick_at ?? null;
+    const previous = (await ctx.db.query(summaryTicksPrevious(key, tickAt))).rows[0]?.tick_at ?? null;
     const from = previous && tickAt.getTime() - previous.getTime() <= MAX_PERIOD_MS ? previous : new Date(tickAt.getTime() - (previous ? MAX_PERIOD_MS : DEFAULT_PERIOD_MS));
     const summary: PendingSummary = { schedule, key, from, ticks: [tickAt], attempts: 0 };
     pending.set(key, summary);

@@ -6,9 +6,18 @@ import { redactSecrets } from '../redact.js';
 // int8 (bigint ids and counts) as JS numbers: job ids stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/**
+ * A statement that carries the type of its rows: every builder in db/queries returns one, so a
+ * call site gets typed rows without restating their shape.
+ */
+export interface Query<R extends QueryResultRow = QueryResultRow> extends QueryConfig {
+  /** Never set: it only ties the row type to the statement. */
+  readonly __row?: R;
+}
+
 /** Anything a statement can be sent to: the database (its own short transaction) or an open transaction. */
 export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(statement: QueryConfig | string, values?: unknown[]): Promise<QueryResult<R>>;
+  query<R extends QueryResultRow = QueryResultRow>(statement: Query<R> | string, values?: unknown[]): Promise<QueryResult<R>>;
 }
 
 /** jobq's limits, applied to every transaction it opens. */

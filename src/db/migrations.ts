@@ -49,11 +49,11 @@ export async function migrate(pool: Db): Promise<MigrateResult> {
     return await pool.transaction(async (client) => {
       await client.query(jobqMigrationLockTimeout());
       await client.query(jobqMigrationLock());
-      const state = (await client.query<{ schema_exists: boolean; migrations_table_exists: boolean; role: string; database: string }>(jobqSchemaState())).rows[0]!;
+      const state = (await client.query(jobqSchemaState())).rows[0]!;
       who = { role: state.role, database: state.database, schemaExists: state.schema_exists };
       if (!state.schema_exists) await client.query(jobqCreateSchema());
       if (!state.migrations_table_exists) await client.query(jobqCreateMigrationsTable());
-      const done = new Set((await client.query<{ version: number }>(jobqAppliedMigrations())).rows.map((r) => r.version));
+      const done = new Set((await client.query(jobqAppliedMigrations())).rows.map((r) => r.version));
       const applied: number[] = [];
       for (const migration of MIGRATIONS) {
         if (done.has(migration.version)) continue;

@@ -43,8 +43,8 @@ export function createReadRouter(primary: Db, replica: Db | null, maxLagSeconds:
 
   async function measure(): Promise<ReplicaStatus> {
     try {
-      const position = (await primary.query<{ lsn: string | null }>(catalogWalPosition())).rows[0]?.lsn ?? null;
-      const row = (await replica!.query<{ in_recovery: boolean; lag_seconds: number | null }>(catalogReplicaLag(position))).rows[0]!;
+      const position = (await primary.query(catalogWalPosition())).rows[0]?.lsn ?? null;
+      const row = (await replica!.query(catalogReplicaLag(position))).rows[0]!;
       if (row.in_recovery && row.lag_seconds === null) return { reachable: true, inRecovery: true, lagSeconds: null, usable: false, reason: 'the replica is behind the primary by an unknown amount (nothing replayed since it started)' };
       const lag = Number(row.lag_seconds);
       if (!row.in_recovery) return { reachable: true, inRecovery: false, lagSeconds: 0, usable: false, reason: 'JOB_QUEUE_READ_DATABASE_URL is not a standby (pg_is_in_recovery() is false): reads stay on the primary' };

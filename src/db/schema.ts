@@ -1,6 +1,6 @@
 import type { Db, Queryable } from './database.js';
 import { ident } from './ident.js';
-import { catalogIndexes, catalogProcrastinateObjects, catalogProcrastinateSchemas } from './queries/catalog.js';
+import { catalogIndexes, catalogProcrastinateObjects, catalogProcrastinateSchemas, type CatalogRow } from './queries/catalog.js';
 import type { Feature } from './procrastinate.js';
 import { JobqError, asJobqError } from '../errors.js';
 
@@ -27,17 +27,6 @@ export interface SchemaInfo {
   indexes: IndexInfo[];
 }
 
-interface CatalogRow {
-  has_jobs: boolean;
-  has_events: boolean;
-  has_workers: boolean;
-  has_abort_requested: boolean;
-  has_worker_id: boolean;
-  functions: string[];
-  event_types: string[];
-  server_version: string;
-  server_version_num: number;
-}
 
 export type SchemaFoundBy = 'JOB_QUEUE_SCHEMA' | 'search_path' | 'public';
 
@@ -51,7 +40,7 @@ const notProcrastinate = (message: string, hint: string) => new JobqError('not_p
 export async function resolveProcrastinateSchema(db: Queryable, configured?: string | null, options: { requireUsage?: boolean } = {}): Promise<{ schema: string; foundBy: SchemaFoundBy }> {
   let rows: { schema: string; path_position: number | null; usage: boolean; role: string }[];
   try {
-    rows = (await db.query<{ schema: string; path_position: number | null; usage: boolean; role: string }>(catalogProcrastinateSchemas())).rows;
+    rows = (await db.query(catalogProcrastinateSchemas())).rows;
   } catch (error) {
     throw asJobqError(error);
   }
@@ -108,12 +97,12 @@ export async function readSchema(db: Queryable, schema: string, foundBy: SchemaF
   let row: CatalogRow;
   let indexes: IndexInfo[];
   try {
-    const result = await db.query<CatalogRow>(catalogProcrastinateObjects(schema));
+    const result = await db.query(catalogProcrastinateObjects(schema));
     row = result.rows[0]!;
     if (!row.has_jobs || !row.has_events) {
       throw notProcrastinate(`Schema ${schema} has procrastinate_jobs but not procrastinate_events: Procrastinate's migrations were not fully applied.`, 'Re-apply Procrastinate\'s migrations (procrastinate schema apply), or point JOB_QUEUE_SCHEMA at the complete schema.');
     }
-    const indexResult = await db.query<{ table_name: string; index_name: string; definition: string; valid: boolean }>(catalogIndexes(schema));
+    const indexResult = await db.query(catalogIndexes(schema));
     indexes = indexResult.rows.map((r) => ({ table: r.table_name, name: r.index_name, definition: r.definition, valid: r.valid }));
   } catch (error) {
     throw asJobqError(error);

@@ -62,8 +62,7 @@ export function outcomeOf(error: JobqError): AuditOutcome {
 /** Writes one entry; inside the change's own transaction when `db` is that transaction's client. */
 export async function recordAudit(db: Queryable, input: AuditInput, outcome: AuditOutcome, jobCount: number, message: string | null): Promise<number> {
   try {
-    const row = await db.query<{ id: number }>(
-      auditInsert({
+    const row = await db.query(auditInsert({
         actorKind: input.actor.kind,
         actorId: input.actor.id,
         actorName: input.actor.name ?? null,
@@ -113,19 +112,7 @@ export async function listAudit(ctx: QueueContext, query: { limit?: number | und
   if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX_LIMIT) throw new JobqError('usage', `--limit must be between 1 and ${AUDIT_MAX_LIMIT}.`);
   if (query.cursor !== undefined && (!Number.isInteger(query.cursor) || query.cursor < 1)) throw new JobqError('usage', 'The audit cursor must be a positive whole number.');
   try {
-    const rows = await ctx.db.query<{
-      id: number;
-      at: Date;
-      finished_at: Date | null;
-      actor_kind: 'slack' | 'cli';
-      actor_id: string;
-      actor_name: string | null;
-      action: string;
-      filters: Record<string, unknown>;
-      job_count: number;
-      outcome: AuditOutcome;
-      message: string | null;
-    }>(auditPage(query.cursor ?? null, limit + 1));
+    const rows = await ctx.db.query(auditPage(query.cursor ?? null, limit + 1));
     const entries = rows.rows.slice(0, limit).map((r) => ({
       id: r.id,
       at: r.at.toISOString(),

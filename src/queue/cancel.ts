@@ -39,7 +39,7 @@ async function cancel(ctx: QueueContext, job: JobState, actor: Actor, abort: boo
   const outcome = abort ? 'abort_requested' : 'cancelled';
   const result = await ctx.db.transaction(async (client) => {
     // Procrastinate's cancel returns NULL when the job is no longer in the status it acts on.
-    const row = (await client.query<{ id: number | null }>(jobsCallCancel(fn, job.id, abort))).rows[0];
+    const row = (await client.query(jobsCallCancel(fn, job.id, abort))).rows[0];
     if (row?.id == null) return null;
     const message = abort
       ? `Job ${job.id} (${job.task} on ${job.queue}) is running; its worker was asked to abort it.`

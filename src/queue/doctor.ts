@@ -117,7 +117,7 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
   let link: { ssl: boolean; tls_version: string | null; server_port: number; in_recovery: boolean };
   try {
     latencyMs = await measureLatency(pool);
-    link = (await pool.query<typeof link>(catalogConnection())).rows[0]!;
+    link = (await pool.query(catalogConnection())).rows[0]!;
   } catch (error) {
     throw asJobqError(error);
   }
@@ -125,7 +125,7 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
   // The rest of the report reads the tables where every command would: in that schema.
   if (schema) pool.useSchema(schema.schema);
   try {
-    catalog = (await pool.query<PrivilegeCatalogRow>(catalogPrivileges(schema?.schema ?? null))).rows[0]!;
+    catalog = (await pool.query(catalogPrivileges(schema?.schema ?? null))).rows[0]!;
   } catch (error) {
     throw asJobqError(error);
   }
@@ -173,7 +173,7 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
     problems.push(`Procrastinate's index for ${missing.purpose} is missing: re-apply Procrastinate's migrations.`);
   }
   try {
-    report.tables = (await pool.query<{ table_name: string; estimated_rows: number }>(catalogTableEstimates())).rows.map((r) => ({ name: r.table_name, estimatedRows: r.estimated_rows }));
+    report.tables = (await pool.query(catalogTableEstimates())).rows.map((r) => ({ name: r.table_name, estimatedRows: r.estimated_rows }));
     // The queue's health needs reads; without them the read capability is already a problem.
     if (capabilities.find((c) => c.name === 'read')!.ok) report.warnings.push(...(await queueWarnings({ db: pool, schema, settings })));
   } catch (error) {
@@ -217,7 +217,7 @@ async function queueWarnings(ctx: QueueContext): Promise<DoctorWarning[]> {
     });
   }
   if (ctx.schema.has('workers')) {
-    const row = (await ctx.db.query<{ live: number; total: number }>(workersSummary(ctx.settings.stalledHeartbeatSeconds))).rows[0]!;
+    const row = (await ctx.db.query(workersSummary(ctx.settings.stalledHeartbeatSeconds))).rows[0]!;
     if (row.live === 0) {
       warnings.push({
         code: 'no_live_worker',

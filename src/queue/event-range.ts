@@ -8,7 +8,7 @@ export interface EventIdBounds {
 
 /** Lowest and highest event id, both from the primary key. */
 export async function eventIdBounds(pool: Db): Promise<EventIdBounds> {
-  return (await pool.query<EventIdBounds>(eventsMaxId())).rows[0]!;
+  return (await pool.query(eventsMaxId())).rows[0]!;
 }
 
 /**
@@ -21,7 +21,7 @@ export async function firstEventIdSince(pool: Db, since: Date, known?: EventIdBo
   let hi = bounds.max_id + 1; // answer in [lo, hi]; hi means "no event that recent"
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    const row = (await pool.query<{ id: number; at: Date }>(eventsFirstAtOrAfterId(mid))).rows[0];
+    const row = (await pool.query(eventsFirstAtOrAfterId(mid))).rows[0];
     if (!row) {
       hi = mid;
     } else if (row.at >= since) {

@@ -43,7 +43,7 @@ export async function listFailed(ctx: QueueContext, query: FailedQuery = {}): Pr
   }
   const filter: FailedPageFilter = { queue: query.queue ?? null, task: query.task ?? null, since: query.since ?? null, before: query.before ?? null };
   try {
-    const bounds = (await ctx.db.query<{ min_id: number | null; max_id: number | null }>(jobsIdBounds())).rows[0]!;
+    const bounds = (await ctx.db.query(jobsIdBounds())).rows[0]!;
     if (bounds.max_id === null || bounds.min_id === null) return { jobs: [], nextCursor: null, scanned: { fromId: 0, toId: 0 } };
     const top = Math.min(query.cursor ?? bounds.max_id + 1, bounds.max_id + 1);
     const indexed = ctx.schema.has('failed_index');
@@ -52,8 +52,7 @@ export async function listFailed(ctx: QueueContext, query: FailedQuery = {}): Pr
     let floor = cursor;
     for (let window = 0; window < (indexed ? 1 : MAX_WINDOWS) && jobs.length < limit && cursor > bounds.min_id; window++) {
       floor = indexed ? bounds.min_id : Math.max(bounds.min_id, cursor - WINDOW);
-      const page = await ctx.db.query<{ id: number; queue_name: string; task_name: string; attempts: number; failed_at: Date | null; args_preview: string; args_length: number }>(
-        jobsFailedPage(filter, cursor, floor, limit - jobs.length, ARGS_PREVIEW_CHARS),
+      const page = await ctx.db.query(jobsFailedPage(filter, cursor, floor, limit - jobs.length, ARGS_PREVIEW_CHARS),
       );
       for (const row of page.rows) {
         jobs.push({

@@ -35,21 +35,7 @@ export function validJobId(id: number): void {
 
 export async function readJobState(ctx: QueueContext, id: number): Promise<JobState | null> {
   const row = (
-    await ctx.db.query<{
-      id: number;
-      status: string;
-      queue_name: string;
-      task_name: string;
-      attempts: number;
-      queueing_lock: string | null;
-      scheduled_at: Date | null;
-      scheduled_in_future: boolean;
-      abort_requested: boolean;
-      worker_id: number | null;
-      worker_exists: boolean | null;
-      heartbeat_age_seconds: number | null;
-      started_seconds_ago: number | null;
-    }>(jobsActionState(id, { abortRequested: ctx.schema.has('abort_requested'), workers: ctx.schema.has('workers') }))
+    await ctx.db.query(jobsActionState(id, { abortRequested: ctx.schema.has('abort_requested'), workers: ctx.schema.has('workers') }))
   ).rows[0];
   if (!row) return null;
   return {

@@ -42,7 +42,7 @@ export function parseJobId(text: string | undefined): number {
 /** Everything about one job: its columns, timeline, worker, locks and what can be done with it. */
 export async function getJob(ctx: QueueContext, id: number): Promise<JobDetail> {
   try {
-    const row = (await ctx.db.query<{ job: Record<string, unknown> }>(jobsById(id))).rows[0];
+    const row = (await ctx.db.query(jobsById(id))).rows[0];
     if (!row) {
       throw new JobqError('not_found', `There is no job ${id}: it never existed or was purged.`, { runbookSection: 'triaging-failed-jobs' });
     }
@@ -61,10 +61,10 @@ export async function getJob(ctx: QueueContext, id: number): Promise<JobDetail> 
       abortRequested: 'abort_requested' in j ? Boolean(j.abort_requested) : null,
       workerId: j.worker_id == null ? null : Number(j.worker_id),
     };
-    const events = (await ctx.db.query<{ type: string; at: Date }>(eventsByJob(id, EVENT_LIMIT + 1))).rows;
+    const events = (await ctx.db.query(eventsByJob(id, EVENT_LIMIT + 1))).rows;
     let worker: JobDetail['worker'] = null;
     if (job.workerId !== null && ctx.schema.has('workers')) {
-      const w = (await ctx.db.query<{ id: number; last_heartbeat: Date; heartbeat_age_seconds: number }>(workersById(job.workerId))).rows[0];
+      const w = (await ctx.db.query(workersById(job.workerId))).rows[0];
       if (w) {
         worker = {
           id: w.id,
@@ -74,7 +74,7 @@ export async function getJob(ctx: QueueContext, id: number): Promise<JobDetail> 
         };
       }
     }
-    const sharingLocks = job.lock || job.queueingLock ? (await ctx.db.query<{ id: number; status: string; via: 'lock' | 'queueing_lock' }>(jobsSharingLocks(id, job.lock, job.queueingLock))).rows : [];
+    const sharingLocks = job.lock || job.queueingLock ? (await ctx.db.query(jobsSharingLocks(id, job.lock, job.queueingLock))).rows : [];
     const lastStarted = [...events].reverse().find((e) => e.type === 'started');
     const running = job.status === 'doing' || job.status === 'aborting';
     const stalled =

@@ -89,7 +89,7 @@ export async function createMute(ctx: QueueContext, input: { target: string; sec
       throw new JobqError('usage', 'A silence lasts from 1m to 30d.', { runbookSection: 'silencing-alerts' });
     }
     return inTransaction(ctx.db, async (client) => {
-      const row = (await client.query<MuteRow>(mutesInsert(target, input.seconds, input.reason, actor.id))).rows[0]!;
+      const row = (await client.query(mutesInsert(target, input.seconds, input.reason, actor.id))).rows[0]!;
       await recordAudit(client, audit, AUDIT_OUTCOME.ok, 0, `muted until ${row.expires_at.toISOString()}`);
       return toMute(row);
     });
@@ -103,7 +103,7 @@ export async function endMutes(ctx: QueueContext, target: string, actor: Actor):
     assertActor(actor);
     const value = validateMuteTarget(target);
     return inTransaction(ctx.db, async (client) => {
-      const rows = (await client.query<MuteRow>(mutesEnd(value, actor.id))).rows.map(toMute);
+      const rows = (await client.query(mutesEnd(value, actor.id))).rows.map(toMute);
       if (rows.length === 0) throw new JobqError('not_found', `Nothing is muted as "${value}". \`/jobq mutes\` lists active silences.`, { runbookSection: 'silencing-alerts' });
       const suppressed = rows.reduce((n, m) => n + m.suppressedAlerts, 0);
       await recordAudit(client, audit, AUDIT_OUTCOME.ok, 0, `${rows.length} silence(s) ended; ${suppressed} alert(s) had been suppressed`);
@@ -114,7 +114,7 @@ export async function endMutes(ctx: QueueContext, target: string, actor: Actor):
 
 export async function listMutes(pool: Db): Promise<Mute[]> {
   try {
-    return (await pool.query<MuteRow>(mutesActive())).rows.map(toMute);
+    return (await pool.query(mutesActive())).rows.map(toMute);
   } catch (error) {
     throw mutesError(error);
   }
@@ -129,7 +129,7 @@ export async function countSuppressed(db: Db | Queryable, muteIds: number[], fai
 /** Ends silences whose time is up, then claims the ended ones whose note is not yet posted. */
 export async function endedMutesToAnnounce(pool: Db, fence: Fence, limit = 10): Promise<Mute[]> {
   await pool.query(mutesExpire());
-  return (await pool.query<MuteRow>(mutesClaimNotes(limit, fence))).rows.map(toMute);
+  return (await pool.query(mutesClaimNotes(limit, fence))).rows.map(toMute);
 }
 
 export async function unclaimMuteNote(pool: Db, id: number): Promise<void> {

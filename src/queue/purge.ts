@@ -65,7 +65,7 @@ export async function previewPurge(ctx: QueueContext, options: PurgeOptions, run
     const plan = await planPurge(ctx, options);
     const counts = emptyCounts();
     const scan = await scanWindows({ fromId: plan.fromId, toId: plan.toId }, ID_WINDOW, run.budgetMs ?? PREVIEW_BUDGET_MS, async (lo, hi) => {
-      const rows = await ctx.db.query<{ status: FinalStatus; count: number }>(jobsPurgeableInWindow(statuses, options.queue ?? null, plan.cutoff, lo, hi));
+      const rows = await ctx.db.query(jobsPurgeableInWindow(statuses, options.queue ?? null, plan.cutoff, lo, hi));
       for (const row of rows.rows) counts[row.status] += row.count;
     });
     return {
@@ -113,7 +113,7 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
         onBatch: (p) => run.onProgress?.({ deleted: p.done, batches: p.batches, nextId: p.nextId, toId: plan.toId }),
       },
       async (client, lo, hi, limit) => {
-        const row = (await client.query<{ picked: number; last_id: number | null; deleted: Partial<StatusCounts> }>(jobsPurgeBatch(statuses, options.queue ?? null, plan.cutoff, lo, hi, limit))).rows[0]!;
+        const row = (await client.query(jobsPurgeBatch(statuses, options.queue ?? null, plan.cutoff, lo, hi, limit))).rows[0]!;
         let changed = 0;
         for (const [status, count] of Object.entries(row.deleted) as [FinalStatus, number][]) {
           deleted[status] += count;
@@ -167,7 +167,7 @@ interface PurgePlan {
 
 /** The cutoff by the database clock, and the id range that can hold jobs older than it. */
 async function planPurge(ctx: QueueContext, options: PurgeOptions): Promise<PurgePlan> {
-  const snapshot = (await ctx.db.query<{ min_id: number | null; max_id: number | null; now: Date }>(jobsWriteSnapshot())).rows[0]!;
+  const snapshot = (await ctx.db.query(jobsWriteSnapshot())).rows[0]!;
   const cutoff = new Date(snapshot.now.getTime() - options.olderThanDays * 86_400_000);
   if (snapshot.min_id === null || snapshot.max_id === null) return { cutoff, fromId: 1, toId: 0 };
   const firstNew = await firstJobCreatedSince(ctx, snapshot.min_id, snapshot.max_id, cutoff);
@@ -184,7 +184,7 @@ async function firstJobCreatedSince(ctx: QueueContext, minId: number, maxId: num
   let hi = maxId + 1;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    const row = (await ctx.db.query<{ id: number; created_at: Date | null }>(jobsCreatedAtFrom(mid))).rows[0];
+    const row = (await ctx.db.query(jobsCreatedAtFrom(mid))).rows[0];
     if (!row) {
       hi = mid;
     } else if (row.created_at !== null && row.created_at >= since) {

@@ -103,7 +103,7 @@ export async function previewRetryAll(ctx: QueueContext, filter: RetryAllFilter 
     const snapshot = await takeSnapshot(ctx);
     const groups = new Map<string, RetryAllGroup>();
     const scan = await scanWindows({ fromId: snapshot.minId, toId: snapshot.maxId }, windowSize(ctx), options.budgetMs ?? PREVIEW_BUDGET_MS, async (lo, hi) => {
-      const rows = await ctx.db.query<{ queue_name: string; task_name: string; count: number }>(jobsFailedGroupsInWindow(toSql(normalized), lo, hi));
+      const rows = await ctx.db.query(jobsFailedGroupsInWindow(toSql(normalized), lo, hi));
       for (const row of rows.rows) {
         const key = JSON.stringify([row.queue_name, row.task_name]);
         const group = groups.get(key) ?? { queue: row.queue_name, task: row.task_name, count: 0 };
@@ -157,10 +157,10 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
         onBatch: (p) => options.onProgress?.({ retried: p.done, batches: p.batches, nextId: p.nextId, upToId: plan.upToId, total: preview?.total ?? null }),
       },
       async (client, lo, hi, limit) => {
-        const picked = (await client.query<{ id: number }>(jobsPickFailedBatch(plan.filter, lo, hi, limit))).rows.map((r) => r.id);
+        const picked = (await client.query(jobsPickFailedBatch(plan.filter, lo, hi, limit))).rows.map((r) => r.id);
         // The ids this batch answers for: up to its last locked row when full (the cursor goes on from there), else the window.
         const bound = picked.length >= limit ? picked[picked.length - 1]! + 1 : hi;
-        const state = (await client.query<FailedBatchStateRow>(jobsFailedBatchState(plan.filter, lo, bound, picked, plan.upToEventId))).rows;
+        const state = (await client.query(jobsFailedBatchState(plan.filter, lo, bound, picked, plan.upToEventId))).rows;
         const changed = await settle(client, state, (id) => (held.length < HELD_KEPT ? held.push(id) : addSkipped(skipped.locked, id)));
         return { picked: picked.length, lastId: picked.length > 0 ? picked[picked.length - 1]! : null, changed };
       },
@@ -251,9 +251,9 @@ async function tryHeldAgain(
 ): Promise<{ picked: number; changed: number; lockHoldMs: number }> {
   const attempt = (wait: boolean) =>
     ctx.db.transaction(async (client) => {
-      const picked = (await client.query<{ id: number }>(jobsPickFailedByIds(plan.filter, ids, wait))).rows.map((r) => r.id);
+      const picked = (await client.query(jobsPickFailedByIds(plan.filter, ids, wait))).rows.map((r) => r.id);
       const lockedAt = performance.now(); // waiting for the locks is not holding them
-      const state = (await client.query<FailedBatchStateRow>(jobsFailedStateByIds(plan.filter, ids, picked, plan.upToEventId))).rows;
+      const state = (await client.query(jobsFailedStateByIds(plan.filter, ids, picked, plan.upToEventId))).rows;
       const changed = await settle(client, state);
       return { picked: picked.length, changed, lockedAt };
     });
@@ -301,7 +301,7 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
 async function takeSnapshot(ctx: QueueContext): Promise<{ minId: number; maxId: number; maxEventId: number; now: Date; nowIso: string }> {
-  const row = (await ctx.db.query<{ min_id: number | null; max_id: number | null; max_event_id: number | null; now: Date; now_iso: string }>(jobsWriteSnapshot())).rows[0]!;
+  const row = (await ctx.db.query(jobsWriteSnapshot())).rows[0]!;
   return { minId: row.min_id ?? 1, maxId: row.max_id ?? 0, maxEventId: row.max_event_id ?? 0, now: row.now, nowIso: row.now_iso };
 }
 

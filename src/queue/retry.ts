@@ -83,7 +83,7 @@ async function inRetryTransaction(
   try {
     result = await ctx.db.transaction(async (client) => {
       if (!(await change(client))) return null;
-      const after = (await client.query<{ status: string }>(jobsLockInStatus(job.id, [JOB_STATUS.todo, JOB_STATUS.failed]))).rows[0];
+      const after = (await client.query(jobsLockInStatus(job.id, [JOB_STATUS.todo, JOB_STATUS.failed]))).rows[0];
       const status = after?.status === JOB_STATUS.failed ? 'failed' : 'todo';
       const message =
         status === 'todo'

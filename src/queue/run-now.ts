@@ -39,7 +39,7 @@ export async function runJobNow(ctx: QueueContext, jobId: number, actor: Actor):
     }
     const previouslyScheduledAt = job.scheduledAt.toISOString();
     const result = await ctx.db.transaction(async (client) => {
-      const row = (await client.query<{ id: number; scheduled_at: Date }>(jobsRunNow(jobId))).rows[0];
+      const row = (await client.query(jobsRunNow(jobId))).rows[0];
       if (!row) return null;
       const message = `Job ${jobId} (${job.task} on ${job.queue}), scheduled for ${previouslyScheduledAt}, was made due now.`;
       const auditId = await recordAudit(client, audit, AUDIT_OUTCOME.ok, 1, message);

@@ -42,10 +42,7 @@ export async function listStalled(ctx: QueueContext, query: StalledQuery = {}): 
   const limit = Math.min(query.limit ?? 50, 200);
   try {
     const rows = (
-      await ctx.db.query<{
-        id: number; queue_name: string; task_name: string; status: string; attempts: number;
-        started_at: Date | null; worker_id: number | null; worker_exists: boolean | null; last_heartbeat: Date | null;
-      }>(jobsStalled({ heartbeatSeconds, runningSeconds, limit: limit + 1 }, ['doing'], withWorkers))
+      await ctx.db.query(jobsStalled({ heartbeatSeconds, runningSeconds, limit: limit + 1 }, ['doing'], withWorkers))
     ).rows;
     const now = Date.now();
     const jobs = rows.slice(0, limit).map((row): StalledJob => {

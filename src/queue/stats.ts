@@ -8,7 +8,7 @@ import {
   jobsQueueNames,
 } from '../db/queries/jobs.js';
 import { workersSummary } from '../db/queries/workers.js';
-import { FINAL_STATUSES, REPORTED_STATUSES, type ReportedStatus } from '../db/procrastinate.js';
+import { FINAL_STATUSES, type JobStatus, REPORTED_STATUSES, type ReportedStatus } from '../db/procrastinate.js';
 import { asJobqError } from '../errors.js';
 import type { QueueContext } from './context.js';
 import { eventIdBounds, firstEventIdSince } from './event-range.js';
@@ -78,39 +78,40 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
   };
 
   if (groupBy === 'queue') {
-    const names = await db.query<{ name: string }>(jobsQueueNames(MAX_GROUPS));
+    const names = await db.query(jobsQueueNames(MAX_GROUPS));
     for (const row of names.rows) group(row.name);
   }
 
-  const live = await db.query<{ key: string; status: ReportedStatus; count: number }>(jobsCountByStatus(column, LIVE_STATUSES));
-  for (const row of live.rows) group(row.key).counts[row.status] += row.count;
 
   // 2.x's `aborting` is a running state outside every index: it is counted with the final
   // statuses (same scan or sample) and folded into `doing`.
   const otherStatuses: readonly string[] = schema.has('abort_requested') ? FINAL_STATUSES : [...FINAL_STATUSES, 'aborting'];
-  const add = (g: GroupStats, status: string, count: number) => {
-    g.counts[status === 'aborting' ? 'doing' : (status as ReportedStatus)] += count;
+  const add = (g: GroupStats, status: JobStatus, count: number) => {
+    g.counts[status === 'aborting' ? 'doing' : status] += count;
   };
 
-  const estimates = await db.query<{ table_name: string; estimated_rows: number }>(catalogTableEstimates());
+  const live = await db.query(jobsCountByStatus(column, LIVE_STATUSES));
+  for (const row of live.rows) add(group(row.key), row.status, row.count);
+
+  const estimates = await db.query(catalogTableEstimates());
   const jobRows = estimates.rows.find((r) => r.table_name === 'procrastinate_jobs')?.estimated_rows ?? 0;
   let countMethod: StatsResult['countMethod'] = { kind: 'exact' };
   let estimated: ReportedStatus[] = [];
   if (jobRows <= settings.exactCountMaxRows) {
-    const exact = await db.query<{ key: string; status: string; count: number }>(jobsCountByStatus(column, otherStatuses));
+    const exact = await db.query(jobsCountByStatus(column, otherStatuses));
     for (const row of exact.rows) add(group(row.key), row.status, row.count);
   } else {
     const samplePercent = Math.min(100, Math.max(0.01, (100 * SAMPLE_TARGET_ROWS) / jobRows));
     countMethod = { kind: 'sampled', samplePercent, estimatedRows: jobRows };
     const exactFailed = schema.has('failed_index');
     estimated = FINAL_STATUSES.filter((s) => !(exactFailed && s === 'failed'));
-    const sample = await db.query<{ key: string; status: string; count: number; sample_total: number }>(jobsFinalCountsSampled(column, samplePercent));
+    const sample = await db.query(jobsFinalCountsSampled(column, samplePercent));
     const scale = sample.rows[0] ? jobRows / sample.rows[0].sample_total : 0;
     for (const row of sample.rows) {
       if ((estimated as string[]).includes(row.status) || row.status === 'aborting') add(group(row.key), row.status, Math.round(row.count * scale));
     }
     if (exactFailed) {
-      const failed = await db.query<{ key: string; status: ReportedStatus; count: number }>(jobsCountByStatus(column, ['failed']));
+      const failed = await db.query(jobsCountByStatus(column, ['failed']));
       for (const row of failed.rows) group(row.key).counts.failed += row.count;
     }
     for (const g of groups.values()) g.estimated = [...estimated];
@@ -125,7 +126,7 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
   const windowEvents = Math.max(0, maxEventId - fromEventId + 1);
   const examinedFrom = Math.max(fromEventId, maxEventId - RECENT_EVENTS_CAP + 1);
   const scale24h = windowEvents > RECENT_EVENTS_CAP ? windowEvents / RECENT_EVENTS_CAP : 1;
-  const recent = await db.query<{ key: string; succeeded_1h: number; failed_1h: number; succeeded_24h: number; failed_24h: number }>(eventsRecentOutcomes(column, examinedFrom));
+  const recent = await db.query(eventsRecentOutcomes(column, examinedFrom));
   for (const row of recent.rows) {
     const g = group(row.key);
     g.recent = {
@@ -137,7 +138,7 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
 
   const withBacklog = [...groups.values()].filter((g) => g.counts.todo > 0).map((g) => g.name);
   if (withBacklog.length > 0) {
-    const oldest = await db.query<{ key: string; waiting_since: Date | null }>(jobsOldestDueTodo(column, withBacklog, OLDEST_CANDIDATES, schema.has('retried_event') ? WAITING_EVENTS_34 : WAITING_EVENTS));
+    const oldest = await db.query(jobsOldestDueTodo(column, withBacklog, OLDEST_CANDIDATES, schema.has('retried_event') ? WAITING_EVENTS_34 : WAITING_EVENTS));
     const now = Date.now();
     for (const row of oldest.rows) {
       if (row.waiting_since) group(row.key).oldestTodoAgeSeconds = Math.max(0, Math.round((now - row.waiting_since.getTime()) / 1000));
@@ -146,7 +147,7 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
 
   let workers: StatsResult['workers'] = null;
   if (schema.has('workers')) {
-    const w = (await db.query<{ live: number; total: number }>(workersSummary(settings.stalledHeartbeatSeconds))).rows[0]!;
+    const w = (await db.query(workersSummary(settings.stalledHeartbeatSeconds))).rows[0]!;
     workers = { live: w.live, total: w.total };
   }
 

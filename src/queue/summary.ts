@@ -69,7 +69,7 @@ async function tally(ctx: QueueContext, from: Date, to: Date, bucketSeconds: num
   const scale = hiId - loId + 1 > SUMMARY_EVENTS_CAP ? (hiId - loId + 1) / SUMMARY_EVENTS_CAP : 1;
   const result: Tally = { perQueue: new Map(), perTask: new Map(), buckets: [], estimated: scale > 1 };
   if (hiId < loId) return result;
-  const rows = await ctx.db.query<{ queue_name: string; task_name: string; type: 'failed' | 'succeeded'; bucket: number; count: number }>(eventsOutcomeBuckets(examinedFrom, hiId, from, to, bucketSeconds));
+  const rows = await ctx.db.query(eventsOutcomeBuckets(examinedFrom, hiId, from, to, bucketSeconds));
   for (const row of rows.rows) {
     const count = Math.round(row.count * scale);
     const q = result.perQueue.get(row.queue_name) ?? { failed: 0, succeeded: 0 };

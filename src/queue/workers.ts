@@ -31,7 +31,7 @@ export async function listWorkers(ctx: QueueContext): Promise<WorkersResult> {
   try {
     const staleAfterSeconds = ctx.settings.stalledHeartbeatSeconds;
     const rows = (
-      await ctx.db.query<{ id: number; last_heartbeat: Date; heartbeat_age_seconds: number; alive: boolean; jobs: number }>(workersWithJobs(staleAfterSeconds, WORKERS_LIMIT + 1))
+      await ctx.db.query(workersWithJobs(staleAfterSeconds, WORKERS_LIMIT + 1))
     ).rows;
     const workers = rows.slice(0, WORKERS_LIMIT).map((r) => ({
       id: r.id,

@@ -56,7 +56,7 @@ interface Worker {
 
 /** The worker calls this database's Procrastinate release has, or a clear error when it has none. */
 async function detectWorkerCalls(pool: pg.Pool): Promise<WorkerCalls> {
-  const names = (await pool.query<{ names: string[] }>(workerFunctionNames())).rows[0]!.names;
+  const names = (await pool.query(workerFunctionNames())).rows[0]!.names;
   const pick = pickWorkerCalls(names);
   if (pick.kind === 'found') return pick.calls;
   throw new JobqError('not_procrastinate', `The workload simulator found no Procrastinate function to ${pick.missing.join(', ')} jobs in this database.`, {
@@ -86,7 +86,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const counters = { deferred: 0, succeeded: 0, failed: 0, retried: 0, deadWorkers: 0 };
   const workers: Worker[] = [];
   const register = async () => {
-    const id = calls.workers ? Number((await pool.query<{ worker_id: string }>(workerRegister())).rows[0]!.worker_id) : workers.length + 1;
+    const id = calls.workers ? Number((await pool.query(workerRegister())).rows[0]!.worker_id) : workers.length + 1;
     workers.push({ id, alive: true, running: [] });
   };
   for (let i = 0; i < (options.workers ?? 3); i++) await register();
@@ -136,7 +136,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       }
       worker.running = worker.running.filter((j) => j.finishAt > now);
       while (worker.running.length < CONCURRENCY) {
-        const row = (await pool.query<{ id: string; task_name: string; attempts: number }>(jobsFetchForWorker(calls.fetch, worker.id))).rows[0];
+        const row = (await pool.query(jobsFetchForWorker(calls.fetch, worker.id))).rows[0];
         if (!row) break;
         worker.running.push({ id: Number(row.id), task: row.task_name, attempts: row.attempts, finishAt: now + tickMs * (0.3 + random() * 4) });
       }

@@ -14,7 +14,7 @@ export interface Claimed {
 /** Bulk changes waiting for a click, kept in jobq's schema so every replica sees the same state. */
 export function createConfirmations(pool: Db, ttlSeconds: number) {
   async function explain(id: string): Promise<JobqError> {
-    const row = (await pool.query<{ kind: string; state: string; decided_by: string | null; expired: boolean }>(confirmationsById(id))).rows[0];
+    const row = (await pool.query(confirmationsById(id))).rows[0];
     if (!row) return new JobqError('not_found', 'This confirmation is unknown (it may come from another jobq database).', { runbookSection: 'retrying-jobs-safely' });
     if (row.state === 'running' || row.state === 'done') return new JobqError('conflict', `Already confirmed by <@${row.decided_by}>: it runs once.`, { runbookSection: 'retrying-jobs-safely' });
     if (row.state === 'cancelled') return new JobqError('conflict', `Cancelled by <@${row.decided_by}>.`, { runbookSection: 'retrying-jobs-safely' });
@@ -24,23 +24,23 @@ export function createConfirmations(pool: Db, ttlSeconds: number) {
   return {
     /** The kind of change a confirmation is for (to audit a refusal under the right action). */
     async kindOf(id: string): Promise<BulkKind> {
-      const row = (await pool.query<{ kind: BulkKind }>(confirmationsById(id))).rows[0];
+      const row = (await pool.query(confirmationsById(id))).rows[0];
       if (!row) throw await explain(id);
       return row.kind;
     },
     async create(kind: BulkKind, params: unknown, requestedBy: string, channelId: string): Promise<{ id: string; expiresAt: string }> {
       const id = randomUUID();
-      const row = (await pool.query<{ expires_at: Date }>(confirmationsInsert({ id, kind, params, requestedBy, channelId, ttlSeconds }))).rows[0]!;
+      const row = (await pool.query(confirmationsInsert({ id, kind, params, requestedBy, channelId, ttlSeconds }))).rows[0]!;
       return { id, expiresAt: row.expires_at.toISOString() };
     },
     /** The one place a confirmation turns into a run; throws `conflict`/`expired` otherwise. */
     async claim(id: string, userId: string): Promise<Claimed> {
-      const row = (await pool.query<{ kind: BulkKind; params: unknown; requested_by: string; channel_id: string }>(confirmationsClaim(id, userId))).rows[0];
+      const row = (await pool.query(confirmationsClaim(id, userId))).rows[0];
       if (!row) throw await explain(id);
       return { kind: row.kind, params: row.params, requestedBy: row.requested_by, channelId: row.channel_id };
     },
     async cancel(id: string, userId: string): Promise<BulkKind> {
-      const row = (await pool.query<{ kind: BulkKind }>(confirmationsCancel(id, userId))).rows[0];
+      const row = (await pool.query(confirmationsCancel(id, userId))).rows[0];
       if (!row) throw await explain(id);
       return row.kind;
     },

@@ -1,4 +1,18 @@
 import type { QueryConfig } from 'pg';
+import type { Query } from '../database.js';
+
+/** What the catalog says about the Procrastinate objects of one schema. */
+export interface CatalogRow {
+  has_jobs: boolean;
+  has_events: boolean;
+  has_workers: boolean;
+  has_abort_requested: boolean;
+  has_worker_id: boolean;
+  functions: string[];
+  event_types: string[];
+  server_version: string;
+  server_version_num: number;
+}
 
 /**
  * A Procrastinate relation by name: through the search_path (to_regclass), or, when `$1` names a
@@ -14,7 +28,7 @@ const relation = (name: string) =>
  * so a Procrastinate schema outside `public` works when the role's search_path includes it.
  * `schema` reads one named schema instead (doctor, for a schema the role may not use).
  */
-export function catalogProcrastinateObjects(schema: string | null = null): QueryConfig {
+export function catalogProcrastinateObjects(schema: string | null = null): Query<CatalogRow> {
   return {
     text: `
       SELECT
@@ -39,11 +53,18 @@ export function catalogProcrastinateObjects(schema: string | null = null): Query
   };
 }
 
+export interface CatalogProcrastinateSchemasRow {
+  schema: string;
+  path_position: number | null;
+  usage: boolean;
+  role: string;
+}
+
 /**
  * Every schema holding a procrastinate_jobs table, with its place on the search_path (null when
  * not on it). Read from pg_class by namespace: no USAGE on the schema is needed to find it.
  */
-export function catalogProcrastinateSchemas(): QueryConfig {
+export function catalogProcrastinateSchemas(): Query<CatalogProcrastinateSchemasRow> {
   return {
     text: `
       SELECT n.nspname::text AS schema, array_position(current_schemas(false), n.nspname) AS path_position,
@@ -54,8 +75,15 @@ export function catalogProcrastinateSchemas(): QueryConfig {
   };
 }
 
+export interface CatalogIndexesRow {
+  table_name: string;
+  index_name: string;
+  definition: string;
+  valid: boolean;
+}
+
 /** Indexes on Procrastinate's jobs and events tables, with their definitions. */
-export function catalogIndexes(schema: string | null = null): QueryConfig {
+export function catalogIndexes(schema: string | null = null): Query<CatalogIndexesRow> {
   return {
     text: `
       SELECT c.relname::text AS table_name, i.relname::text AS index_name, pg_get_indexdef(x.indexrelid) AS definition,
@@ -93,7 +121,7 @@ export interface PrivilegeCatalogRow {
  * procrastinate_jobs; the search_path skips a schema the role may not use, so such a schema that
  * the search_path names is looked at too.
  */
-export function catalogPrivileges(schema: string | null = null): QueryConfig {
+export function catalogPrivileges(schema: string | null = null): Query<PrivilegeCatalogRow> {
   return {
     values: [schema],
     text: `
@@ -148,8 +176,13 @@ export function catalogPrivileges(schema: string | null = null): QueryConfig {
   };
 }
 
+export interface CatalogTableEstimatesRow {
+  table_name: string;
+  estimated_rows: number;
+}
+
 /** Planner's row estimates: free, and good enough to decide between exact counts and samples. */
-export function catalogTableEstimates(): QueryConfig {
+export function catalogTableEstimates(): Query<CatalogTableEstimatesRow> {
   return {
     text: `
       SELECT c.relname::text AS table_name, greatest(c.reltuples, 0)::bigint AS estimated_rows, c.relpages::bigint AS pages
@@ -162,16 +195,25 @@ export function catalogPing(): QueryConfig {
   return { text: 'SELECT 1 AS ok' };
 }
 
+export interface CatalogWalPositionRow {
+  lsn: string | null;
+}
+
 /** On the primary: the WAL position now. A replica that replayed up to it is not behind. */
-export function catalogWalPosition(): QueryConfig {
+export function catalogWalPosition(): Query<CatalogWalPositionRow> {
   return { text: `SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS lsn` };
+}
+
+export interface CatalogReplicaLagRow {
+  in_recovery: boolean;
+  lag_seconds: number | null;
 }
 
 /**
  * On a replica: whether it is a standby, and how far behind a position of the primary it is. At
  * or past that position it is current (0); otherwise the age of the last transaction it replayed.
  */
-export function catalogReplicaLag(primaryLsn: string | null): QueryConfig {
+export function catalogReplicaLag(primaryLsn: string | null): Query<CatalogReplicaLagRow> {
   return {
     text: `
       SELECT pg_is_in_recovery() AS in_recovery,
@@ -183,8 +225,15 @@ export function catalogReplicaLag(primaryLsn: string | null): QueryConfig {
   };
 }
 
+export interface CatalogConnectionRow {
+  ssl: boolean;
+  tls_version: string | null;
+  server_port: number;
+  in_recovery: boolean;
+}
+
 /** How this connection reaches the server: TLS in use (as the server sees it) and the port it listens on. */
-export function catalogConnection(): QueryConfig {
+export function catalogConnection(): Query<CatalogConnectionRow> {
   return {
     text: `
       SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS ssl,

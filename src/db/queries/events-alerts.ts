@@ -1,4 +1,5 @@
 import type { QueryConfig } from 'pg';
+import type { Query } from '../database.js';
 
 /**
  * Statements on procrastinate_events for alerts and summaries. Every one is bounded by a
@@ -6,12 +7,22 @@ import type { QueryConfig } from 'pg';
  * that range, never on the size of the table.
  */
 
+export interface EventsFailedGroupsRow {
+  queue_name: string;
+  task_name: string;
+  failures: number;
+  first_at: Date | null;
+  last_at: Date | null;
+  sample_job_ids: number[] | null;
+  any_unsafe: boolean;
+}
+
 /**
  * New failures per queue and task among events (lo, hi], read by primary-key range. Events above
  * `safeHi` are only reported as "seen" (any_unsafe): a transaction that took a lower id may not
  * have committed yet, so the caller counts them on a later poll, once they have settled.
  */
-export function eventsFailedGroups(lo: number, hi: number, safeHi: number, sampleSize: number): QueryConfig {
+export function eventsFailedGroups(lo: number, hi: number, safeHi: number, sampleSize: number): Query<EventsFailedGroupsRow> {
   return {
     text: `
       SELECT j.queue_name, j.task_name,
@@ -28,11 +39,19 @@ export function eventsFailedGroups(lo: number, hi: number, safeHi: number, sampl
   };
 }
 
+export interface EventsOutcomeBucketsRow {
+  queue_name: string;
+  task_name: string;
+  type: 'failed' | 'succeeded';
+  bucket: number;
+  count: number;
+}
+
 /**
  * Outcomes in an event-id range, per queue, task and time bucket, for summaries. The `at`
  * bounds trim the range's edges; the id range keeps the read on the primary key.
  */
-export function eventsOutcomeBuckets(loId: number, hiId: number, from: Date, to: Date, bucketSeconds: number): QueryConfig {
+export function eventsOutcomeBuckets(loId: number, hiId: number, from: Date, to: Date, bucketSeconds: number): Query<EventsOutcomeBucketsRow> {
   return {
     text: `
       SELECT j.queue_name, j.task_name, e.type::text AS type,

@@ -1,4 +1,5 @@
 import type { QueryConfig } from 'pg';
+import type { Query } from '../database.js';
 import { fenceValues, leaseHeldSql, type Fence } from './jobq-leases.js';
 
 /**
@@ -104,15 +105,19 @@ export function cursorInit(name: string, startId: number): QueryConfig {
   };
 }
 
-export function cursorGet(name: string): QueryConfig {
+export function cursorGet(name: string): Query<CursorRow> {
   return { text: 'SELECT last_event_id, pending_lo, pending_hi, pending_since, pending_batch FROM jobq.alert_cursor WHERE name = $1::text', values: [name] };
+}
+
+export interface CursorBeginBatchRow {
+  pending_since: Date;
 }
 
 /**
  * Claims a batch for delivery and stores it whole (groups, counts, what each becomes), so a
  * restart resumes exactly this batch. No row back: another leader moved the cursor.
  */
-export function cursorBeginBatch(name: string, lo: number, hi: number, batch: unknown, fence: Fence): QueryConfig {
+export function cursorBeginBatch(name: string, lo: number, hi: number, batch: unknown, fence: Fence): Query<CursorBeginBatchRow> {
   return {
     text: `
       UPDATE jobq.alert_cursor SET pending_lo = $2::bigint, pending_hi = $3::bigint, pending_since = now(), pending_batch = $4::jsonb, updated_at = now()
@@ -168,12 +173,25 @@ export function failureAlertsInsert(r: FailureAlertRecord): QueryConfig {
   };
 }
 
+export interface FailureAlertsOfBatchRow {
+  queue_name: string;
+  task_name: string;
+}
+
 /** What a batch already delivered (after a crash or a failed post part-way). */
-export function failureAlertsOfBatch(batchHi: number): QueryConfig {
+export function failureAlertsOfBatch(batchHi: number): Query<FailureAlertsOfBatchRow> {
   return {
     text: 'SELECT queue_name, task_name, kind, parent_ts, total FROM jobq.failure_alerts WHERE batch_hi = $1::bigint',
     values: [batchHi],
   };
+}
+
+export interface FailureAlertsOpenRow {
+  queue_name: string;
+  task_name: string;
+  parent_ts: string;
+  total: number;
+  first_failed_at: Date | null;
 }
 
 /**
@@ -181,7 +199,7 @@ export function failureAlertsOfBatch(batchHi: number): QueryConfig {
  * channel within the window, from a batch before this one. One index probe per group.
  * first_failed_at is carried forward on updates, so it is the parent message's first failure.
  */
-export function failureAlertsOpen(channel: string, groups: { queue: string; task: string }[], windowSeconds: number, beforeBatchHi: number): QueryConfig {
+export function failureAlertsOpen(channel: string, groups: { queue: string; task: string }[], windowSeconds: number, beforeBatchHi: number): Query<FailureAlertsOpenRow> {
   return {
     text: `
       SELECT g.queue_name, g.task_name, a.parent_ts, a.total, a.first_failed_at
@@ -214,12 +232,12 @@ export interface HealthAlertRow {
   summary: string;
 }
 
-export function healthAlertsAll(): QueryConfig {
+export function healthAlertsAll(): Query<HealthAlertRow> {
   return { text: 'SELECT key, alert, channel, ts, started_at, last_posted_at, summary FROM jobq.health_alerts ORDER BY key' };
 }
 
 /** Written before the post (ts NULL): a crash after the post is recognised from the message metadata. */
-export function healthAlertsOpen(key: string, alert: string, channel: string, summary: string, fence: Fence): QueryConfig {
+export function healthAlertsOpen(key: string, alert: string, channel: string, summary: string, fence: Fence): Query<HealthAlertRow> {
   return {
     text: `
       INSERT INTO jobq.health_alerts (key, alert, channel, summary) SELECT $1::text, $2::text, $3::text, $4::text WHERE ${leaseHeldSql(5)}
@@ -258,7 +276,7 @@ export interface MuteRow {
 
 const MUTE_COLUMNS = 'id, target, reason, created_by, created_at, expires_at, ended_at, ended_by, end_reason, suppressed_alerts, suppressed_failures';
 
-export function mutesInsert(target: string, seconds: number, reason: string | null, createdBy: string): QueryConfig {
+export function mutesInsert(target: string, seconds: number, reason: string | null, createdBy: string): Query<MuteRow> {
   return {
     text: `
       INSERT INTO jobq.mutes (target, reason, created_by, expires_at)
@@ -269,11 +287,11 @@ export function mutesInsert(target: string, seconds: number, reason: string | nu
 }
 
 /** Active silences (the partial index keeps this small whatever the history). */
-export function mutesActive(): QueryConfig {
+export function mutesActive(): Query<MuteRow> {
   return { text: `SELECT ${MUTE_COLUMNS} FROM jobq.mutes WHERE ended_at IS NULL AND expires_at > now() ORDER BY expires_at, id` };
 }
 
-export function mutesEnd(target: string, endedBy: string): QueryConfig {
+export function mutesEnd(target: string, endedBy: string): Query<MuteRow> {
   return {
     text: `
       UPDATE jobq.mutes SET ended_at = now(), ended_by = $2::text, end_reason = 'unmuted'
@@ -290,7 +308,7 @@ export function mutesExpire(): QueryConfig {
 }
 
 /** Ended silences whose note is not posted yet; claimed once (one conditional UPDATE). */
-export function mutesClaimNotes(limit: number, fence: Fence): QueryConfig {
+export function mutesClaimNotes(limit: number, fence: Fence): Query<MuteRow> {
   return {
     text: `
       UPDATE jobq.mutes SET noted_at = now()
@@ -327,7 +345,11 @@ export function summaryTicksClaim(scheduleKey: string, tickAt: Date, channel: st
   };
 }
 
-export function summaryTicksPrevious(scheduleKey: string, tickAt: Date): QueryConfig {
+export interface SummaryTicksPreviousRow {
+  tick_at: Date | null;
+}
+
+export function summaryTicksPrevious(scheduleKey: string, tickAt: Date): Query<SummaryTicksPreviousRow> {
   return {
     text: 'SELECT max(tick_at) AS tick_at FROM jobq.summary_ticks WHERE schedule_key = $1::text AND tick_at < $2::timestamptz',
     values: [scheduleKey, tickAt],

@@ -1,4 +1,5 @@
 import type { QueryConfig } from 'pg';
+import type { Query } from '../database.js';
 
 /**
  * Pending bulk changes awaiting a Confirm click in Slack. Shared through the database so that
@@ -25,7 +26,11 @@ export function confirmationsCreateTable(): QueryConfig {
   };
 }
 
-export function confirmationsInsert(c: { id: string; kind: string; params: unknown; requestedBy: string; channelId: string; ttlSeconds: number }): QueryConfig {
+export interface ConfirmationsInsertRow {
+  expires_at: Date;
+}
+
+export function confirmationsInsert(c: { id: string; kind: string; params: unknown; requestedBy: string; channelId: string; ttlSeconds: number }): Query<ConfirmationsInsertRow> {
   return {
     text: `
       INSERT INTO jobq.confirmations (id, kind, params, requested_by, channel_id, expires_at)
@@ -35,8 +40,15 @@ export function confirmationsInsert(c: { id: string; kind: string; params: unkno
   };
 }
 
+export interface ConfirmationsClaimRow {
+  kind: 'retry-all' | 'purge';
+  params: unknown;
+  requested_by: string;
+  channel_id: string;
+}
+
 /** Takes a pending, unexpired confirmation for one run; no row means someone else did, or it expired. */
-export function confirmationsClaim(id: string, userId: string): QueryConfig {
+export function confirmationsClaim(id: string, userId: string): Query<ConfirmationsClaimRow> {
   return {
     text: `
       UPDATE jobq.confirmations SET state = 'running', decided_by = $2::text, decided_at = now()
@@ -46,7 +58,11 @@ export function confirmationsClaim(id: string, userId: string): QueryConfig {
   };
 }
 
-export function confirmationsCancel(id: string, userId: string): QueryConfig {
+export interface ConfirmationsCancelRow {
+  kind: 'retry-all' | 'purge';
+}
+
+export function confirmationsCancel(id: string, userId: string): Query<ConfirmationsCancelRow> {
   return {
     text: `
       UPDATE jobq.confirmations SET state = 'cancelled', decided_by = $2::text, decided_at = now()
@@ -63,7 +79,14 @@ export function confirmationsFinish(id: string, result: unknown): QueryConfig {
   };
 }
 
-export function confirmationsById(id: string): QueryConfig {
+export interface ConfirmationsByIdRow {
+  kind: 'retry-all' | 'purge';
+  state: string;
+  decided_by: string | null;
+  expired: boolean;
+}
+
+export function confirmationsById(id: string): Query<ConfirmationsByIdRow> {
   return {
     text: `SELECT kind, state, decided_by, decided_at, expires_at, expires_at <= now() AS expired FROM jobq.confirmations WHERE id = $1::text`,
     values: [id],

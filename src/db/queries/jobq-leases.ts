@@ -1,4 +1,5 @@
 import type { QueryConfig } from 'pg';
+import type { Query } from '../database.js';
 
 /**
  * Leadership as a lease in jobq's schema: a row per role (`alerts`) naming its holder, a fencing
@@ -29,8 +30,12 @@ export function leasesCreateTable(): QueryConfig {
   };
 }
 
+export interface LeaseAcquireRow {
+  token: number;
+}
+
 /** Takes the lease if nobody holds it (or it expired); one row back with the new token, or none. */
-export function leaseAcquire(name: string, holder: string, ttlMs: number): QueryConfig {
+export function leaseAcquire(name: string, holder: string, ttlMs: number): Query<LeaseAcquireRow> {
   return {
     text: `
       INSERT INTO jobq.leases AS l (name, holder, token, expires_at)

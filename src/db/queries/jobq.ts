@@ -1,4 +1,5 @@
 import type { QueryConfig } from 'pg';
+import type { Query } from '../database.js';
 
 /**
  * Statements on jobq's own tables, all in the `jobq` schema. Procrastinate's tables are never
@@ -10,12 +11,19 @@ export const JOBQ_SCHEMA = 'jobq';
 /** One key for every jobq instance on a database: migrations run one instance at a time. */
 const MIGRATION_LOCK_KEY = 0x6a6f6271; // 'jobq'
 
+export interface JobqSchemaStateRow {
+  schema_exists: boolean;
+  migrations_table_exists: boolean;
+  role: string;
+  database: string;
+}
+
 /**
  * Read from the catalog (to_regclass would need USAGE on the schema) before any DDL: CREATE SCHEMA / CREATE TABLE ... IF NOT EXISTS check the CREATE privilege
  * before checking existence, so a role that an admin prepared for (schema created for it, no
  * CREATE on the database) must not issue them when there is nothing to create.
  */
-export function jobqSchemaState(): QueryConfig {
+export function jobqSchemaState(): Query<JobqSchemaStateRow> {
   return {
     text: `
       SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'jobq') AS schema_exists,
@@ -51,7 +59,11 @@ export function jobqCreateMigrationsTable(): QueryConfig {
   };
 }
 
-export function jobqAppliedMigrations(): QueryConfig {
+export interface JobqAppliedMigrationsRow {
+  version: number;
+}
+
+export function jobqAppliedMigrations(): Query<JobqAppliedMigrationsRow> {
   return { text: 'SELECT version FROM jobq.schema_migrations ORDER BY version' };
 }
 
@@ -94,8 +106,12 @@ export interface AuditRow {
   message: string | null;
 }
 
+export interface AuditInsertRow {
+  id: number;
+}
+
 /** A finished entry gets finished_at = at; a `running` one gets it when it ends. */
-export function auditInsert(row: AuditRow): QueryConfig {
+export function auditInsert(row: AuditRow): Query<AuditInsertRow> {
   return {
     text: `
       INSERT INTO jobq.audit_log (actor_kind, actor_id, actor_name, action, filters, job_count, outcome, message, finished_at)
@@ -117,8 +133,22 @@ export function auditFinish(id: number, outcome: string, message: string | null)
   };
 }
 
+export interface AuditPageRow {
+  id: number;
+  at: Date;
+  finished_at: Date | null;
+  actor_kind: 'slack' | 'cli';
+  actor_id: string;
+  actor_name: string | null;
+  action: string;
+  filters: Record<string, unknown>;
+  job_count: number;
+  outcome: 'running' | 'ok' | 'refused' | 'failed' | 'stopped';
+  message: string | null;
+}
+
 /** Newest first, strictly older than the cursor id (keyset pagination on the primary key). */
-export function auditPage(cursor: number | null, limit: number): QueryConfig {
+export function auditPage(cursor: number | null, limit: number): Query<AuditPageRow> {
   return {
     text: `
       SELECT id, at, finished_at, actor_kind, actor_id, actor_name, action, filters, job_count, outcome, message

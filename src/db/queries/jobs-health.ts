@@ -1,4 +1,5 @@
 import type { QueryConfig } from 'pg';
+import type { Query } from '../database.js';
 
 /**
  * Health reads on procrastinate_jobs for the backlog alert. `status = 'todo'` is a literal so the
@@ -6,8 +7,14 @@ import type { QueryConfig } from 'pg';
  * not the table.
  */
 
+export interface JobsTodoPerQueueRow {
+  queue_name: string;
+  todo: number;
+  due: number;
+}
+
 /** Waiting jobs per queue: all of them, and those already due (not scheduled for later). */
-export function jobsTodoPerQueue(): QueryConfig {
+export function jobsTodoPerQueue(): Query<JobsTodoPerQueueRow> {
   return {
     text: `
       SELECT queue_name, count(*)::bigint AS todo,

@@ -1,3 +1,5 @@
+import type { Query } from '../database.js';
+import type { FinalStatus } from '../procrastinate.js';
 import { escapeIdentifier, type QueryConfig } from 'pg';
 
 /**
@@ -18,11 +20,27 @@ export interface ActionStateOptions {
   workers: boolean;
 }
 
+export interface JobsActionStateRow {
+  id: number;
+  status: string;
+  queue_name: string;
+  task_name: string;
+  attempts: number;
+  queueing_lock: string | null;
+  scheduled_at: Date | null;
+  scheduled_in_future: boolean;
+  abort_requested: boolean;
+  worker_id: number | null;
+  worker_exists: boolean | null;
+  heartbeat_age_seconds: number | null;
+  started_seconds_ago: number | null;
+}
+
 /**
  * Everything a single-job action decides on, in one read: status, schedule, abort flag, worker
  * liveness (3.1+) and how long ago it started (events (job_id) index).
  */
-export function jobsActionState(id: number, options: ActionStateOptions): QueryConfig {
+export function jobsActionState(id: number, options: ActionStateOptions): Query<JobsActionStateRow> {
   const abort = options.abortRequested ? 'j.abort_requested' : 'false';
   const worker = options.workers
     ? `j.worker_id, w.id IS NOT NULL AS worker_exists, extract(epoch FROM now() - w.last_heartbeat)::float8 AS heartbeat_age_seconds`
@@ -42,11 +60,15 @@ export function jobsActionState(id: number, options: ActionStateOptions): QueryC
   };
 }
 
+export interface JobsLockInStatusRow {
+  status: string;
+}
+
 /**
  * Locks one job if it is still in one of `statuses`; no row means it moved on (or is gone).
  * Waits at most the pool's lock_timeout behind whoever holds it.
  */
-export function jobsLockInStatus(id: number, statuses: readonly string[]): QueryConfig {
+export function jobsLockInStatus(id: number, statuses: readonly string[]): Query<JobsLockInStatusRow> {
   return {
     text: `SELECT id, status::text AS status FROM procrastinate_jobs WHERE id = $1::bigint AND status IN (${literalList(statuses)}) FOR UPDATE`,
     values: [id],
@@ -85,16 +107,25 @@ export function jobsRetryFailedGuarded(ids: number[]): QueryConfig {
   };
 }
 
+export interface JobsCallCancelRow {
+  id: number | null;
+}
+
 /** Procrastinate's cancel: todo -> cancelled; with abort, a running job is asked to abort. */
-export function jobsCallCancel(fn: string, id: number, abort: boolean): QueryConfig {
+export function jobsCallCancel(fn: string, id: number, abort: boolean): Query<JobsCallCancelRow> {
   return { text: `SELECT ${escapeIdentifier(fn)}($1::bigint, $2::boolean, false) AS id`, values: [id, abort] };
+}
+
+export interface JobsRunNowRow {
+  id: number;
+  scheduled_at: Date;
 }
 
 /**
  * Makes a scheduled job due now. Guarded on todo and a future schedule, so a job a worker just
  * took, or one already due, is untouched. Procrastinate's trigger records a `scheduled` event.
  */
-export function jobsRunNow(id: number): QueryConfig {
+export function jobsRunNow(id: number): Query<JobsRunNowRow> {
   return {
     text: `
       UPDATE procrastinate_jobs SET scheduled_at = now()
@@ -102,6 +133,14 @@ export function jobsRunNow(id: number): QueryConfig {
       RETURNING id, scheduled_at`,
     values: [id],
   };
+}
+
+export interface JobsWriteSnapshotRow {
+  min_id: number | null;
+  max_id: number | null;
+  max_event_id: number | null;
+  now: Date;
+  now_iso: string;
 }
 
 /**
@@ -113,7 +152,7 @@ export function jobsRunNow(id: number): QueryConfig {
  * be below `max_event_id` yet unseen. Such a failure counts as one from before the preview.)
  * The clock also comes as ISO 8601 text to the microsecond: a JS Date keeps milliseconds only.
  */
-export function jobsWriteSnapshot(): QueryConfig {
+export function jobsWriteSnapshot(): Query<JobsWriteSnapshotRow> {
   return {
     text: `
       SELECT (SELECT min(id) FROM procrastinate_jobs) AS min_id, (SELECT max(id) FROM procrastinate_jobs) AS max_id,
@@ -145,8 +184,14 @@ function failedFilterSql(): string {
 
 const failedFilterValues = (f: FailedFilter) => [f.queue, f.task, f.failedSince, f.failedBefore];
 
+export interface JobsFailedGroupsInWindowRow {
+  queue_name: string;
+  task_name: string;
+  count: number;
+}
+
 /** Failed jobs matching the filter in the id window [lo, hi), per queue and task. */
-export function jobsFailedGroupsInWindow(filter: FailedFilter, lo: number, hi: number): QueryConfig {
+export function jobsFailedGroupsInWindow(filter: FailedFilter, lo: number, hi: number): Query<JobsFailedGroupsInWindowRow> {
   return {
     text: `
       SELECT j.queue_name, j.task_name, count(*)::bigint AS count
@@ -158,6 +203,10 @@ export function jobsFailedGroupsInWindow(filter: FailedFilter, lo: number, hi: n
   };
 }
 
+export interface JobsPickFailedBatchRow {
+  id: number;
+}
+
 /**
  * One retry-all batch: locks up to `limit` matching failed jobs in [lo, hi), skipping rows
  * someone else holds (a worker, another operator, a purge). Whether a job changed since the
@@ -165,7 +214,7 @@ export function jobsFailedGroupsInWindow(filter: FailedFilter, lo: number, hi: n
  * re-checks the newest version of the row before locking it, but would still read its events as
  * of the snapshot. jobsFailedBatchState decides, in a later statement, once the rows are held.
  */
-export function jobsPickFailedBatch(filter: FailedFilter, lo: number, hi: number, limit: number): QueryConfig {
+export function jobsPickFailedBatch(filter: FailedFilter, lo: number, hi: number, limit: number): Query<JobsPickFailedBatchRow> {
   return {
     text: `
       SELECT j.id
@@ -179,13 +228,17 @@ export function jobsPickFailedBatch(filter: FailedFilter, lo: number, hi: number
   };
 }
 
+export interface JobsPickFailedByIdsRow {
+  id: number;
+}
+
 /**
  * jobsPickFailedBatch for given jobs: the second try at rows another session held. With `wait`
  * it queues behind their holders (at most the pool's lock_timeout, then fails with 55P03): a
  * row held by another run's batch is released in milliseconds, and is then seen in its new
  * status. Rows are locked in id order, as every jobq batch locks them.
  */
-export function jobsPickFailedByIds(filter: FailedFilter, ids: number[], wait: boolean): QueryConfig {
+export function jobsPickFailedByIds(filter: FailedFilter, ids: number[], wait: boolean): Query<JobsPickFailedByIdsRow> {
   return {
     text: `
       SELECT j.id
@@ -236,7 +289,7 @@ function failedStateSql(scope: string, picked: string, upToEventId: string): str
 }
 
 /** State of a range batch: its scope is [lo, bound), the ids its cursor moves past. */
-export function jobsFailedBatchState(filter: FailedFilter, lo: number, bound: number, picked: number[], upToEventId: number): QueryConfig {
+export function jobsFailedBatchState(filter: FailedFilter, lo: number, bound: number, picked: number[], upToEventId: number): Query<FailedBatchStateRow> {
   return {
     text: failedStateSql('j.id >= $5::bigint AND j.id < $6::bigint', '$7', '$8'),
     values: [...failedFilterValues(filter), lo, bound, picked, upToEventId],
@@ -244,18 +297,23 @@ export function jobsFailedBatchState(filter: FailedFilter, lo: number, bound: nu
 }
 
 /** State of a second try: its scope is the given jobs. */
-export function jobsFailedStateByIds(filter: FailedFilter, ids: number[], picked: number[], upToEventId: number): QueryConfig {
+export function jobsFailedStateByIds(filter: FailedFilter, ids: number[], picked: number[], upToEventId: number): Query<FailedBatchStateRow> {
   return {
     text: failedStateSql('j.id = ANY($5::bigint[])', '$6', '$7'),
     values: [...failedFilterValues(filter), ids, picked, upToEventId],
   };
 }
 
+export interface JobsCreatedAtFromRow {
+  id: number;
+  created_at: Date | null;
+}
+
 /**
  * The first job at or after an id, with the time it was created (its first event that is not
  * `scheduled`: those carry the future run time). Used to binary-search the id axis by time.
  */
-export function jobsCreatedAtFrom(id: number): QueryConfig {
+export function jobsCreatedAtFrom(id: number): Query<JobsCreatedAtFromRow> {
   return {
     text: `
       SELECT j.id, (SELECT min(e.at) FROM procrastinate_events e WHERE e.job_id = j.id AND e.type <> 'scheduled') AS created_at
@@ -278,8 +336,13 @@ function purgeFilterSql(statuses: readonly string[]): string {
         AND (SELECT max(e.at) FROM procrastinate_events e WHERE e.job_id = j.id) < $2::timestamptz`;
 }
 
+export interface JobsPurgeableInWindowRow {
+  status: FinalStatus;
+  count: number;
+}
+
 /** Purgeable jobs in the id window [lo, hi), per status. */
-export function jobsPurgeableInWindow(statuses: readonly string[], queue: string | null, cutoff: Date, lo: number, hi: number): QueryConfig {
+export function jobsPurgeableInWindow(statuses: readonly string[], queue: string | null, cutoff: Date, lo: number, hi: number): Query<JobsPurgeableInWindowRow> {
   return {
     text: `
       SELECT j.status::text AS status, count(*)::bigint AS count
@@ -291,13 +354,19 @@ export function jobsPurgeableInWindow(statuses: readonly string[], queue: string
   };
 }
 
+export interface JobsPurgeBatchRow {
+  picked: number;
+  last_id: number | null;
+  deleted: Partial<Record<FinalStatus, number>>;
+}
+
 /**
  * One purge batch in one statement: lock up to `limit` purgeable jobs in [lo, hi) (skipping
  * rows a worker or operator holds), delete them with the status checked again, report what
  * was picked (for the caller's cursor) and what was deleted per status. Events go by cascade;
  * Procrastinate's per-row delete trigger unlinks periodic defers.
  */
-export function jobsPurgeBatch(statuses: readonly string[], queue: string | null, cutoff: Date, lo: number, hi: number, limit: number): QueryConfig {
+export function jobsPurgeBatch(statuses: readonly string[], queue: string | null, cutoff: Date, lo: number, hi: number, limit: number): Query<JobsPurgeBatchRow> {
   return {
     text: `
       WITH picked AS (

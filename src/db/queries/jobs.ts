@@ -1,4 +1,6 @@
 import type { QueryConfig } from 'pg';
+import type { Query } from '../database.js';
+import type { JobStatus } from '../procrastinate.js';
 
 /**
  * Statements on procrastinate_jobs. Status lists are inlined as literals on purpose: the planner
@@ -10,8 +12,12 @@ export type GroupColumn = 'queue_name' | 'task_name';
 
 const literalList = (values: readonly string[]) => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
 
+export interface JobsQueueNamesRow {
+  name: string;
+}
+
 /** Queue names by a loose index scan of (queue_name): cost grows with the number of queues, not rows. */
-export function jobsQueueNames(limit: number): QueryConfig {
+export function jobsQueueNames(limit: number): Query<JobsQueueNamesRow> {
   return {
     text: `
       WITH RECURSIVE queues(name) AS (
@@ -25,12 +31,18 @@ export function jobsQueueNames(limit: number): QueryConfig {
   };
 }
 
+export interface JobsCountByStatusRow {
+  key: string;
+  status: JobStatus;
+  count: number;
+}
+
 /**
  * Exact counts per group and status. For todo/doing Procrastinate's partial index on live jobs
  * serves it; for final statuses it is a full scan, only used while the table is small (or, for
  * `failed`, when jobq's recommended partial index exists).
  */
-export function jobsCountByStatus(group: GroupColumn, statuses: readonly string[]): QueryConfig {
+export function jobsCountByStatus(group: GroupColumn, statuses: readonly string[]): Query<JobsCountByStatusRow> {
   return {
     text: `
       SELECT ${group} AS key, status::text AS status, count(*)::bigint AS count
@@ -40,11 +52,18 @@ export function jobsCountByStatus(group: GroupColumn, statuses: readonly string[
   };
 }
 
+export interface JobsFinalCountsSampledRow {
+  key: string;
+  status: JobStatus;
+  count: number;
+  sample_total: number;
+}
+
 /**
  * Estimated counts from a block sample (TABLESAMPLE SYSTEM reads only the sampled pages), scaled
  * up by the caller. Also returns the sample's total so the caller can scale by reltuples.
  */
-export function jobsFinalCountsSampled(group: GroupColumn, percent: number): QueryConfig {
+export function jobsFinalCountsSampled(group: GroupColumn, percent: number): Query<JobsFinalCountsSampledRow> {
   return {
     text: `
       SELECT ${group} AS key, status::text AS status, count(*)::bigint AS count,
@@ -55,11 +74,16 @@ export function jobsFinalCountsSampled(group: GroupColumn, percent: number): Que
   };
 }
 
+export interface JobsOldestDueTodoRow {
+  key: string;
+  waiting_since: Date | null;
+}
+
 /**
  * When the oldest due job in each group has been waiting since. Only the lowest ids of each
  * group's due backlog are examined (ids grow with time), so the cost is bounded per group.
  */
-export function jobsOldestDueTodo(group: GroupColumn, keys: string[], perGroup: number, waitingEvents: readonly string[]): QueryConfig {
+export function jobsOldestDueTodo(group: GroupColumn, keys: string[], perGroup: number, waitingEvents: readonly string[]): Query<JobsOldestDueTodoRow> {
   return {
     text: `
       SELECT k.key,
@@ -82,12 +106,22 @@ export interface FailedPageFilter {
   before: Date | null;
 }
 
+export interface JobsFailedPageRow {
+  id: number;
+  queue_name: string;
+  task_name: string;
+  attempts: number;
+  failed_at: Date | null;
+  args_preview: string;
+  args_length: number;
+}
+
 /**
  * One page of failed jobs, newest first, inside the id window [floor, cursor). Without jobq's
  * recommended partial index on failed jobs the window bounds how much of the primary key is
  * walked per call; with it the caller passes floor 0.
  */
-export function jobsFailedPage(filter: FailedPageFilter, cursor: number, floor: number, limit: number, argsChars: number): QueryConfig {
+export function jobsFailedPage(filter: FailedPageFilter, cursor: number, floor: number, limit: number, argsChars: number): Query<JobsFailedPageRow> {
   return {
     text: `
       SELECT j.id, j.queue_name, j.task_name, j.attempts, f.at AS failed_at,
@@ -106,21 +140,36 @@ export function jobsFailedPage(filter: FailedPageFilter, cursor: number, floor: 
   };
 }
 
+export interface JobsIdBoundsRow {
+  min_id: number | null;
+  max_id: number | null;
+}
+
 /** Highest and lowest job id, both from the primary key. */
-export function jobsIdBounds(): QueryConfig {
+export function jobsIdBounds(): Query<JobsIdBoundsRow> {
   return { text: 'SELECT (SELECT min(id) FROM procrastinate_jobs) AS min_id, (SELECT max(id) FROM procrastinate_jobs) AS max_id' };
 }
 
+export interface JobsByIdRow {
+  job: Record<string, unknown>;
+}
+
 /** One job, every column whatever the Procrastinate version (to_jsonb adapts). */
-export function jobsById(id: number): QueryConfig {
+export function jobsById(id: number): Query<JobsByIdRow> {
   return {
     text: `SELECT to_jsonb(j) AS job FROM procrastinate_jobs j WHERE j.id = $1::bigint`,
     values: [id],
   };
 }
 
+export interface JobsSharingLocksRow {
+  id: number;
+  status: string;
+  via: 'lock' | 'queueing_lock';
+}
+
 /** Other live jobs sharing a lock or queueing lock with a job (served by the partial lock indexes). */
-export function jobsSharingLocks(id: number, lock: string | null, queueingLock: string | null): QueryConfig {
+export function jobsSharingLocks(id: number, lock: string | null, queueingLock: string | null): Query<JobsSharingLocksRow> {
   return {
     text: `
       SELECT j.id, j.status::text AS status, CASE WHEN j.lock = $2::text THEN 'lock' ELSE 'queueing_lock' END AS via
@@ -138,12 +187,24 @@ export interface StalledFilter {
   limit: number;
 }
 
+export interface JobsStalledRow {
+  id: number;
+  queue_name: string;
+  task_name: string;
+  status: string;
+  attempts: number;
+  started_at: Date | null;
+  worker_id: number | null;
+  worker_exists: boolean | null;
+  last_heartbeat: Date | null;
+}
+
 /**
  * Running jobs that look stalled: worker gone or silent (3.1+), or started too long ago. Reads
  * only running jobs through the live-jobs partial index; `started` times come per job from
  * the events (job_id) index.
  */
-export function jobsStalled(filter: StalledFilter, runningStatuses: readonly string[], withWorkers: boolean): QueryConfig {
+export function jobsStalled(filter: StalledFilter, runningStatuses: readonly string[], withWorkers: boolean): Query<JobsStalledRow> {
   const workerColumns = withWorkers
     ? `j.worker_id, w.id IS NOT NULL AS worker_exists, w.last_heartbeat`
     : `NULL::bigint AS worker_id, NULL::boolean AS worker_exists, NULL::timestamptz AS last_heartbeat`;

@@ -1,4 +1,5 @@
 import type { QueryConfig } from 'pg';
+import type { Query } from '../database.js';
 
 /**
  * The workers' side of Procrastinate, for the sandbox's workload simulator: the same functions a
@@ -34,8 +35,12 @@ export interface WorkerCalls {
   workers: boolean;
 }
 
+export interface WorkerFunctionNamesRow {
+  names: string[];
+}
+
 /** Names of Procrastinate's functions the search_path reaches, the way the worker calls them. */
-export function workerFunctionNames(): QueryConfig {
+export function workerFunctionNames(): Query<WorkerFunctionNamesRow> {
   return {
     text: `SELECT coalesce(array_agg(DISTINCT p.proname::text), '{}') AS names FROM pg_proc p WHERE p.proname LIKE 'procrastinate\\_%' AND pg_function_is_visible(p.oid)`,
   };
@@ -58,7 +63,11 @@ export function pickWorkerCalls(names: Iterable<string>): WorkerCallsPick {
   return { kind: 'found', calls: { defer, fetch, finish, retry, workers: present.has(REGISTER_WORKER) } };
 }
 
-export function workerRegister(): QueryConfig {
+export interface WorkerRegisterRow {
+  worker_id: string;
+}
+
+export function workerRegister(): Query<WorkerRegisterRow> {
   return { text: `SELECT worker_id FROM ${REGISTER_WORKER}()` };
 }
 
@@ -107,8 +116,14 @@ export function jobsDeferBatch(fn: DeferFunction, jobs: JobToDefer[]): QueryConf
   }
 }
 
+export interface JobsFetchForWorkerRow {
+  id: string;
+  task_name: string;
+  attempts: number;
+}
+
 /** One fetch over every queue (3.10: skipping paused ones); no row when nothing is ready. */
-export function jobsFetchForWorker(fn: FetchFunction, workerId: number): QueryConfig {
+export function jobsFetchForWorker(fn: FetchFunction, workerId: number): Query<JobsFetchForWorkerRow> {
   switch (fn) {
     case 'procrastinate_fetch_job_v3':
     case 'procrastinate_fetch_job_v2':
