@@ -1,7 +1,8 @@
 import { redactSecrets } from './redact.js';
 
-/** Sections of docs/runbooks/job-queue.md, by GitHub heading slug. A test checks each exists. */
-export type RunbookSection = string;
+import type { RunbookSection } from './runbook-sections.js';
+
+export type { RunbookSection };
 
 export type JobqErrorCode =
   | 'config_missing'

@@ -1,3 +1,4 @@
+import type { RunbookSection } from '../runbook-sections.js';
 import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 
@@ -13,7 +14,7 @@ export interface CommandDefinition {
   takesId: boolean;
   options: Options;
   /** Runbook section (GitHub slug) for this command's replies. */
-  runbook: string;
+  runbook: RunbookSection;
 }
 
 export const COMMAND_NAMES = ['help', 'stats', 'failed', 'job', 'stalled', 'workers', 'doctor', 'retry', 'retry-all', 'cancel', 'run-now', 'purge', 'audit', 'mute', 'unmute', 'mutes'] as const;

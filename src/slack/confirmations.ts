@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { confirmationsById, confirmationsCancel, confirmationsClaim, confirmationsFinish, confirmationsInsert } from '../db/queries/jobq-confirmations.js';
 import { JobqError } from '../errors.js';
-import type { BulkKind } from '../render/blocks/writes.js';
+import type { BulkKind } from '../commands/writes.js';
 
 export interface Claimed {
   kind: BulkKind;

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFINITIONS } from '../../src/commands/definitions.js';
-import { RUNBOOK_SECTIONS, runbookUrl } from '../../src/render/runbook.js';
+import { runbookUrl } from '../../src/render/runbook.js';
+import { RUNBOOK_SECTIONS } from '../../src/runbook-sections.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -43,7 +44,7 @@ function linkedSections(): Map<string, string> {
     const text = readFileSync(file, 'utf8');
     for (const pattern of patterns) for (const m of text.matchAll(pattern)) found.set(m[1]!, file.replace(root, ''));
   }
-  for (const slug of Object.values(RUNBOOK_SECTIONS)) found.set(slug, 'src/render/runbook.ts');
+  for (const slug of RUNBOOK_SECTIONS) found.set(slug, 'src/runbook-sections.ts');
   for (const d of Object.values(DEFINITIONS)) found.set(d.runbook, 'src/commands/definitions.ts');
   return found;
 }
@@ -61,6 +62,11 @@ describe('runbook links', () => {
     expect(linked.size).toBeGreaterThan(10);
     const missing = [...linked].filter(([slug]) => !anchors.has(slug)).map(([slug, file]) => `${slug} (from ${file})`);
     expect(missing).toEqual([]);
+  });
+
+  it('the list of sections the code may name is exactly the runbook\'s headings', () => {
+    const anchors = [...runbookAnchors()].filter((a) => a !== 'job-queue-runbook-procrastinate-operated-through-jobq');
+    expect([...RUNBOOK_SECTIONS].sort()).toEqual(anchors.sort());
   });
 
   it('builds links from the configured base URL', () => {

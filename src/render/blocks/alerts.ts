@@ -1,21 +1,22 @@
+import type { RunbookSection } from '../../runbook-sections.js';
 import { encodeFailureButton } from './button-values.js';
 import type { KnownBlock } from '@slack/types';
 import type { AlertName } from '../../config.js';
 import type { Mute } from '../../queue/mutes.js';
 import { formatAge, formatCount } from '../format.js';
-import { RUNBOOK_SECTIONS, runbookUrl } from '../runbook.js';
+import { runbookUrl } from '../runbook.js';
 import { actions, button, code, context, escapeMrkdwn, message, runbookButton, section, type SlackMessage } from './kit.js';
 import { runbookContext, type RenderOptions } from './reads.js';
 
 /** Block Kit for alerts, silences and their notes. Pure: data in, blocks out. */
 
 /** The runbook section each alert links to. */
-export const ALERT_RUNBOOK: Record<AlertName, string> = {
-  failures: RUNBOOK_SECTIONS.alertFailures,
-  stalled: RUNBOOK_SECTIONS.alertStalled,
-  backlog: RUNBOOK_SECTIONS.alertBacklog,
-  'no-workers': RUNBOOK_SECTIONS.alertNoWorkers,
-  'db-unreachable': RUNBOOK_SECTIONS.alertDbUnreachable,
+export const ALERT_RUNBOOK: Record<AlertName, RunbookSection> = {
+  failures: 'alert-job-failures',
+  stalled: 'alert-stalled-jobs',
+  backlog: 'alert-backlog',
+  'no-workers': 'alert-no-live-workers',
+  'db-unreachable': 'alert-database-unreachable',
 };
 
 const ALERT_TITLE: Record<AlertName, string> = {
@@ -56,7 +57,7 @@ export function failureAlertBlocks(v: FailureGroupView, options: RenderOptions):
     actions(
       button({ text: 'Retry these', actionId: 'alert_retry', value, style: 'primary' }),
       button({ text: 'Show them', actionId: 'alert_show', value }),
-      runbookButton(runbookUrl(options.runbookBase, RUNBOOK_SECTIONS.alertFailures)),
+      runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures')),
     ),
     context(`Why they failed is in your app's logs: search for the job ids. Expected? \`/jobq mute ${escapeMrkdwn(v.task)} 2h reason\``),
   ];
@@ -81,7 +82,7 @@ export function combinedFailuresBlocks(groups: CombinedGroupView[], options: Ren
   if (groups.length > 25) lines.push(`• … and ${groups.length - 25} more queue/task pairs`);
   const body: KnownBlock[] = [section(`:rotating_light: *${plural(total, 'more failure')}* in ${groups.length} other queue/task pairs`), section(lines.join('\n'))];
   return message(`${plural(total, 'more failure')} in ${groups.length} queue/task pairs`, body, [
-    actions(button({ text: 'Show failed jobs', actionId: 'alert_show', value: JSON.stringify({}) }), runbookButton(runbookUrl(options.runbookBase, RUNBOOK_SECTIONS.alertFailures))),
+    actions(button({ text: 'Show failed jobs', actionId: 'alert_show', value: JSON.stringify({}) }), runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures'))),
   ]);
 }
 

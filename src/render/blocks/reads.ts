@@ -1,3 +1,4 @@
+import type { RunbookSection } from '../../runbook-sections.js';
 import type { KnownBlock } from '@slack/types';
 import { REPORTED_STATUSES } from '../../db/procrastinate.js';
 import type { DoctorReport } from '../../queue/doctor.js';
@@ -18,7 +19,7 @@ export interface RenderOptions {
   runbookBase: string;
 }
 
-export function runbookContext(options: RenderOptions, slug: string, label: string): KnownBlock {
+export function runbookContext(options: RenderOptions, slug: RunbookSection, label: string): KnownBlock {
   return context(`📖 Runbook: <${runbookUrl(options.runbookBase, slug)}|${escapeMrkdwn(label)}>`);
 }
 

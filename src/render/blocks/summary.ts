@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { HealthSummary, Outcomes } from '../../queue/summary.js';
 import { formatAge, formatCount } from '../format.js';
-import { RUNBOOK_SECTIONS, runbookUrl } from '../runbook.js';
+import { runbookUrl } from '../runbook.js';
 import { code, context, escapeMrkdwn, header, message, section, type SlackMessage } from './kit.js';
 import { slackTime } from './alerts.js';
 import type { RenderOptions } from './reads.js';
@@ -53,6 +53,6 @@ export function summaryBlocks(s: HealthSummary, options: RenderOptions): SlackMe
   }
   const text = `Queue health: ${formatCount(t.current.failed)} failed, ${formatCount(t.current.succeeded)} done, backlog ${formatCount(t.todo)}, ${s.stalled.count} stalled`;
   return message(text, body, [
-    context(`\`/jobq stats\` · \`/jobq failed\` · \`/jobq stalled\` · \`/jobq workers\` · 📖 <${runbookUrl(options.runbookBase, RUNBOOK_SECTIONS.summaries)}|Reading this summary> · <${runbookUrl(options.runbookBase, RUNBOOK_SECTIONS.triagingFailed)}|Triaging failed jobs>`),
+    context(`\`/jobq stats\` · \`/jobq failed\` · \`/jobq stalled\` · \`/jobq workers\` · 📖 <${runbookUrl(options.runbookBase, 'scheduled-health-summaries')}|Reading this summary> · <${runbookUrl(options.runbookBase, 'triaging-failed-jobs')}|Triaging failed jobs>`),
   ]);
 }

@@ -6,17 +6,17 @@ import type { AuditPage } from '../../queue/audit.js';
 import type { PurgePreview, PurgeProgress, PurgeResult } from '../../queue/purge.js';
 import type { RetryAllPreview, RetryAllProgress, RetryAllResult } from '../../queue/retry-all.js';
 import { formatTime } from '../format.js';
-import { RUNBOOK_SECTIONS } from '../runbook.js';
 import { cancelText, purgePreviewText, purgeProgressText, purgeResultText, retryAllPreviewText, retryAllProgressText, retryAllResultText, retryText, runNowText, auditText } from '../text/writes.js';
 import { actions, button, code, context, escapeMrkdwn, escapeMrkdwnKeepMentions, header, message, section, type SlackMessage } from './kit.js';
 import { preformatted, runbookContext, type RenderOptions } from './reads.js';
 
 /** Block Kit renderings of changes, refusals and errors. Pure: data in, blocks out. */
 
-export type BulkKind = 'retry-all' | 'purge';
-const RUNBOOK: Record<BulkKind, [string, string]> = {
-  'retry-all': [RUNBOOK_SECTIONS.retrying, 'Retrying jobs safely'],
-  purge: [RUNBOOK_SECTIONS.purging, 'Purging and retention'],
+import type { BulkKind } from '../../commands/writes.js';
+import type { RunbookSection } from '../../runbook-sections.js';
+const RUNBOOK: Record<BulkKind, [RunbookSection, string]> = {
+  'retry-all': ['retrying-jobs-safely', 'Retrying jobs safely'],
+  purge: ['purging-and-retention', 'Purging and retention'],
 };
 
 /** Announcement of a single-job change, posted in the channel so the team sees who did what. */
