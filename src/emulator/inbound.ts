@@ -41,7 +41,7 @@ export interface ClickButtonOptions {
 }
 
 /** What came back from the bot, and what Slack would have made of it. */
-export interface DeliveryResult {
+export interface BotAnswer {
   /** HTTP status (0 when the bot never answered in time); 200 for a Socket Mode ack. */
   status: number;
   /** Raw HTTP body, or the JSON of a Socket Mode ack payload. */
@@ -51,6 +51,10 @@ export interface DeliveryResult {
   ackMs: number;
   /** The error Slack would show the user: the bot acked late, or not with 200. */
   slackError?: 'operation_timeout' | 'dispatch_failed';
+}
+
+/** The answer to a delivery that handed the bot a response URL (slash commands, clicks in messages). */
+export interface DeliveryResult extends BotAnswer {
   responseUrl: string;
 }
 
@@ -94,7 +98,7 @@ export interface EventCallbackBody {
 }
 
 /** What came back from an event delivery. Slack retries an event whose ack is late or not 200. */
-export interface EventDeliveryResult extends Omit<DeliveryResult, 'responseUrl'> {
+export interface EventDeliveryResult extends BotAnswer {
   eventId: string;
   /** The Socket Mode envelope, when delivered over the socket. */
   envelopeId?: string;
@@ -255,7 +259,7 @@ export function buildAppHomeOpened(ctx: InboundContext, options: AppHomeOpenedOp
  * What Slack does with a slash command's ack: a body with text/blocks is shown (ephemeral unless
  * in_channel), and a late or failed ack becomes an error only the caller sees.
  */
-export function settleSlashAck(ctx: InboundContext, record: ResponseUrlRecord, command: string, result: Omit<DeliveryResult, 'responseUrl'>): DeliveryResult {
+export function settleSlashAck(ctx: InboundContext, record: ResponseUrlRecord, command: string, result: BotAnswer): DeliveryResult {
   const out: DeliveryResult = { ...result, responseUrl: record.url };
   const ackBody = result.json as Obj | undefined;
   if (!out.slackError && ackBody && typeof ackBody === 'object' && (ackBody.text || ackBody.blocks)) {
@@ -271,13 +275,13 @@ export function postSlackbotError(state: SlackState, record: ResponseUrlRecord, 
 }
 
 /** POSTs a signed body to the bot and times the answer. Never throws for HTTP-level failures. */
-export async function postToBot(url: string, body: string, headers: Record<string, string>, timeoutMs = ACK_DEADLINE_MS): Promise<Omit<DeliveryResult, 'responseUrl'>> {
+export async function postToBot(url: string, body: string, headers: Record<string, string>, timeoutMs = ACK_DEADLINE_MS): Promise<BotAnswer> {
   const started = performance.now();
   try {
     const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
     const text = await response.text();
     const ackMs = performance.now() - started;
-    const result: Omit<DeliveryResult, 'responseUrl'> = { status: response.status, body: text, ackMs };
+    const result: BotAnswer = { status: response.status, body: text, ackMs };
     if (text && response.headers.get('content-type')?.includes('json')) {
       try {
         result.json = JSON.parse(text) as unknown;

@@ -11,6 +11,7 @@ import {
   buildSlashCommand,
   settleSlashAck,
   type AppHomeOpenedOptions,
+  type BotAnswer,
   type ClickButtonOptions,
   type ClickHomeButtonOptions,
   type DeliveryResult,
@@ -173,7 +174,7 @@ export class SocketModeServer {
   }
 
   /** A click on a button of a user's Home tab, as an `interactive` envelope (no response URL: views have none). */
-  async clickHomeButton(options: ClickHomeButtonOptions): Promise<Omit<DeliveryResult, 'responseUrl'> & { envelopeId?: string }> {
+  async clickHomeButton(options: ClickHomeButtonOptions): Promise<BotAnswer & { envelopeId?: string }> {
     const payload = buildHomeBlockActions(this.ctx, options);
     const timeoutMs = options.timeoutMs ?? ACK_DEADLINE_MS;
     try {

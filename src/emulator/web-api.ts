@@ -15,6 +15,7 @@ import {
   signedInteraction,
   signedSlashCommand,
   type AppHomeOpenedOptions,
+  type BotAnswer,
   type ClickButtonOptions,
   type ClickHomeButtonOptions,
   type DeliveryResult,
@@ -207,7 +208,7 @@ export class SlackEmulator {
   }
 
   /** Clicks a button of a user's published Home tab: a signed block_actions payload with the view as container. */
-  async clickHomeButton(options: ClickHomeButtonOptions): Promise<Omit<DeliveryResult, 'responseUrl'>> {
+  async clickHomeButton(options: ClickHomeButtonOptions): Promise<BotAnswer> {
     const payload = buildHomeBlockActions({ state: this.state, responseUrls: this.responseUrls }, options);
     const { body, headers } = signedInteraction(this.signingSecret, payload);
     return postToBot(this.eventsUrl(options.botUrl), body, headers, options.timeoutMs);

@@ -217,10 +217,12 @@ describe('Slack emulator web page', () => {
     const events = await openEvents(`${emulator.url}/ui/events`);
     await emulator.waitFor(() => emulator.ui.openStreams === 1);
     const listeners = emulator.state.listenerCount('message');
+    const viewListeners = emulator.state.listenerCount('view');
     await emulator.close();
     await events.end();
     expect(emulator.ui.openStreams).toBe(0);
     expect(emulator.state.listenerCount('message')).toBe(listeners - 1);
+    expect(emulator.state.listenerCount('view')).toBe(viewListeners - 1);
   });
 
   it('forgets a stream whose browser went away', async () => {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { readBody, sendJson, type Obj } from '../http.js';
-import type { AppHomeOpenedOptions, ClickButtonOptions, ClickHomeButtonOptions, DeliveryResult, EventDeliveryResult, SlashCommandOptions } from '../inbound.js';
+import type { AppHomeOpenedOptions, BotAnswer, ClickButtonOptions, ClickHomeButtonOptions, DeliveryResult, EventDeliveryResult, SlashCommandOptions } from '../inbound.js';
 import type { MessageChange, SlackState, ViewChange } from '../model.js';
 import type { DeliveryReply, Snapshot, StreamEvent } from './page/wire.js';
 import { PageModules } from './page-modules.js';
@@ -24,7 +24,7 @@ export interface UiHost {
   readonly homeTabEnabled: boolean;
   slashCommand(options: SlashCommandOptions): Promise<DeliveryResult>;
   clickButton(options: ClickButtonOptions): Promise<DeliveryResult>;
-  clickHomeButton(options: ClickHomeButtonOptions): Promise<Omit<DeliveryResult, 'responseUrl'>>;
+  clickHomeButton(options: ClickHomeButtonOptions): Promise<BotAnswer>;
   openAppHome(options: AppHomeOpenedOptions): Promise<EventDeliveryResult>;
 }
 
@@ -320,12 +320,15 @@ export class SandboxUi {
   }
 
   /**
-   * The user opened the app's Home tab: app_home_opened goes to the bot, whose views.publish
-   * reaches the page as a view_published event. The reply only says whether the bot took the event.
+   * The user opened the app (its Home tab unless `tab` says messages): app_home_opened goes to the
+   * bot, whose views.publish reaches the page as a view_published event. The reply only says
+   * whether the bot took the event.
    */
   private async home(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const userId = this.human(await this.jsonBody(req));
-    const result = await this.deliver(userId, '', undefined, () => this.host.openAppHome({ userId }));
+    const body = await this.jsonBody(req);
+    const userId = this.human(body);
+    const tab = body.tab === 'messages' ? 'messages' : 'home';
+    const result = await this.deliver(userId, '', undefined, () => this.host.openAppHome({ userId, tab }));
     reply(res, { ok: !result.slackError, kind: 'home', ...result });
   }
 
@@ -333,7 +336,7 @@ export class SandboxUi {
    * Runs a delivery into the bot. A bot that is not connected or cannot be reached is what Slack
    * calls dispatch_failed; a click on a message or button that is not there is the caller's error.
    */
-  private async deliver(userId: string, channelId: string, command: string | undefined, send: () => Promise<Omit<DeliveryResult, 'responseUrl'>>): Promise<{ status: number; ackMs: number; slackError?: string; detail?: string }> {
+  private async deliver(userId: string, channelId: string, command: string | undefined, send: () => Promise<BotAnswer>): Promise<{ status: number; ackMs: number; slackError?: string; detail?: string }> {
     const started = performance.now();
     const unreachable = (detail: string) => {
       if (command) {
@@ -343,7 +346,7 @@ export class SandboxUi {
       return { status: 0, ackMs: performance.now() - started, slackError: 'dispatch_failed', detail };
     };
     if (!this.host.botUrl) return unreachable('No bot is connected to the emulator (botUrl is not set).');
-    let result: Omit<DeliveryResult, 'responseUrl'>;
+    let result: BotAnswer;
     try {
       result = await send();
     } catch (error) {

@@ -33,6 +33,7 @@ export function sendClick(body: ClickRequest): Promise<DeliveryReply> {
   return post('/ui/click', body);
 }
 
-export function openHome(userId: string): Promise<DeliveryReply> {
-  return post('/ui/home', { userId });
+/** Tells the emulator the reader opened a tab of the app, so it sends the bot app_home_opened. */
+export function openAppTab(userId: string, tab: 'home' | 'messages'): Promise<DeliveryReply> {
+  return post('/ui/home', { userId, tab });
 }

@@ -1,4 +1,4 @@
-import { openHome, sendClick, sendCommand, type ClickRequest } from './api.js';
+import { openAppTab, sendClick, sendCommand, type ClickRequest } from './api.js';
 import { channelLabel, renderChannel, renderHeader, renderThread } from './channel-pane.js';
 import { Composer } from './composer.js';
 import { ConfirmDialog } from './confirm.js';
@@ -83,8 +83,9 @@ export class Page implements PageActions {
     const { store } = this;
     const chosen = tab ?? (store.unreadCount(store.dmId) > 0 || !store.homeTabEnabled ? 'messages' : 'home');
     this.go({ kind: 'app', tab: chosen });
-    // Slack sends app_home_opened each time the tab is entered; the bot republishes then.
+    // Slack sends app_home_opened each time a tab of the app is entered; the bot republishes then.
     if (chosen === 'home') void this.openHomeTab();
+    else openAppTab(store.currentUser, 'messages').catch(() => undefined); // the Messages tab works without the bot
   }
 
   openThread(channel: string, ts: string): void {
@@ -149,7 +150,7 @@ export class Page implements PageActions {
     this.scheduleRender();
     let error: string | undefined;
     try {
-      const reply = await openHome(userId);
+      const reply = await openAppTab(userId, 'home');
       if (reply.slackError) error = `${reply.slackError}${reply.detail ? `: ${reply.detail}` : ''}`;
     } catch (failure) {
       error = (failure as Error).message;
