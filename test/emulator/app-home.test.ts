@@ -39,6 +39,9 @@ function register(app: App, seen: Seen): void {
       ]),
     });
   });
+  app.event('app_mention', async ({ event }) => {
+    seen.events.push(event as unknown as Record<string, unknown>);
+  });
   app.action('home_refresh', async ({ ack, body, client }) => {
     await ack();
     seen.clicks.push(body as unknown as Record<string, unknown>);
@@ -152,6 +155,11 @@ describe('Slack emulator: App Home', () => {
     const body = JSON.stringify({ type: 'event_callback', event: { type: 'app_home_opened', user: 'U_VIEWER', channel: 'D_U_VIEWER', tab: 'home' } });
     expect((await emulator.sendRaw(body, { 'content-type': 'application/json', 'x-slack-signature': 'v0=forged', 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) })).status).toBe(401);
     await expect(emulator.openAppHome({ userId: 'U_NOBODY' })).rejects.toThrow(/no user U_NOBODY/);
+
+    // Any other event goes the same way.
+    const mention = await emulator.sendEvent({ type: 'app_mention', user: 'U_OPERATOR', channel: 'C_OPS', text: '<@U_JOBQ_BOT> stats', ts: emulator.state.nextTs() });
+    expect(mention.status).toBe(200);
+    await emulator.waitFor(() => seen.events.some((e) => e.type === 'app_mention' && e.text === '<@U_JOBQ_BOT> stats'));
   });
 
   it('clicks a Home tab button: block_actions with the view as container, and the bot republishes', async () => {

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSlackDate } from '../../src/emulator/ui/page/dates.js';
+import { DEFAULT_USERS } from '../../src/emulator/model.js';
 import { startSlackEmulator, type SlackEmulator } from '../../src/emulator/web-api.js';
 
 /**
@@ -57,7 +58,7 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
   let page: import('playwright-core').Page;
 
   beforeAll(async () => {
-    emulator = await startSlackEmulator({ botToken: BOT_TOKEN });
+    emulator = await startSlackEmulator({ botToken: BOT_TOKEN, users: [...DEFAULT_USERS, { id: 'U_NEWBIE', name: 'newbie' }] });
     app = new App({ token: BOT_TOKEN, signingSecret: emulator.signingSecret, clientOptions: { slackApiUrl: emulator.apiUrl }, logger: quietLogger });
     register(app);
     const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
@@ -164,5 +165,20 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
     expect(page.url()).toContain('app=messages');
     await page.getByTestId('channel-C_OPS').click();
     await message('Queue stats').waitFor();
+  });
+
+  it('says so on the Home tab when the bot cannot be reached, and recovers when it can', async () => {
+    const botUrl = emulator.botUrl;
+    emulator.botUrl = undefined;
+    await page.getByTestId('app-link').click();
+    await page.getByTestId('tab-home').click();
+    await page.getByTestId('user-switcher').selectOption('U_NEWBIE');
+    const status = page.getByTestId('home-status');
+    await status.filter({ hasText: 'did not take app_home_opened: dispatch_failed' }).waitFor();
+    expect(await page.getByTestId('home-view').count()).toBe(0);
+    emulator.botUrl = botUrl;
+    await page.getByTestId('tab-home').click();
+    await page.getByTestId('home-view').filter({ hasText: 'Hello @newbie' }).waitFor();
+    expect(await status.count()).toBe(0);
   });
 });

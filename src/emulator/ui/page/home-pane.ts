@@ -13,8 +13,10 @@ function statusLine({ store }: RenderContext): string | undefined {
     case 'failed':
       return `${store.botName} did not take app_home_opened: ${home.error}`;
     case 'opening':
+      return store.homeViews.has(store.currentUser) ? undefined : `Asking ${store.botName} for your Home tab…`;
     case 'opened':
-      return store.homeViews.has(store.currentUser) ? undefined : `Waiting for ${store.botName} to publish your Home tab…`;
+      // The bot may still be publishing: the view replaces this line when it arrives.
+      return store.homeViews.has(store.currentUser) ? undefined : `${store.botName} took app_home_opened and has not published a Home tab for you yet.`;
     case 'idle':
       return undefined;
   }

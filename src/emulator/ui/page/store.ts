@@ -50,9 +50,12 @@ export class Store {
     this.homeTabEnabled = snapshot.homeTabEnabled;
     const humans = this.humans();
     if (!humans.some((u) => u.id === this.currentUser) && humans[0]) this.currentUser = humans[0].id;
-    if (this.location.kind === 'channel' && !this.channels.has(this.location.channelId)) {
+    if (this.location.kind === 'channel') {
+      const channel = this.channels.get(this.location.channelId);
       const first = [...this.channels.values()].find((c) => !c.isIm);
-      if (first) this.location = { kind: 'channel', channelId: first.id };
+      // A DM with the app lives in the app's Messages tab; an unknown channel falls back to the first.
+      if (channel?.isIm) this.location = { kind: 'app', tab: 'messages' };
+      else if (!channel && first) this.location = { kind: 'channel', channelId: first.id };
     }
     if (this.location.kind === 'app' && !this.homeTabEnabled) this.location = { kind: 'app', tab: 'messages' };
   }
