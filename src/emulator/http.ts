@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export type Obj = Record<string, unknown>;
 
 /** Form fields the WebClient JSON-encodes because they are objects or arrays. */
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'payload', 'users', 'channels']);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'payload', 'users', 'channels', 'view']);
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 

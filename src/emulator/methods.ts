@@ -1,5 +1,5 @@
 import { flag, str, type Obj } from './http.js';
-import { checkMessage } from './limits.js';
+import { checkHomeView, checkMessage } from './limits.js';
 import type { EmulatedChannel, MessageMetadata, SlackMessage, SlackState } from './model.js';
 
 /** Web API methods the emulator serves. Each takes parsed arguments and returns Slack's JSON. */
@@ -10,6 +10,8 @@ export interface MethodContext {
   baseUrl: string;
   /** ws:// URL of the Socket Mode server, for apps.connections.open. */
   socketUrl: () => string;
+  /** The manifest's features.app_home.home_tab_enabled: views.publish answers not_enabled without it. */
+  homeTabEnabled: boolean;
 }
 
 export type MethodResult = Obj & { ok: boolean };
@@ -272,6 +274,30 @@ export const METHODS: Record<string, Handler> = {
         profile: { real_name: realName, display_name: user.name },
       },
     };
+  },
+
+  'views.publish': (args, { state, homeTabEnabled }) => {
+    const userId = str(args.user_id);
+    const user = userId ? state.users.get(userId) : undefined;
+    if (!user || user.isBot) return fail('invalid_arguments', { response_metadata: { messages: ['invalid `user_id`'] } });
+    // The WebClient sends the view JSON-encoded; a string left here did not parse.
+    if (typeof args.view === 'string' || args.view === undefined) {
+      return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] view must be a JSON-encoded view object [json-pointer:/view]'] } });
+    }
+    if (!homeTabEnabled) return fail('not_enabled');
+    const violation = checkHomeView(args.view);
+    if (violation) return fail(violation.error, { response_metadata: { messages: violation.messages } });
+    const hash = str(args.hash);
+    const current = state.homeViews.get(user.id);
+    if (hash && current && hash !== current.hash) return fail('hash_conflict');
+    const view = args.view as Obj;
+    const published = state.publishHome(user.id, {
+      blocks: view.blocks as unknown[],
+      private_metadata: str(view.private_metadata) ?? '',
+      callback_id: str(view.callback_id) ?? '',
+      external_id: str(view.external_id) ?? '',
+    });
+    return { ok: true, view: published };
   },
 
   'apps.connections.open': (_args, { socketUrl }) => ({ ok: true, url: socketUrl() }),

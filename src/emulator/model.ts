@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 /** In-memory workspace of the emulator. No HTTP here, so a sandbox UI can render and stream it. */
@@ -69,6 +70,30 @@ export interface SlackMessage {
 
 export type MessageChange = { type: 'posted' | 'updated' | 'deleted'; message: SlackMessage };
 
+/** A Home tab as views.publish returns it (and as app_home_opened carries it once published). */
+export interface PublishedView {
+  id: string;
+  team_id: string;
+  type: 'home';
+  blocks: unknown[];
+  private_metadata: string;
+  callback_id: string;
+  external_id: string;
+  state: { values: Record<string, unknown> };
+  hash: string;
+  close: null;
+  submit: null;
+  clear_on_close: boolean;
+  notify_on_close: boolean;
+  root_view_id: string;
+  previous_view_id: null;
+  app_id: string;
+  app_installed_team_id: string;
+  bot_id: string;
+}
+
+export type ViewChange = { type: 'view_published'; userId: string; view: PublishedView };
+
 export interface RecordedCall {
   /** Web API method, or 'response_url' for posts to a response URL. */
   method: string;
@@ -119,12 +144,14 @@ export const DEFAULT_CHANNELS: EmulatedChannel[] = [
 
 export const DEFAULT_USERGROUPS: EmulatedUsergroup[] = [{ id: 'S_ONCALL', handle: 'oncall', users: ['U_OPERATOR'] }];
 
-export class SlackState extends EventEmitter<{ message: [MessageChange]; call: [RecordedCall] }> {
+export class SlackState extends EventEmitter<{ message: [MessageChange]; call: [RecordedCall]; view: [ViewChange] }> {
   readonly bot: EmulatedBot;
   readonly users = new Map<string, EmulatedUser>();
   readonly channels = new Map<string, EmulatedChannel>();
   readonly usergroups = new Map<string, EmulatedUsergroup>();
   readonly calls: RecordedCall[] = [];
+  /** The Home tab each user was last published, by user ID. */
+  readonly homeViews = new Map<string, PublishedView>();
   private readonly byChannel = new Map<string, SlackMessage[]>();
   private lastTsMicros = 0;
 
@@ -252,6 +279,34 @@ export class SlackState extends EventEmitter<{ message: [MessageChange]; call: [
   /** Every message in every channel, in posting order per channel. */
   allMessages(): SlackMessage[] {
     return [...this.byChannel.values()].flat();
+  }
+
+  /**
+   * Stores a user's Home tab. The view keeps its ID across publishes and gets a new hash each time,
+   * as Slack's does, so a publish with a stale hash can be refused (hash_conflict).
+   */
+  publishHome(userId: string, content: Pick<PublishedView, 'blocks' | 'private_metadata' | 'callback_id' | 'external_id'>): PublishedView {
+    const id = this.homeViews.get(userId)?.id ?? `V${randomBytes(5).toString('hex').toUpperCase()}`;
+    const view: PublishedView = {
+      id,
+      team_id: this.bot.teamId,
+      type: 'home',
+      ...content,
+      state: { values: {} },
+      hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`,
+      close: null,
+      submit: null,
+      clear_on_close: false,
+      notify_on_close: false,
+      root_view_id: id,
+      previous_view_id: null,
+      app_id: this.bot.appId,
+      app_installed_team_id: this.bot.teamId,
+      bot_id: this.bot.botId,
+    };
+    this.homeViews.set(userId, view);
+    this.emit('view', { type: 'view_published', userId, view });
+    return view;
   }
 
   recordCall(call: RecordedCall): void {

@@ -74,7 +74,25 @@ export interface BlockActionsPayload {
   actions: ButtonAction[];
 }
 
+/**
+ * A click on a button in a view (the Home tab): the container is the view, the payload carries the
+ * view instead of a message, and there is no channel and no response_url to answer through.
+ */
+export interface ViewBlockActionsPayload {
+  type: 'block_actions';
+  user: { id: string; username: string; name: string; team_id: string };
+  api_app_id: string;
+  token: string;
+  container: { type: 'view'; view_id: string };
+  trigger_id: string;
+  team: { id: string; domain: string };
+  enterprise: null;
+  is_enterprise_install: boolean;
+  view: Record<string, unknown>;
+  actions: ButtonAction[];
+}
+
 /** Interactivity requests are a form with a single `payload` field holding JSON. */
-export function interactivityBody(payload: BlockActionsPayload | Record<string, unknown>): string {
+export function interactivityBody(payload: BlockActionsPayload | ViewBlockActionsPayload | Record<string, unknown>): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }

@@ -4,11 +4,20 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   ACK_DEADLINE_MS,
+  buildAppHomeOpened,
   buildBlockActions,
+  buildEventCallback,
+  buildHomeBlockActions,
   buildSlashCommand,
   settleSlashAck,
+  type AppHomeOpenedOptions,
+  type BotAnswer,
   type ClickButtonOptions,
+  type ClickHomeButtonOptions,
   type DeliveryResult,
+  type EventCallbackBody,
+  type EventDeliveryResult,
+  type EventOptions,
   type InboundContext,
   type SlashCommandOptions,
 } from './inbound.js';
@@ -31,6 +40,9 @@ export interface SentEnvelope {
   type: string;
   accepts_response_payload: boolean;
   payload: unknown;
+  /** events_api only: which delivery attempt this is (Slack retries unacknowledged events). */
+  retry_attempt?: number;
+  retry_reason?: string;
 }
 
 interface Pending {
@@ -121,6 +133,7 @@ export class SocketModeServer {
     const ws = open[this.nextSocket++ % Math.max(open.length, 1)];
     if (!ws) return Promise.reject(new Error('Emulator: no Socket Mode client is connected.'));
     const envelope: SentEnvelope = { envelope_id: randomUUID(), type, accepts_response_payload: type !== 'events_api', payload };
+    if (type === 'events_api') Object.assign(envelope, { retry_attempt: 0, retry_reason: '' });
     this.sent.push(envelope);
     return new Promise<SocketAck>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -157,6 +170,40 @@ export class SocketModeServer {
       if (!/not acknowledged/.test((error as Error).message)) throw error;
       // Slack marks a failed click with a warning icon, not a message: nothing to add to the model.
       return { status: 0, body: '', ackMs: timeoutMs, slackError: 'operation_timeout', responseUrl: record.url };
+    }
+  }
+
+  /** A click on a button of a user's Home tab, as an `interactive` envelope (no response URL: views have none). */
+  async clickHomeButton(options: ClickHomeButtonOptions): Promise<BotAnswer & { envelopeId?: string }> {
+    const payload = buildHomeBlockActions(this.ctx, options);
+    const timeoutMs = options.timeoutMs ?? ACK_DEADLINE_MS;
+    try {
+      const ack = await this.send('interactive', payload, timeoutMs);
+      return { status: 200, body: JSON.stringify(ack.payload), json: ack.payload, ackMs: ack.ackMs, envelopeId: ack.envelopeId };
+    } catch (error) {
+      if (!/not acknowledged/.test((error as Error).message)) throw error;
+      return { status: 0, body: '', ackMs: timeoutMs, slackError: 'operation_timeout' };
+    }
+  }
+
+  /** An Events API event over the socket, in an events_api envelope (the app acks it with no payload). */
+  async sendEvent(event: EventCallbackBody['event'], options: EventOptions = {}): Promise<EventDeliveryResult> {
+    return this.deliverEvent(buildEventCallback(this.ctx, event), options);
+  }
+
+  /** A user opens the app (its Home tab by default): app_home_opened over the socket. */
+  async openAppHome(options: AppHomeOpenedOptions = {}): Promise<EventDeliveryResult> {
+    return this.deliverEvent(buildAppHomeOpened(this.ctx, options), options);
+  }
+
+  private async deliverEvent(body: EventCallbackBody, options: EventOptions): Promise<EventDeliveryResult> {
+    const timeoutMs = options.timeoutMs ?? ACK_DEADLINE_MS;
+    try {
+      const ack = await this.send('events_api', body, timeoutMs);
+      return { status: 200, body: JSON.stringify(ack.payload), json: ack.payload, ackMs: ack.ackMs, eventId: body.event_id, envelopeId: ack.envelopeId };
+    } catch (error) {
+      if (!/not acknowledged/.test((error as Error).message)) throw error;
+      return { status: 0, body: '', ackMs: timeoutMs, slackError: 'operation_timeout', eventId: body.event_id };
     }
   }
 

@@ -4,19 +4,29 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeFault, FaultInjector, type Fault } from './faults.js';
 import { BodyParseError, parseBody, readBody, sendJson, tokenOf, type Obj } from './http.js';
 import {
+  buildAppHomeOpened,
   buildBlockActions,
+  buildEventCallback,
+  buildHomeBlockActions,
   buildSlashCommand,
   postToBot,
   settleSlashAck,
+  signedEvent,
   signedInteraction,
   signedSlashCommand,
+  type AppHomeOpenedOptions,
+  type BotAnswer,
   type ClickButtonOptions,
+  type ClickHomeButtonOptions,
   type DeliveryResult,
+  type EventCallbackBody,
+  type EventDeliveryResult,
+  type EventOptions,
   type SlashCommandOptions,
 } from './inbound.js';
 import { BOT_SCOPE_NAMES } from '../slack/scopes.js';
 import { METHODS, requiredScope, type MethodContext } from './methods.js';
-import { SlackState, type MessagesQuery, type RecordedCall, type SlackMessage, type WorkspaceSeed } from './model.js';
+import { SlackState, type MessagesQuery, type PublishedView, type RecordedCall, type SlackMessage, type WorkspaceSeed } from './model.js';
 import { ResponseUrls, type RecordedResponse } from './response-urls.js';
 import { SocketModeServer } from './socket-mode.js';
 import { SandboxUi } from './ui/server.js';
@@ -30,6 +40,8 @@ import { waitUntil } from './wait.js';
  *             start it, then emulator.botUrl = 'http://127.0.0.1:<port>' and emulator.slashCommand(...).
  * Socket bot: new App({ token, appToken: 'xapp-...', socketMode: true, clientOptions: { slackApiUrl: emulator.apiUrl } }),
  *             then emulator.socket.sendSlashCommand(...).
+ * App Home:   emulator.openAppHome({ userId }) (or emulator.socket.openAppHome) sends app_home_opened; the
+ *             bot's views.publish lands in emulator.homeView(userId).
  */
 
 export const DEFAULT_SIGNING_SECRET = 'emulator-signing-secret';
@@ -51,6 +63,8 @@ export interface SlackEmulatorOptions extends WorkspaceSeed {
   runbookPath?: string;
   /** Scopes the bot token was granted (the x-oauth-scopes header; default: all of manifest.yml's). */
   grantedScopes?: readonly string[];
+  /** The app's Home tab is enabled (default true); without it views.publish answers not_enabled. */
+  homeTabEnabled?: boolean;
 }
 
 export interface RawDelivery {
@@ -72,6 +86,8 @@ export class SlackEmulator {
   botUrl: string | undefined;
   /** Scopes the bot token has: sent as x-oauth-scopes on every answer, and checked for the methods jobq uses. */
   grantedScopes: string[];
+  /** The manifest's features.app_home.home_tab_enabled; views.publish answers not_enabled when false. */
+  homeTabEnabled: boolean;
   private readonly appToken: string | undefined;
   private readonly eventsPath: string;
   private readonly responseUrls: ResponseUrls;
@@ -87,6 +103,7 @@ export class SlackEmulator {
     this.appToken = options.appToken;
     this.botUrl = options.botUrl;
     this.grantedScopes = [...(options.grantedScopes ?? BOT_SCOPE_NAMES)];
+    this.homeTabEnabled = options.homeTabEnabled ?? true;
     this.eventsPath = options.eventsPath ?? '/slack/events';
     this.responseUrls = new ResponseUrls(this.state, () => this.url);
     const inbound = { state: this.state, responseUrls: this.responseUrls };
@@ -190,6 +207,39 @@ export class SlackEmulator {
     return { ...result, responseUrl: record.url };
   }
 
+  /** Clicks a button of a user's published Home tab: a signed block_actions payload with the view as container. */
+  async clickHomeButton(options: ClickHomeButtonOptions): Promise<BotAnswer> {
+    const payload = buildHomeBlockActions({ state: this.state, responseUrls: this.responseUrls }, options);
+    const { body, headers } = signedInteraction(this.signingSecret, payload);
+    return postToBot(this.eventsUrl(options.botUrl), body, headers, options.timeoutMs);
+  }
+
+  /**
+   * A user opens the app, its Home tab by default: a signed app_home_opened event posted as JSON to
+   * the bot's events URL. The bot answers by calling views.publish, which emulator.homeView() shows.
+   */
+  async openAppHome(options: AppHomeOpenedOptions = {}): Promise<EventDeliveryResult> {
+    return this.deliverEvent(buildAppHomeOpened({ state: this.state, responseUrls: this.responseUrls }, options), options);
+  }
+
+  /** Sends any Events API event (an event_callback around `event`) to the bot's events URL, signed. */
+  async sendEvent(event: EventCallbackBody['event'], options: EventOptions = {}): Promise<EventDeliveryResult> {
+    return this.deliverEvent(buildEventCallback({ state: this.state, responseUrls: this.responseUrls }, event), options);
+  }
+
+  /** The Home tab last published for a user, as views.publish returned it. */
+  homeView(userId: string): PublishedView | undefined {
+    return this.state.homeViews.get(userId);
+  }
+
+  /** Resolves with the user's Home tab once one is published that matches the predicate. */
+  waitForHomeView(userId: string, predicate: (view: PublishedView) => boolean = () => true, timeoutMs = 2_000): Promise<PublishedView> {
+    return this.waitFor(() => {
+      const view = this.homeView(userId);
+      return view && predicate(view) ? view : undefined;
+    }, timeoutMs, `a Home tab for ${userId}`);
+  }
+
   /** Posts anything to the bot (forged, stale or unsigned requests) and reports what came back. */
   async sendRaw(body: string, headers: Record<string, string>, path = this.eventsPath): Promise<RawDelivery> {
     const base = this.botUrl;
@@ -208,6 +258,12 @@ export class SlackEmulator {
     await this.socket.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async deliverEvent(body: EventCallbackBody, options: EventOptions): Promise<EventDeliveryResult> {
+    const { body: json, headers } = signedEvent(this.signingSecret, body);
+    const result = await postToBot(this.eventsUrl(options.botUrl), json, headers, options.timeoutMs);
+    return { ...result, eventId: body.event_id };
   }
 
   private eventsUrl(override: string | undefined): string {
@@ -246,7 +302,7 @@ export class SlackEmulator {
     if (!handler) return this.answer(res, call, 200, { ok: false, error: 'unknown_method' });
     const needed = requiredScope(method, body, this.state);
     if (needed && !this.grantedScopes.includes(needed)) return this.answer(res, call, 200, { ok: false, error: 'missing_scope', needed, provided: this.grantedScopes.join(',') });
-    const context: MethodContext = { state: this.state, baseUrl: this.url, socketUrl: () => this.socket.issueUrl() };
+    const context: MethodContext = { state: this.state, baseUrl: this.url, socketUrl: () => this.socket.issueUrl(), homeTabEnabled: this.homeTabEnabled };
     this.answer(res, call, 200, handler(body, context));
   }
 

@@ -141,24 +141,38 @@ describe('Slack emulator web page', () => {
   };
   const uiState = async (emulator: SlackEmulator) => (await (await fetch(`${emulator.url}/ui/state`)).json()) as UiState;
 
-  it('serves the page, its script and stylesheet, with the test hooks and a strict CSP', async () => {
+  it('serves the page, its ES modules and stylesheet, with the test hooks and a strict CSP', async () => {
     const emulator = await setup();
     const page = await fetch(`${emulator.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     const html = await page.text();
-    expect(html).toContain('src="/ui/app.js"');
+    expect(html).toContain('<script type="module" src="/ui/page/main.js">');
     expect(html).toContain('href="/ui/style.css"');
-    for (const hook of ['composer', 'user-switcher', 'confirm-dialog', 'confirm-ok', 'confirm-cancel', 'composer-status']) expect(html).toContain(`data-testid="${hook}"`);
+    for (const hook of ['composer', 'user-switcher', 'confirm-dialog', 'confirm-ok', 'confirm-cancel', 'composer-status', 'tab-home', 'home']) expect(html).toContain(`data-testid="${hook}"`);
     expect(html).not.toMatch(/https?:\/\//); // no CDN, no remote fonts
 
-    const script = await fetch(`${emulator.url}/ui/app.js`);
-    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
-    const js = await script.text();
+    // Every module the entry point reaches, following the imports as the browser does.
+    const modules = new Map<string, string>();
+    const queue = ['/ui/page/main.js'];
+    for (let path = queue.shift(); path; path = queue.shift()) {
+      if (modules.has(path)) continue;
+      const script = await fetch(`${emulator.url}${path}`);
+      expect(script.status, path).toBe(200);
+      expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+      const js = await script.text();
+      modules.set(path, js);
+      expect(js, `${path} still holds TypeScript`).not.toMatch(/^import type |: string\b/m);
+      for (const [, specifier] of js.matchAll(/^(?:import|export)\b[^'"]*?from\s+'([^']+)'/gm)) queue.push(new URL(specifier!, `http://page${path}`).pathname);
+    }
+    expect([...modules.keys()]).toEqual(expect.arrayContaining(['/ui/page/main.js', '/ui/page/page.js', '/ui/page/connection.js', '/ui/page/mrkdwn.js', '/ui/page/table.js', '/ui/page/home-pane.js']));
+    const js = [...modules.values()].join('\n');
     expect(js).toContain('/ui/events');
     // Message data reaches the DOM through textContent only.
     expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+    for (const missing of ['/ui/page/nope.js', '/ui/page/../server.js', '/ui/page/Main.js', '/ui/app.js']) expect((await fetch(`${emulator.url}${missing}`)).status, missing).toBe(404);
+
     const css = await fetch(`${emulator.url}/ui/style.css`);
     expect(css.headers.get('content-type')).toMatch(/^text\/css/);
     expect(await css.text()).not.toMatch(/url\(\s*['"]?https?:/);
@@ -203,10 +217,12 @@ describe('Slack emulator web page', () => {
     const events = await openEvents(`${emulator.url}/ui/events`);
     await emulator.waitFor(() => emulator.ui.openStreams === 1);
     const listeners = emulator.state.listenerCount('message');
+    const viewListeners = emulator.state.listenerCount('view');
     await emulator.close();
     await events.end();
     expect(emulator.ui.openStreams).toBe(0);
     expect(emulator.state.listenerCount('message')).toBe(listeners - 1);
+    expect(emulator.state.listenerCount('view')).toBe(viewListeners - 1);
   });
 
   it('forgets a stream whose browser went away', async () => {

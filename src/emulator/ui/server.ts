@@ -3,23 +3,29 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { readBody, sendJson, type Obj } from '../http.js';
-import type { ClickButtonOptions, DeliveryResult, SlashCommandOptions } from '../inbound.js';
-import type { MessageChange, SlackState } from '../model.js';
+import type { AppHomeOpenedOptions, BotAnswer, ClickButtonOptions, ClickHomeButtonOptions, DeliveryResult, EventDeliveryResult, SlashCommandOptions } from '../inbound.js';
+import type { MessageChange, SlackState, ViewChange } from '../model.js';
+import type { DeliveryReply, Snapshot, StreamEvent } from './page/wire.js';
+import { PageModules } from './page-modules.js';
 import { renderRunbookPage } from './runbook.js';
 
 /**
- * The emulator's web page: a Slack-like channel view over the in-memory workspace, served by the
- * emulator's own HTTP server. Static files (page.html, app.js, style.css) sit next to this module
- * and are read once; the page reads /ui/state, follows /ui/events (Server-Sent Events) and sends
- * commands and clicks through the emulator, signed as Slack signs them.
+ * The emulator's web page: a Slack-like workspace over the in-memory model, served by the
+ * emulator's own HTTP server. page.html and the stylesheets sit next to this module and are read
+ * once; the script is the ES modules of ./page (see page-modules.ts). The page reads /ui/state,
+ * follows /ui/events (Server-Sent Events) and sends commands, clicks and Home tab openings through
+ * the emulator, signed as Slack signs them.
  */
 
 /** What the UI needs from the emulator (SlackEmulator satisfies it). */
 export interface UiHost {
   readonly state: SlackState;
   readonly botUrl: string | undefined;
+  readonly homeTabEnabled: boolean;
   slashCommand(options: SlashCommandOptions): Promise<DeliveryResult>;
   clickButton(options: ClickButtonOptions): Promise<DeliveryResult>;
+  clickHomeButton(options: ClickHomeButtonOptions): Promise<BotAnswer>;
+  openAppHome(options: AppHomeOpenedOptions): Promise<EventDeliveryResult>;
 }
 
 export interface UiOptions {
@@ -37,26 +43,36 @@ interface Asset {
 
 const ASSET_FILES: Record<string, [file: string, type: string]> = {
   '/': ['page.html', 'text/html; charset=utf-8'],
-  '/ui/app.js': ['app.js', 'text/javascript; charset=utf-8'],
   '/ui/style.css': ['style.css', 'text/css; charset=utf-8'],
   '/ui/runbook.css': ['runbook.css', 'text/css; charset=utf-8'],
 };
 
+const SCRIPT_TYPE = 'text/javascript; charset=utf-8';
+const PAGE_MODULE = /^\/ui\/page\/([a-z][a-z0-9-]*)\.js$/;
+
+/**
+ * `npm run build` copies the static files next to the compiled module and compiles the page's
+ * modules there; a bare `tsc` build does neither, so the sources are the fallback.
+ */
+const SOURCES = new URL('../../../src/emulator/ui/', import.meta.url);
+const HERE = new URL('./', import.meta.url);
+
 let assetCache: Map<string, Asset> | undefined;
 
-/** Next to this module; from a tsc build in dist/ (which copies no static files), the sources. */
 function readAsset(file: string): Buffer {
   try {
-    return readFileSync(new URL(`./${file}`, import.meta.url));
+    return readFileSync(new URL(file, HERE));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     try {
-      return readFileSync(new URL(`../../../src/emulator/ui/${file}`, import.meta.url));
+      return readFileSync(new URL(file, SOURCES));
     } catch {
       return Buffer.from(`The emulator's page file ${file} was not found next to ${fileURLToPath(import.meta.url)}.`);
     }
   }
 }
+
+const pageModules = new PageModules(HERE.href === SOURCES.href ? [new URL('page/', HERE)] : [new URL('page/', HERE), new URL('page/', SOURCES)]);
 
 function loadAssets(): Map<string, Asset> {
   assetCache ??= new Map(Object.entries(ASSET_FILES).map(([path, [file, type]]) => [path, { body: readAsset(file), type }]));
@@ -90,7 +106,8 @@ export class SandboxUi {
   readonly runbookPath: string;
   private readonly streams = new Set<Stream>();
   private readonly assets: Map<string, Asset>;
-  private readonly onChange = (change: MessageChange) => this.broadcast(change);
+  private readonly onMessage = (change: MessageChange) => this.broadcast({ type: change.type, message: change.message });
+  private readonly onView = (change: ViewChange) => this.broadcast({ type: change.type, userId: change.userId, view: change.view });
   private closed = false;
 
   constructor(
@@ -100,7 +117,8 @@ export class SandboxUi {
     this.runbookPath = options.runbookPath ?? DEFAULT_RUNBOOK_PATH;
     this.assets = loadAssets();
     // One listener for all streams, however many tabs are open.
-    host.state.on('message', this.onChange);
+    host.state.on('message', this.onMessage);
+    host.state.on('view', this.onView);
   }
 
   /** Open Server-Sent Events streams. */
@@ -115,11 +133,13 @@ export class SandboxUi {
       if (method === 'GET' || method === 'HEAD') {
         const asset = this.assets.get(path === '/index.html' ? '/' : path);
         if (asset) {
-          res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
-          res.end(method === 'HEAD' ? undefined : asset.body);
+          sendAsset(res, method, asset);
           return true;
         }
-        if (path === '/ui/state') this.sendState(res);
+        const module = PAGE_MODULE.exec(path);
+        const script = module ? await pageModules.get(module[1]!) : undefined;
+        if (script) sendAsset(res, method, { body: script, type: SCRIPT_TYPE });
+        else if (path === '/ui/state') this.sendState(res);
         else if (path === '/ui/events') this.openStream(req, res);
         else if (path === '/runbook' || path === '/runbook/') await this.sendRunbook(res);
         else if (path === '/favicon.ico') res.writeHead(204).end();
@@ -128,6 +148,7 @@ export class SandboxUi {
       }
       if (method === 'POST' && path === '/ui/command') await this.command(req, res);
       else if (method === 'POST' && path === '/ui/click') await this.click(req, res);
+      else if (method === 'POST' && path === '/ui/home') await this.home(req, res);
       else return false;
       return true;
     } catch (error) {
@@ -140,14 +161,15 @@ export class SandboxUi {
   /** Ends every open event stream and stops listening to the model. */
   close(): void {
     this.closed = true;
-    this.host.state.off('message', this.onChange);
+    this.host.state.off('message', this.onMessage);
+    this.host.state.off('view', this.onView);
     for (const stream of [...this.streams]) {
       this.dropStream(stream);
       stream.res.end();
     }
   }
 
-  private snapshot(): Obj {
+  private snapshot(): Snapshot {
     const { state } = this.host;
     return {
       bot: state.bot,
@@ -155,7 +177,9 @@ export class SandboxUi {
       channels: [...state.channels.values()],
       usergroups: [...state.usergroups.values()],
       messages: state.allMessages(),
+      homeViews: Object.fromEntries(state.homeViews),
       botConnected: Boolean(this.host.botUrl),
+      homeTabEnabled: this.host.homeTabEnabled,
     };
   }
 
@@ -193,9 +217,9 @@ export class SandboxUi {
     this.streams.delete(stream);
   }
 
-  private broadcast(change: MessageChange): void {
+  private broadcast(event: StreamEvent): void {
     if (this.streams.size === 0) return;
-    const frame = `data: ${JSON.stringify({ type: change.type, message: change.message })}\n\n`;
+    const frame = `data: ${JSON.stringify(event)}\n\n`;
     for (const stream of this.streams) {
       if (stream.res.writableEnded || stream.res.destroyed) this.dropStream(stream);
       else stream.res.write(frame);
@@ -236,8 +260,17 @@ export class SandboxUi {
     const channelId = typeof body.channelId === 'string' ? body.channelId : '';
     const user = state.users.get(userId);
     if (!user || user.isBot) throw new BadRequest(`no user ${JSON.stringify(userId)}`);
+    // The app's Messages tab: the user's DM with the app, opened on the first line typed there.
+    if (channelId === `D_${userId}` && !state.channels.has(channelId)) state.findChannel(userId);
     if (!state.channels.has(channelId)) throw new BadRequest(`no channel ${JSON.stringify(channelId)}`);
     return { userId, channelId };
+  }
+
+  private human(body: Obj): string {
+    const userId = typeof body.userId === 'string' ? body.userId : '';
+    const user = this.host.state.users.get(userId);
+    if (!user || user.isBot) throw new BadRequest(`no user ${JSON.stringify(userId)}`);
+    return userId;
   }
 
   /**
@@ -254,36 +287,56 @@ export class SandboxUi {
     if (!slash) {
       const threadTs = typeof body.threadTs === 'string' && state.get(channelId, body.threadTs) ? body.threadTs : undefined;
       const message = state.post({ channel: channelId, text: escapeMrkdwn(line), user: userId, ...(threadTs ? { thread_ts: threadTs } : {}), via: 'ui' });
-      return sendJson(res, 200, { ok: true, kind: 'message', status: 200, ackMs: 0, ts: message.ts });
+      return reply(res, { ok: true, kind: 'message', status: 200, ackMs: 0, ts: message.ts });
     }
     const command = `/${slash[1]!}`;
     if (command !== '/jobq') {
       const text = `${command} is not a valid command. In Slack, all messages that start with the "/" character are interpreted as commands.`;
       state.post({ channel: channelId, text: escapeMrkdwn(text), user: 'USLACKBOT', visibleTo: userId, via: 'slack' });
-      return sendJson(res, 200, { ok: false, kind: 'unknown_command', status: 0, ackMs: 0, error: 'unknown_command' });
+      return reply(res, { ok: false, kind: 'unknown_command', status: 0, ackMs: 0, error: 'unknown_command' });
     }
     const result = await this.deliver(userId, channelId, command, () => this.host.slashCommand({ text: (slash[2] ?? '').trim(), userId, channelId }));
-    sendJson(res, 200, { ok: !result.slackError, kind: 'command', ...result });
+    reply(res, { ok: !result.slackError, kind: 'command', ...result });
   }
 
+  /** A button in a message (messageTs + channelId), or in the user's Home tab (surface: 'home'). */
   private async click(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.jsonBody(req);
+    const actionId = typeof body.actionId === 'string' ? body.actionId : '';
+    const value = typeof body.value === 'string' ? body.value : undefined;
+    if (body.surface === 'home') {
+      const userId = this.human(body);
+      if (!actionId) throw new BadRequest('actionId is required');
+      const result = await this.deliver(userId, '', undefined, () => this.host.clickHomeButton({ userId, actionId, ...(value !== undefined ? { value } : {}) }));
+      return reply(res, { ok: !result.slackError, kind: 'click', ...result });
+    }
     const { userId, channelId } = this.who(body);
     const messageTs = typeof body.messageTs === 'string' ? body.messageTs : '';
-    const actionId = typeof body.actionId === 'string' ? body.actionId : '';
     if (!messageTs || !actionId) throw new BadRequest('messageTs and actionId are required');
-    const value = typeof body.value === 'string' ? body.value : undefined;
     const result = await this.deliver(userId, channelId, undefined, () =>
       this.host.clickButton({ messageTs, channelId, actionId, userId, ...(value !== undefined ? { value } : {}) }),
     );
-    sendJson(res, 200, { ok: !result.slackError, kind: 'click', ...result });
+    reply(res, { ok: !result.slackError, kind: 'click', ...result });
+  }
+
+  /**
+   * The user opened the app (its Home tab unless `tab` says messages): app_home_opened goes to the
+   * bot, whose views.publish reaches the page as a view_published event. The reply only says
+   * whether the bot took the event.
+   */
+  private async home(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.jsonBody(req);
+    const userId = this.human(body);
+    const tab = body.tab === 'messages' ? 'messages' : 'home';
+    const result = await this.deliver(userId, '', undefined, () => this.host.openAppHome({ userId, tab }));
+    reply(res, { ok: !result.slackError, kind: 'home', ...result });
   }
 
   /**
    * Runs a delivery into the bot. A bot that is not connected or cannot be reached is what Slack
    * calls dispatch_failed; a click on a message or button that is not there is the caller's error.
    */
-  private async deliver(userId: string, channelId: string, command: string | undefined, send: () => Promise<DeliveryResult>): Promise<{ status: number; ackMs: number; slackError?: string; detail?: string }> {
+  private async deliver(userId: string, channelId: string, command: string | undefined, send: () => Promise<BotAnswer>): Promise<{ status: number; ackMs: number; slackError?: string; detail?: string }> {
     const started = performance.now();
     const unreachable = (detail: string) => {
       if (command) {
@@ -293,7 +346,7 @@ export class SandboxUi {
       return { status: 0, ackMs: performance.now() - started, slackError: 'dispatch_failed', detail };
     };
     if (!this.host.botUrl) return unreachable('No bot is connected to the emulator (botUrl is not set).');
-    let result: DeliveryResult;
+    let result: BotAnswer;
     try {
       result = await send();
     } catch (error) {
@@ -303,6 +356,15 @@ export class SandboxUi {
     }
     return { status: result.status, ackMs: Math.round(result.ackMs), ...(result.slackError ? { slackError: result.slackError } : {}) };
   }
+}
+
+function sendAsset(res: ServerResponse, method: string, asset: Asset): void {
+  res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
+  res.end(method === 'HEAD' ? undefined : asset.body);
+}
+
+function reply(res: ServerResponse, body: DeliveryReply): void {
+  sendJson(res, 200, body);
 }
 
 function escapeMrkdwn(text: string): string {
