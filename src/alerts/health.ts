@@ -1,7 +1,8 @@
+import { backgroundTask } from '../background.js';
 import type { Fence } from '../db/queries/jobq-leases.js';
 import { backoffMs } from '../backoff.js';
 import type { AlertName } from '../config.js';
-import { failureAlertsPrune, healthAlertsAll, healthAlertsClose, healthAlertsOpen, healthAlertsPosted, summaryTicksPrune, type HealthAlertRow } from '../db/queries/jobq-alerts.js';
+import { healthAlertsAll, healthAlertsClose, healthAlertsOpen, healthAlertsPosted, type HealthAlertRow } from '../db/queries/jobq-alerts.js';
 import { jobsTodoPerQueue } from '../db/queries/jobs-health.js';
 import { jobsOldestDueTodo } from '../db/queries/jobs.js';
 import { workersSummary } from '../db/queries/workers.js';
@@ -33,7 +34,6 @@ export interface Condition {
 
 const STALLED_SHOWN = 10;
 const OLDEST_CANDIDATES = 5;
-const PRUNE_EVERY_MS = 3_600_000;
 const REASON: Record<StalledJob['reasons'][number], string> = { worker_missing: 'worker gone', heartbeat_stale: 'heartbeat silent', running_too_long: 'running too long' };
 
 /** Stalled jobs, overall: one alert while any `doing` job looks stalled. */
@@ -117,10 +117,6 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
   const channel = settings.channel!;
   /** Suppressed conditions: when each was last counted against its silence. */
   const mutedCountedAt = new Map<string, number>();
-  let lastPruneAt = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = true;
 
   const checks: { alert: AlertName; run: (ctx: QueueContext) => Promise<Condition[]> }[] = [
     { alert: 'stalled', run: stalledCondition },
@@ -210,7 +206,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       }
       const active = new Set(conditions.map((c) => c.key));
       for (const c of conditions) {
-        if (stopped) return;
+        if (!task.active) return;
         const row = open.get(c.key);
         const muting = mutesFor(mutes, c.subject);
         if (!row) {
@@ -225,17 +221,12 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
         }
       }
       for (const [key, row] of open) {
-        if (stopped) return;
+        if (!task.active) return;
         if (row.alert === alert && !active.has(key)) await resolve(ctx, row);
       }
       for (const key of mutedCountedAt.keys()) if (key.split(':')[0] === alert && !active.has(key)) mutedCountedAt.delete(key);
     }
     await announceEndedMutes(ctx);
-    if (Date.now() - lastPruneAt > PRUNE_EVERY_MS) {
-      lastPruneAt = Date.now();
-      await ctx.db.query(failureAlertsPrune(7));
-      await ctx.db.query(summaryTicksPrune(30));
-    }
   }
 
   /** Posts a note for each silence that expired or was removed, with what it kept quiet. */
@@ -258,41 +249,29 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
    * jobq.mutes, so nothing is dropped. The poster's watch has already warned once about the channel.
    */
   let slackFailures = 0;
-  function schedule(delay: number): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = check()
-        .then(() => {
-          slackFailures = 0;
-        })
-        .catch((error: unknown) => {
-          if (!classifySlackError(error)) return log.warn({ err: error }, 'health check failed; retrying');
-          slackFailures++;
-          log.debug({ err: error, attempts: slackFailures }, 'health alert delivery failed; kept and retried');
-        })
-        .finally(() => {
-          running = undefined;
-          schedule(slackFailures ? backoffMs(slackFailures, settings.healthCheckMs) : settings.healthCheckMs);
-        });
-    }, delay);
-    timer.unref();
-  }
+  const task = backgroundTask({
+    name: 'health check',
+    log,
+    intervalMs: settings.healthCheckMs,
+    round: async () => {
+      try {
+        await check();
+        slackFailures = 0;
+        return settings.healthCheckMs;
+      } catch (error) {
+        if (!classifySlackError(error)) throw error;
+        slackFailures++;
+        log.debug({ err: error, attempts: slackFailures }, 'health alert delivery failed; kept and retried');
+        return backoffMs(slackFailures, settings.healthCheckMs);
+      }
+    },
+  });
 
   return {
-    start(): void {
-      stopped = false;
-      schedule(0);
-    },
+    start: () => task.start(),
     /** No further post from now on. */
-    halt(): void {
-      stopped = true;
-      clearTimeout(timer);
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
+    halt: () => task.halt(),
+    stop: () => task.stop(),
   };
 }
 

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Db } from '../db/database.js';
 import { leaseAcquire, leaseRelease, leaseRenew, type Fence } from '../db/queries/jobq-leases.js';
 import { asJobqError } from '../errors.js';
+import { backgroundTask } from '../background.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -59,8 +60,6 @@ export function startLeadership(options: LeadershipOptions): Leadership {
   /** performance.now() after which this replica no longer trusts its lease. */
   let trustedUntil = 0;
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
@@ -112,21 +111,20 @@ export function startLeadership(options: LeadershipOptions): Leadership {
     }
   }
 
-  function schedule(delay: number): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick()
-        .catch((error: unknown) => log.error({ err: error }, 'leadership check failed'))
-        .finally(() => {
-          running = undefined;
-          markReady();
-          schedule(checkMs);
-        });
-    }, delay);
-    timer.unref();
-  }
-
-  schedule(0);
+  // Errors are handled inside tick (a lost database is an event, not a failure of the loop).
+  const task = backgroundTask({
+    name: 'leadership',
+    log,
+    intervalMs: checkMs,
+    round: async () => {
+      try {
+        await tick();
+      } finally {
+        markReady();
+      }
+    },
+  });
+  task.start();
 
   return {
     isLeader: trusted,
@@ -134,8 +132,7 @@ export function startLeadership(options: LeadershipOptions): Leadership {
     ready,
     async stop() {
       stopped = true;
-      clearTimeout(timer);
-      await running;
+      await task.stop();
       const held = fence;
       if (held) {
         await db.query(leaseRelease(held)).catch((error: unknown) => log.debug({ err: error }, 'could not release the leadership lease; it expires by itself'));

@@ -9,6 +9,8 @@ import { configuredChannels } from '../slack/preflight.js';
 import { createDbOutageReporter } from './db-outage.js';
 import { createFailureTail, type FailureTail } from './failures.js';
 import { createHealthMonitor, type HealthMonitor } from './health.js';
+import { startPruning } from './prune.js';
+import type { BackgroundTask } from '../background.js';
 import { startLeadership, type LeaderEvent } from './leadership.js';
 import { listMutes, type Mute } from '../queue/mutes.js';
 import { createPoster } from './poster.js';
@@ -55,6 +57,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
 
   let tail: FailureTail | null = null;
   let health: HealthMonitor | null = null;
+  let pruning: BackgroundTask | null = null;
   let retry: NodeJS.Timeout | undefined;
   let duties: Promise<void> = Promise.resolve();
 
@@ -62,6 +65,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     if (!leadership.isLeader() || tail || health) return;
     try {
       await migrated();
+      pruning ??= startPruning(deps.queue.db, log);
       if (!settings.channel) return;
       knownMutes = await listMutes(deps.queue.db);
       if (alertEnabled(settings, 'failures')) {
@@ -83,10 +87,11 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
 
   async function stopDuties(): Promise<void> {
     clearTimeout(retry);
-    const [t, h] = [tail, health];
+    const [t, h, p] = [tail, health, pruning];
     tail = null;
     health = null;
-    await Promise.all([t?.stop(), h?.stop()]);
+    pruning = null;
+    await Promise.all([t?.stop(), h?.stop(), p?.stop()]);
   }
 
   const outage = settings.channel && alertEnabled(settings, 'db-unreachable') ? createDbOutageReporter({ pool: deps.queue.db, poster, settings, log, render, mutes: () => knownMutes }) : null;

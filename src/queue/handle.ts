@@ -1,3 +1,4 @@
+import { backgroundTask } from '../background.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { settingsFrom, type QueueContext } from './context.js';
@@ -29,11 +30,10 @@ export interface QueueHandle {
 const BACKOFF_FIRST_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 
-export function createQueueHandle(config: Config, log?: Logger): QueueHandle {
+export function createQueueHandle(config: Config, log: Logger): QueueHandle {
   const { db, replica, reader, close } = openQueueDatabases(config, log);
   let schema: Promise<SchemaInfo> | undefined;
   let down: JobqError | null = null;
-  let watching: NodeJS.Timeout | undefined;
   let closed = false;
   let readyHook: (() => Promise<void>) | undefined;
   const settings = settingsFrom(config);
@@ -42,14 +42,14 @@ export function createQueueHandle(config: Config, log?: Logger): QueueHandle {
     schema ??= detectSchema(db, { configured: config.JOB_QUEUE_SCHEMA }).then(
       (s) => {
         replica?.useSchema(s.schema);
-        if (down) log?.info({ generation: s.generation }, 'database reachable again; Procrastinate schema detected');
+        if (down) log.info({ generation: s.generation }, 'database reachable again; Procrastinate schema detected');
         down = null;
         return s;
       },
       (error: unknown) => {
         schema = undefined;
         const e = asJobqError(error);
-        if (!down || down.message !== e.message) log?.warn({ code: e.code, reason: e.message }, 'database not ready; commands answer with the reason until it is');
+        if (!down || down.message !== e.message) log.warn({ code: e.code, reason: e.message }, 'database not ready; commands answer with the reason until it is');
         down = e;
         handle.watch();
         throw e;
@@ -58,21 +58,20 @@ export function createQueueHandle(config: Config, log?: Logger): QueueHandle {
     return schema;
   };
 
-  /** One background try now-ish; on failure the next one waits twice as long, up to the cap. */
-  function attempt(delay: number, backoff: number): void {
-    if (closed) return;
-    watching = setTimeout(() => {
-      detect()
-        .then(() => readyHook?.())
-        .then(
-          () => {
-            watching = undefined;
-          },
-          () => attempt(backoff, Math.min(BACKOFF_MAX_MS, backoff * 2)),
-        );
-    }, delay);
-    watching.unref();
-  }
+  // Until the database is ready (and jobq's schema migrated): 1 s, doubling to 30 s; then it ends.
+  // detect() says what is wrong, once per distinct reason, so the loop's own report stays at debug.
+  const watcher = backgroundTask({
+    name: 'waiting for the database',
+    log,
+    intervalMs: BACKOFF_FIRST_MS,
+    maxBackoffMs: BACKOFF_MAX_MS,
+    failureLevel: 'debug',
+    round: async () => {
+      await detect();
+      await readyHook?.();
+      return 'done';
+    },
+  });
 
   const handle: QueueHandle = {
     db,
@@ -91,12 +90,11 @@ export function createQueueHandle(config: Config, log?: Logger): QueueHandle {
     },
     watch(onReady) {
       if (onReady) readyHook = onReady;
-      if (watching || closed) return;
-      attempt(onReady ? 0 : BACKOFF_FIRST_MS, BACKOFF_FIRST_MS);
+      if (!closed) watcher.start(onReady ? 0 : BACKOFF_FIRST_MS);
     },
     async close() {
       closed = true;
-      clearTimeout(watching);
+      await watcher.stop();
       await close();
     },
   };
