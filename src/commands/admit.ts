@@ -2,7 +2,7 @@ import { asJobqError, JobqError } from '../errors.js';
 import type { Actor } from '../queue/actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit, type AuditAction } from '../queue/audit.js';
 import type { QueueContext } from '../queue/context.js';
-import type { Caller } from './execute.js';
+import type { Caller } from './caller.js';
 import type { ParsedCommand } from './parse.js';
 
 const ACTION_OF: Partial<Record<ParsedCommand['name'], AuditAction>> = {

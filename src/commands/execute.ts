@@ -1,5 +1,4 @@
 import type { ReadSource } from '../db/read-routing.js';
-import type { Actor } from '../queue/actor.js';
 import { listAudit, type AuditPage } from '../queue/audit.js';
 import { heavyRead, type QueueContext } from '../queue/context.js';
 import { runDoctor, type DoctorReport } from '../queue/doctor.js';
@@ -13,6 +12,9 @@ import { getStats, type StatsResult } from '../queue/stats.js';
 import { listWorkers, type WorkersResult } from '../queue/workers.js';
 import type { CommandName } from './definitions.js';
 import { admitChange } from './admit.js';
+import type { Caller } from './caller.js';
+
+export type { Caller } from './caller.js';
 import { executeJobChange, purgeOptionsOf, retryAllFilterOf, type JobChangeOutcome } from './writes.js';
 import type { ParsedCommand } from './parse.js';
 
@@ -46,17 +48,6 @@ export type ChangeOutcome = Extract<Outcome, { kind: 'mute' | 'unmute' | 'retry'
 
 export function isChange(outcome: Outcome): outcome is ChangeOutcome {
   return outcome.kind === 'mute' || outcome.kind === 'unmute' || outcome.kind === 'retry' || outcome.kind === 'cancel' || outcome.kind === 'run-now';
-}
-
-/** Who asks, as the front knows them. */
-export interface Caller {
-  actor: Actor;
-  /** Throws a `forbidden` JobqError when this caller may not change the queue. */
-  assertMayWrite(): Promise<void>;
-  /** JOB_QUEUE_ENABLED: false is the emergency stop. */
-  writesEnabled: boolean;
-  /** Resolves once jobq's own schema is ready (audit, silences, confirmations). */
-  migrated(): Promise<void>;
 }
 
 export type ReadCommand = Extract<ParsedCommand, { name: ReadOutcome['kind'] }>;
