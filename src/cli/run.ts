@@ -1,6 +1,6 @@
 import { executeCommand, type BulkPreview, type Caller } from '../commands/execute.js';
 import type { ParsedCommand } from '../commands/parse.js';
-import { runBulk, type BulkResult } from '../commands/writes.js';
+import { planOf, runBulk, type BulkResult } from '../commands/writes.js';
 import type { Config } from '../config.js';
 import { openQueueDatabases } from '../db/connect.js';
 import { migrate } from '../db/migrations.js';
@@ -12,7 +12,7 @@ import { runDoctor } from '../queue/doctor.js';
 import { connectQueue } from '../queue/open.js';
 import { bulkResultText, outcomeJson, outcomeText } from '../render/text/index.js';
 import { doctorText } from '../render/text/reads.js';
-import { purgeProgressText, retryAllProgressText } from '../render/text/writes.js';
+import { bulkProgressText, bulkQuestion } from '../render/text/bulk.js';
 import type { CliIo } from './io.js';
 
 interface Options {
@@ -42,7 +42,7 @@ export async function runCommand(command: ParsedCommand, { io, json, config, log
       io.out(json ? JSON.stringify(outcomeJson(outcome), null, 2) : outcomeText(outcome));
       return 0;
     }
-    return await confirmAndRun(outcome, command as Extract<ParsedCommand, { name: 'retry-all' | 'purge' }>, caller, ctx!, { io, json });
+    return await confirmAndRun(outcome, command as Extract<ParsedCommand, { name: 'retry-all' | 'purge' | 'pause' | 'resume' }>, caller, ctx!, { io, json });
   } finally {
     await ctx?.close();
   }
@@ -66,7 +66,7 @@ async function doctor({ io, json, config, log }: Options): Promise<number> {
   }
 }
 
-async function confirmAndRun(outcome: BulkPreview, command: Extract<ParsedCommand, { name: 'retry-all' | 'purge' }>, caller: Caller, ctx: Awaited<ReturnType<typeof connectQueue>>, { io, json }: { io: CliIo; json: boolean }): Promise<number> {
+async function confirmAndRun(outcome: BulkPreview, command: Extract<ParsedCommand, { name: 'retry-all' | 'purge' | 'pause' | 'resume' }>, caller: Caller, ctx: Awaited<ReturnType<typeof connectQueue>>, { io, json }: { io: CliIo; json: boolean }): Promise<number> {
   const { preview } = outcome;
   if (!json) io.err(outcomeText(outcome));
   const finish = (result: BulkResult | null, text?: string) => {
@@ -75,15 +75,8 @@ async function confirmAndRun(outcome: BulkPreview, command: Extract<ParsedComman
     return 0;
   };
   if (preview.total === 0 && preview.exact) return finish(null);
-  const question = outcome.bulk === 'retry-all' ? `Retry ${preview.exact ? '' : 'at least '}${preview.total} jobs?` : `Delete ${preview.exact ? '' : 'at least '}${preview.total} jobs?`;
-  if (command.dryRun || !(await confirm(io, command.yes, question))) return finish(null, command.dryRun ? 'Dry run: nothing changed.' : 'Nothing changed.');
-  const plan = outcome.bulk === 'retry-all' ? { bulk: 'retry-all' as const, params: outcome.params } : { bulk: 'purge' as const, params: outcome.params };
-  const result = await withInterrupt(io, (signal) =>
-    runBulk(ctx, plan, caller.actor, {
-      signal,
-      onProgress: (p) => json || io.err(p.bulk === 'retry-all' ? retryAllProgressText(p.progress) : purgeProgressText(p.progress)),
-    }),
-  );
+  if (command.dryRun || !(await confirm(io, command.yes, bulkQuestion(outcome).prompt))) return finish(null, command.dryRun ? 'Dry run: nothing changed.' : 'Nothing changed.');
+  const result = await withInterrupt(io, (signal) => runBulk(ctx, planOf(outcome), caller.actor, { signal, onProgress: (p) => json || io.err(bulkProgressText(p)) }));
   return finish(result, bulkResultText(result));
 }
 

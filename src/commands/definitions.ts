@@ -17,7 +17,7 @@ export interface CommandDefinition {
   runbook: RunbookSection;
 }
 
-export const COMMAND_NAMES = ['help', 'stats', 'failed', 'job', 'stalled', 'workers', 'doctor', 'retry', 'retry-all', 'cancel', 'run-now', 'purge', 'audit', 'mute', 'unmute', 'mutes'] as const;
+export const COMMAND_NAMES = ['help', 'stats', 'failed', 'job', 'stalled', 'workers', 'doctor', 'retry', 'retry-all', 'cancel', 'run-now', 'purge', 'pause', 'resume', 'paused', 'audit', 'mute', 'unmute', 'mutes'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 export const commandNameSchema = z.enum(COMMAND_NAMES);
 
@@ -77,6 +77,25 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     options: { 'older-than': str, queue: str, 'include-failed': flag, yes: flag, 'dry-run': flag },
     runbook: 'purging-and-retention',
   },
+  pause: {
+    name: 'pause',
+    summary: 'Stop workers taking jobs from a queue (Procrastinate 3.10+); running jobs finish. --all after a preview',
+    usage: 'pause QUEUE|--all [REASON...] [--yes] [--dry-run]',
+    access: 'write',
+    takesId: false,
+    options: { all: flag, yes: flag, 'dry-run': flag },
+    runbook: 'emergency-stop',
+  },
+  resume: {
+    name: 'resume',
+    summary: "Let workers take a paused queue's jobs again (jobq's own pause; --key KEY lifts another's, after a preview)",
+    usage: 'resume QUEUE|--all [--key KEY] [--yes] [--dry-run]',
+    access: 'write',
+    takesId: false,
+    options: { all: flag, key: str, yes: flag, 'dry-run': flag },
+    runbook: 'emergency-stop',
+  },
+  paused: { name: 'paused', summary: 'Paused queues: under which key, since when, by whom and why', usage: 'paused', access: 'read', takesId: false, options: {}, runbook: 'emergency-stop' },
   audit: { name: 'audit', summary: 'Recent changes made through jobq: who, what, how many, outcome', usage: 'audit [--limit N] [--cursor ID]', access: 'read', takesId: false, options: { limit: str, cursor: str }, runbook: 'audit-trail' },
   mute: {
     name: 'mute',

@@ -5,6 +5,7 @@ import { runDoctor, type DoctorReport } from '../queue/doctor.js';
 import { listFailed, type FailedPage, type FailedQuery } from '../queue/failed.js';
 import { getJob, type JobDetail } from '../queue/job.js';
 import { createMute, endMutes, listMutes, type Mute } from '../queue/mutes.js';
+import { JOBQ_PAUSE_KEY, listPaused, pauseQueues, previewPauseAll, previewResumeKey, resumeQueues, type PauseAllPreview, type PausedQueue, type PauseResult, type ResumeKeyPreview, type ResumeResult } from '../queue/pause.js';
 import { previewPurge, type PurgeOptions, type PurgePreview } from '../queue/purge.js';
 import { previewRetryAll, type RetryAllPreview } from '../queue/retry-all.js';
 import { listStalled, type StalledResult } from '../queue/stalled.js';
@@ -30,7 +31,9 @@ export type ReadOutcome =
 /** What a bulk change would touch, and what runs on Confirm: exactly what was previewed. */
 export type BulkPreview =
   | { kind: 'bulk-preview'; bulk: 'retry-all'; preview: RetryAllPreview; params: RetryAllPreview }
-  | { kind: 'bulk-preview'; bulk: 'purge'; preview: PurgePreview; params: PurgeOptions };
+  | { kind: 'bulk-preview'; bulk: 'purge'; preview: PurgePreview; params: PurgeOptions }
+  | { kind: 'bulk-preview'; bulk: 'pause-all'; preview: PauseAllPreview; params: PauseAllPreview }
+  | { kind: 'bulk-preview'; bulk: 'resume-key'; preview: ResumeKeyPreview; params: ResumeKeyPreview };
 
 /** Every command's typed result. The fronts render these; they decide nothing about the queue. */
 export type Outcome =
@@ -40,14 +43,18 @@ export type Outcome =
   | { kind: 'mutes'; result: Mute[] }
   | { kind: 'mute'; result: Mute }
   | { kind: 'unmute'; result: Mute[] }
+  | { kind: 'pause'; result: PauseResult }
+  | { kind: 'resume'; result: ResumeResult }
+  | { kind: 'paused'; result: PausedQueue[] }
   | JobChangeOutcome
   | BulkPreview;
 
 /** Outcomes that changed something: announced in the channel and copied to the audit channel. */
-export type ChangeOutcome = Extract<Outcome, { kind: 'mute' | 'unmute' | 'retry' | 'cancel' | 'run-now' }>;
+const CHANGES = ['mute', 'unmute', 'pause', 'resume', 'retry', 'cancel', 'run-now'] as const;
+export type ChangeOutcome = Extract<Outcome, { kind: (typeof CHANGES)[number] }>;
 
 export function isChange(outcome: Outcome): outcome is ChangeOutcome {
-  return outcome.kind === 'mute' || outcome.kind === 'unmute' || outcome.kind === 'retry' || outcome.kind === 'cancel' || outcome.kind === 'run-now';
+  return (CHANGES as readonly string[]).includes(outcome.kind);
 }
 
 export type ReadCommand = Extract<ParsedCommand, { name: ReadOutcome['kind'] }>;
@@ -72,6 +79,8 @@ export async function executeCommand(connect: () => Promise<QueueContext>, comma
       return { kind: 'audit', result: await listAudit(ctx, command) };
     case 'mutes':
       return { kind: 'mutes', result: await listMutes(ctx.db) };
+    case 'paused':
+      return { kind: 'paused', result: await listPaused(ctx) };
   }
   await admitChange(ctx, command, caller);
   switch (command.name) {
@@ -90,6 +99,19 @@ export async function executeCommand(connect: () => Promise<QueueContext>, comma
     case 'purge': {
       const options = purgeOptionsOf(command);
       return { kind: 'bulk-preview', bulk: 'purge', preview: await previewPurge(ctx, options), params: options };
+    }
+    case 'pause': {
+      if (command.queue !== null) return { kind: 'pause', result: await pauseQueues(ctx, [command.queue], command.reason, caller.actor) };
+      const preview = await previewPauseAll(ctx, command.reason);
+      return { kind: 'bulk-preview', bulk: 'pause-all', preview, params: preview };
+    }
+    case 'resume': {
+      // Lifting a pause someone else set is a decision of its own: previewed, then confirmed.
+      if (command.key !== null && command.key !== JOBQ_PAUSE_KEY) {
+        const preview = await previewResumeKey(ctx, command.queue!, command.key);
+        return { kind: 'bulk-preview', bulk: 'resume-key', preview, params: preview };
+      }
+      return { kind: 'resume', result: await resumeQueues(ctx, command.queue === null ? null : [command.queue], caller.actor) };
     }
   }
 }

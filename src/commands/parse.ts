@@ -22,6 +22,9 @@ export type ParsedCommand =
   | { name: 'run-now'; id: number }
   | { name: 'purge'; olderThanDays: number; queue?: string; includeFailed: boolean; yes: boolean; dryRun: boolean }
   | { name: 'audit'; limit?: number; cursor?: number }
+  | { name: 'pause'; queue: string | null; reason: string | null; yes: boolean; dryRun: boolean }
+  | { name: 'resume'; queue: string | null; key: string | null; yes: boolean; dryRun: boolean }
+  | { name: 'paused' }
   | { name: 'mute'; target: string; durationSeconds: number; reason: string | null }
   | { name: 'unmute'; target: string }
   | { name: 'mutes' };
@@ -134,8 +137,22 @@ export function parseCommand(tokens: string[]): ParsedCommand {
           limit: intIn('--limit', 1, 200)(str('limit')),
         });
       }
+      case 'pause': {
+        const all = values.all === true;
+        const [queue, ...reason] = all ? [null, ...positionals] : positionals;
+        if (!all && queue === undefined) throw usageError(command, 'Say which queue to pause, e.g. `pause emails deploying the mailer fix`, or `pause --all`.');
+        return { name: 'pause', queue: queue === null || queue === undefined ? null : parseName(queue, 'The queue'), reason: parseReason(reason.join(' ')), yes: values.yes === true, dryRun: values['dry-run'] === true };
+      }
+      case 'resume': {
+        const all = values.all === true;
+        if (all === (positionals.length === 1) || positionals.length > 1) throw usageError(command, 'Say which queue to resume (`resume emails`), or `resume --all` for every queue jobq paused.');
+        const key = str('key') ?? null;
+        if (all && key) throw usageError(command, '--key lifts one pause at a time: name the queue.');
+        return { name: 'resume', queue: all ? null : parseName(positionals[0], 'The queue'), key, yes: values.yes === true, dryRun: values['dry-run'] === true };
+      }
       case 'workers':
       case 'doctor':
+      case 'paused':
       case 'mutes':
         noPositionals();
         return { name: command };
@@ -183,7 +200,7 @@ export function parseCommand(tokens: string[]): ParsedCommand {
   });
 }
 
-/** Drops undefined keys so optional fields stay absent (exactOptionalPropertyTypes-friendly). */
+/** Drops undefined keys, so a command carries only the options that were given (and JSON shows only those). */
 function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

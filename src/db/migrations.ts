@@ -16,6 +16,7 @@ import { confirmationsCreateTable } from './queries/jobq-confirmations.js';
 import { alertsCreateTables } from './queries/jobq-alerts.js';
 import { seenRequestsCreateTable } from './queries/jobq-requests.js';
 import { leasesCreateTable } from './queries/jobq-leases.js';
+import { pausesCreateTable } from './queries/jobq-pauses.js';
 
 interface Migration {
   version: number;
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'alerts, silences and summaries', statements: () => alertsCreateTables() },
   { version: 4, name: 'seen slack requests', statements: () => [seenRequestsCreateTable()] },
   { version: 5, name: 'leadership leases', statements: () => [leasesCreateTable()] },
+  { version: 6, name: 'who paused a queue, and why', statements: () => [pausesCreateTable()] },
 ];
 
 export interface MigrateResult {

@@ -47,6 +47,9 @@ export const FEATURES = [
   'retry_failed', // 3.4: procrastinate_retry_job_v2 accepts failed jobs
   'retried_event', // 3.4: failed -> todo writes a `retried` event
   'failed_index', // jobq's recommended partial index on failed jobs exists
+  'pause_queues', // 3.10: procrastinate_paused_queues, honoured by procrastinate_fetch_job_v3
+  'lock_mode', // 3.10: jobs.lock_mode (ordered | mutex)
+  'deferred_at', // 3.10: jobs.deferred_at (NULL for jobs deferred before the upgrade)
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 

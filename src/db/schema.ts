@@ -16,7 +16,7 @@ export interface SchemaInfo {
   /** The PostgreSQL schema holding Procrastinate's tables, and how jobq found it. */
   schema: string;
   foundBy: SchemaFoundBy;
-  /** Release line as far as the catalog tells: '2.x', '3.0', '3.1+', '3.2-3.3', '3.4+'. */
+  /** Release line as far as the catalog tells: '2.x', '3.0', '3.1', '3.2-3.3', '3.4+', '3.10 (pre-migration)', '3.10'. */
   generation: string;
   features: Feature[];
   has(feature: Feature): boolean;
@@ -113,13 +113,18 @@ export async function readSchema(db: Queryable, schema: string, foundBy: SchemaF
   if (fns.has('procrastinate_finish_job_v1') || fns.has('procrastinate_cancel_job_v1')) features.push('v1_functions');
   if (row.has_abort_requested) features.push('abort_requested');
   if (row.has_workers && row.has_worker_id) features.push('workers');
-  if (fns.has('procrastinate_defer_jobs_v1')) features.push('batch_defer');
+  if (fns.has('procrastinate_defer_jobs_v1') || fns.has('procrastinate_defer_jobs_v2')) features.push('batch_defer');
   if (fns.has('procrastinate_retry_job_v2') && events.has('retried')) features.push('retry_failed');
   if (events.has('retried')) features.push('retried_event');
   if (indexes.some(isFailedIndex)) features.push('failed_index');
+  // 3.10 is told by its pause table and the fetch that honours it; each function is detected by
+  // name, never assumed from a version (a database can sit between its pre- and post-migration).
+  if (row.has_paused_queues && fns.has('procrastinate_fetch_job_v3')) features.push('pause_queues');
+  if (row.has_lock_mode) features.push('lock_mode');
+  if (row.has_deferred_at) features.push('deferred_at');
 
   const has = (feature: Feature) => features.includes(feature);
-  const generation = has('retry_failed') ? '3.4+' : has('batch_defer') ? '3.2-3.3' : has('workers') ? '3.1' : has('v1_functions') ? '3.0' : '2.x';
+  const generation = has('pause_queues') ? (fns.has('procrastinate_fetch_job_v2') ? '3.10 (pre-migration)' : '3.10') : has('retry_failed') ? '3.4+' : has('batch_defer') ? '3.2-3.3' : has('workers') ? '3.1' : has('v1_functions') ? '3.0' : '2.x';
   return {
     schema,
     foundBy,

@@ -12,6 +12,8 @@ export const AUDIT_ACTION = {
   purge: 'purge',
   mute: 'mute',
   unmute: 'unmute',
+  pause: 'pause',
+  resume: 'resume',
   /** A click on a confirmation jobq cannot place (unknown, or from another database). */
   confirmation: 'confirmation',
 } as const;

@@ -65,6 +65,7 @@ export const JOBQ_TABLE_NEEDS: Record<string, PrivilegeName[]> = {
   summary_ticks: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   seen_requests: ['SELECT', 'INSERT', 'DELETE'],
   leases: ['SELECT', 'INSERT', 'UPDATE'],
+  pauses: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
 };
 
 /** A need before it is checked: the object as the catalog names it. */

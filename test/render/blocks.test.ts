@@ -72,7 +72,7 @@ describe('Block Kit renderers', () => {
       auditId: 7,
       lockHold: { maxMs: 12.4, p95Ms: 9 },
     };
-    const m = bulkResultBlocks('retry-all', result, 'U_OPS', options);
+    const m = bulkResultBlocks({ bulk: 'retry-all', result }, 'U_OPS', options);
     const text = sectionTexts(m).join('\n');
     expect(text).toContain('Retried 13 failed jobs of 14 previewed, in 2 batches.');
     expect(text).toContain('Skipped #123: another session held it each time this run came to it (a worker or another operator). If it is still failed, run `retry 123` in a moment.');

@@ -8,6 +8,10 @@ export interface CatalogRow {
   has_workers: boolean;
   has_abort_requested: boolean;
   has_worker_id: boolean;
+  /** 3.10: procrastinate_paused_queues, jobs.lock_mode, jobs.deferred_at. */
+  has_paused_queues: boolean;
+  has_lock_mode: boolean;
+  has_deferred_at: boolean;
   functions: string[];
   event_types: string[];
   server_version: string;
@@ -39,6 +43,11 @@ export function catalogProcrastinateObjects(schema: string | null = null): Query
                 WHERE attrelid = ${relation('procrastinate_jobs')} AND attname = 'abort_requested' AND NOT attisdropped) AS has_abort_requested,
         EXISTS (SELECT 1 FROM pg_attribute
                 WHERE attrelid = ${relation('procrastinate_jobs')} AND attname = 'worker_id' AND NOT attisdropped) AS has_worker_id,
+        ${relation('procrastinate_paused_queues')} IS NOT NULL AS has_paused_queues,
+        EXISTS (SELECT 1 FROM pg_attribute
+                WHERE attrelid = ${relation('procrastinate_jobs')} AND attname = 'lock_mode' AND NOT attisdropped) AS has_lock_mode,
+        EXISTS (SELECT 1 FROM pg_attribute
+                WHERE attrelid = ${relation('procrastinate_jobs')} AND attname = 'deferred_at' AND NOT attisdropped) AS has_deferred_at,
         coalesce((SELECT array_agg(DISTINCT p.proname::text) FROM pg_proc p
                   WHERE p.proname LIKE 'procrastinate\\_%'
                     AND (CASE WHEN $1::text IS NULL THEN pg_function_is_visible(p.oid)

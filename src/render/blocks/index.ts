@@ -4,7 +4,7 @@ import { sourceLine } from '../format.js';
 import { context, type SlackMessage } from './kit.js';
 import { doctorBlocks, failedBlocks, jobBlocks, stalledBlocks, statsBlocks, workersBlocks, type RenderOptions } from './reads.js';
 import { muteCreatedBlocks, mutesListBlocks, unmuteBlocks } from './alerts.js';
-import { auditBlocks, bulkPreviewBlocks, helpBlocks, jobChangeBlocks, type PendingBulk } from './writes.js';
+import { auditBlocks, bulkPreviewBlocks, helpBlocks, jobChangeBlocks, pauseChangeBlocks, pausedListBlocks, type PendingBulk } from './writes.js';
 
 /**
  * Any outcome as a Slack message: one exhaustive switch. `by` is who asked (changes name them);
@@ -33,9 +33,14 @@ export function outcomeBlocks(outcome: Outcome, by: { userId: string; pending?: 
     case 'cancel':
     case 'run-now':
       return jobChangeBlocks(outcome, by.userId, options);
+    case 'pause':
+    case 'resume':
+      return pauseChangeBlocks(outcome, by.userId, options);
+    case 'paused':
+      return pausedListBlocks(outcome.result, options);
     case 'bulk-preview':
       if (!by.pending) throw new Error('A bulk preview renders with its pending confirmation.');
-      return bulkPreviewBlocks(outcome.bulk, outcome.preview, by.pending, options);
+      return bulkPreviewBlocks(outcome, by.pending, options);
   }
 }
 

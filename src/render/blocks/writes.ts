@@ -3,20 +3,23 @@ import type { JobChangeOutcome } from '../../commands/writes.js';
 import { COMMAND_NAMES, type CommandName, DEFINITIONS } from '../../commands/definitions.js';
 import type { JobqError } from '../../errors.js';
 import type { AuditPage } from '../../queue/audit.js';
-import type { PurgePreview, PurgeProgress, PurgeResult } from '../../queue/purge.js';
-import type { RetryAllPreview, RetryAllProgress, RetryAllResult } from '../../queue/retry-all.js';
+import type { BulkPreview } from '../../commands/execute.js';
+import type { BulkKind, BulkProgress, BulkResult } from '../../commands/writes.js';
+import type { PausedQueue, PauseResult, ResumeResult } from '../../queue/pause.js';
+import type { RunbookSection } from '../../runbook-sections.js';
+import { BULK_NAME, bulkPreviewText, bulkProgressText, bulkQuestion, bulkResultText, pausedText, pauseText, resumeText } from '../text/bulk.js';
 import { formatTime } from '../format.js';
-import { cancelText, purgePreviewText, purgeProgressText, purgeResultText, retryAllPreviewText, retryAllProgressText, retryAllResultText, retryText, runNowText, auditText } from '../text/writes.js';
+import { auditText, cancelText, retryText, runNowText } from '../text/writes.js';
 import { actions, button, code, context, escapeMrkdwn, escapeMrkdwnKeepMentions, header, message, section, type SlackMessage } from './kit.js';
 import { preformatted, runbookContext, type RenderOptions } from './reads.js';
 
 /** Block Kit renderings of changes, refusals and errors. Pure: data in, blocks out. */
 
-import type { BulkKind } from '../../commands/writes.js';
-import type { RunbookSection } from '../../runbook-sections.js';
 const RUNBOOK: Record<BulkKind, [RunbookSection, string]> = {
   'retry-all': ['retrying-jobs-safely', 'Retrying jobs safely'],
   purge: ['purging-and-retention', 'Purging and retention'],
+  'pause-all': ['emergency-stop', 'Emergency stop'],
+  'resume-key': ['emergency-stop', 'Emergency stop'],
 };
 
 /** Announcement of a single-job change, posted in the channel so the team sees who did what. */
@@ -37,22 +40,20 @@ export interface PendingBulk {
   expiresAt: string;
 }
 
-export function bulkPreviewBlocks(kind: BulkKind, preview: RetryAllPreview | PurgePreview, pending: PendingBulk, options: RenderOptions): SlackMessage {
-  const total = preview.total;
-  const what = kind === 'retry-all' ? `Retry ${preview.exact ? '' : 'at least '}${total} failed job${total === 1 ? '' : 's'}?` : `Purge ${preview.exact ? '' : 'at least '}${total} old job${total === 1 ? '' : 's'}?`;
-  const text = kind === 'retry-all' ? retryAllPreviewText(preview as RetryAllPreview) : purgePreviewText(preview as PurgePreview);
-  const [slug, label] = RUNBOOK[kind];
+export function bulkPreviewBlocks(preview: BulkPreview, pending: PendingBulk, options: RenderOptions): SlackMessage {
+  const { question, confirm, danger, consequence } = bulkQuestion(preview);
+  const [slug, label] = RUNBOOK[preview.bulk];
   return message(
-    `<@${pending.requestedBy}> asks: ${what}`,
-    [header(what), section(`Requested by <@${pending.requestedBy}>. Confirm before ${formatTime(pending.expiresAt)}, or the preview expires.`), ...preformatted(text)],
+    `<@${pending.requestedBy}> asks: ${question}`,
+    [header(question), section(`Requested by <@${pending.requestedBy}>. Confirm before ${formatTime(pending.expiresAt)}, or the preview expires.`), ...preformatted(bulkPreviewText(preview))],
     [
       actions(
         button({
-          text: kind === 'retry-all' ? `Retry ${total}` : `Delete ${total}`,
+          text: confirm,
           actionId: 'bulk_confirm',
           value: pending.confirmationId,
-          style: kind === 'purge' ? 'danger' : 'primary',
-          confirm: { title: what, text: kind === 'purge' ? 'Deleted jobs and their events cannot be brought back.' : 'The jobs go back to todo in batches and run again.', confirm: 'Go ahead', deny: 'Not now' },
+          style: danger ? 'danger' : 'primary',
+          confirm: { title: question, text: consequence, confirm: 'Go ahead', deny: 'Not now' },
         }),
         button({ text: 'Cancel', actionId: 'bulk_cancel', value: pending.confirmationId }),
       ),
@@ -61,21 +62,38 @@ export function bulkPreviewBlocks(kind: BulkKind, preview: RetryAllPreview | Pur
   );
 }
 
-export function bulkProgressBlocks(kind: BulkKind, progress: RetryAllProgress | PurgeProgress | null, by: string, options: RenderOptions): SlackMessage {
-  const line = progress === null ? 'starting…' : kind === 'retry-all' ? retryAllProgressText(progress as RetryAllProgress) : purgeProgressText(progress as PurgeProgress);
+export function bulkProgressBlocks(kind: BulkKind, progress: BulkProgress | null, by: string, options: RenderOptions): SlackMessage {
+  const line = progress === null ? 'starting…' : bulkProgressText(progress);
   const [slug, label] = RUNBOOK[kind];
-  return message(`${kind} running: ${line}`, [section(`:hourglass_flowing_sand: *${kind}* confirmed by <@${by}>, running in batches: ${escapeMrkdwn(line)}`)], [runbookContext(options, slug, label)]);
+  return message(`${BULK_NAME[kind]} running: ${line}`, [section(`:hourglass_flowing_sand: *${BULK_NAME[kind]}* confirmed by <@${by}>, running: ${escapeMrkdwn(line)}`)], [runbookContext(options, slug, label)]);
 }
 
-export function bulkResultBlocks(kind: BulkKind, result: RetryAllResult | PurgeResult, by: string, options: RenderOptions): SlackMessage {
-  const text = kind === 'retry-all' ? retryAllResultText(result as RetryAllResult) : purgeResultText(result as PurgeResult);
-  const [slug, label] = RUNBOOK[kind];
-  return message(`${kind} confirmed by <@${by}>: ${text}`, [section(`${result.stopped ? ':octagonal_sign:' : ':white_check_mark:'} *${kind}* confirmed by <@${by}>\n${escapeMrkdwn(text)}`)], [runbookContext(options, slug, label)]);
+export function bulkResultBlocks(result: BulkResult, by: string, options: RenderOptions): SlackMessage {
+  const text = bulkResultText(result);
+  const stopped = 'stopped' in result.result && result.result.stopped;
+  const [slug, label] = RUNBOOK[result.bulk];
+  return message(`${BULK_NAME[result.bulk]} confirmed by <@${by}>: ${text}`, [section(`${stopped ? ':octagonal_sign:' : ':white_check_mark:'} *${BULK_NAME[result.bulk]}* confirmed by <@${by}>\n${escapeMrkdwn(text)}`)], [runbookContext(options, slug, label)]);
 }
 
 export function bulkClosedBlocks(kind: BulkKind, why: string, options: RenderOptions): SlackMessage {
   const [slug, label] = RUNBOOK[kind];
-  return message(`${kind}: ${why}`, [section(`:no_entry_sign: *${kind}*: ${escapeMrkdwn(why)}`)], [runbookContext(options, slug, label)]);
+  return message(`${BULK_NAME[kind]}: ${why}`, [section(`:no_entry_sign: *${BULK_NAME[kind]}*: ${escapeMrkdwnKeepMentions(why)}`)], [runbookContext(options, slug, label)]);
+}
+
+/** A queue paused or resumed, announced in the channel. */
+export function pauseChangeBlocks(change: { kind: 'pause'; result: PauseResult } | { kind: 'resume'; result: ResumeResult }, userId: string, options: RenderOptions): SlackMessage {
+  const text = change.kind === 'pause' ? pauseText(change.result) : resumeText(change.result);
+  const icon = change.kind === 'pause' ? ':double_vertical_bar:' : ':arrow_forward:';
+  const queues = change.kind === 'pause' ? change.result.paused : change.result.resumed.map((r) => r.queue);
+  return message(
+    `<@${userId}> ${change.kind === 'pause' ? 'paused' : 'resumed'} ${queues.join(', ') || 'nothing'}: ${escapeMrkdwn(text)}`,
+    [section(`${icon} <@${userId}> ${change.kind === 'pause' ? 'paused' : 'resumed'} ${queues.map((q) => code(q)).join(', ') || 'nothing'}\n${escapeMrkdwn(text)}`)],
+    [runbookContext(options, 'emergency-stop', 'Emergency stop')],
+  );
+}
+
+export function pausedListBlocks(paused: PausedQueue[], options: RenderOptions): SlackMessage {
+  return message(paused.length ? `${paused.length} pause(s)` : 'No queue is paused.', [header('Paused queues'), ...preformatted(pausedText(paused))], [runbookContext(options, 'emergency-stop', 'Emergency stop')]);
 }
 
 /** Any refusal or failure: what happened, what to do, and the runbook section. */

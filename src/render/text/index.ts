@@ -1,10 +1,12 @@
 import type { Outcome, ReadOutcome } from '../../commands/execute.js';
-import type { BulkResult } from '../../commands/writes.js';
 import type { ReadSource } from '../../db/read-routing.js';
 import { formatTime, sourceLine } from '../format.js';
 import { helpText } from './help.js';
 import { doctorText, failedText, jobText, stalledText, statsText, workersText } from './reads.js';
-import { auditText, cancelText, mutesText, purgePreviewText, purgeResultText, retryAllPreviewText, retryAllResultText, retryText, runNowText } from './writes.js';
+import { bulkPreviewText, pausedText, pauseText, resumeText } from './bulk.js';
+import { auditText, cancelText, mutesText, retryText, runNowText } from './writes.js';
+
+export { bulkResultText } from './bulk.js';
 
 /** Any outcome as terminal text: one exhaustive switch, so a new outcome cannot be forgotten here. */
 export function outcomeText(outcome: Outcome): string {
@@ -32,8 +34,14 @@ export function outcomeText(outcome: Outcome): string {
       return cancelText(outcome.result);
     case 'run-now':
       return runNowText(outcome.result);
+    case 'pause':
+      return pauseText(outcome.result);
+    case 'resume':
+      return resumeText(outcome.result);
+    case 'paused':
+      return pausedText(outcome.result);
     case 'bulk-preview':
-      return outcome.bulk === 'retry-all' ? retryAllPreviewText(outcome.preview) : purgePreviewText(outcome.preview);
+      return bulkPreviewText(outcome);
   }
 }
 
@@ -57,6 +65,11 @@ export function outcomeJson(outcome: Outcome): unknown {
       return outcome.result;
     case 'unmute':
       return { ended: outcome.result };
+    case 'pause':
+    case 'resume':
+      return outcome.result;
+    case 'paused':
+      return { paused: outcome.result };
     case 'retry':
     case 'cancel':
     case 'run-now':
@@ -64,10 +77,6 @@ export function outcomeJson(outcome: Outcome): unknown {
     case 'bulk-preview':
       return { preview: outcome.preview, result: null };
   }
-}
-
-export function bulkResultText(result: BulkResult): string {
-  return result.bulk === 'retry-all' ? retryAllResultText(result.result) : purgeResultText(result.result);
 }
 
 /** A read outcome as terminal text. */

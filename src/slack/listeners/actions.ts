@@ -4,14 +4,12 @@ import { admitChange } from '../../commands/admit.js';
 import { DEFINITIONS } from '../../commands/definitions.js';
 import { executeCommand } from '../../commands/execute.js';
 import type { ParsedCommand } from '../../commands/parse.js';
-import { runBulk, type BulkKind, type BulkProgress, type JobChangeCommand } from '../../commands/writes.js';
+import { runBulk, type BulkKind, type BulkPlan, type BulkProgress, type JobChangeCommand } from '../../commands/writes.js';
 import { asJobqError, JobqError } from '../../errors.js';
 import type { Actor } from '../../queue/actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit } from '../../queue/audit.js';
 import type { QueueContext } from '../../queue/context.js';
 import { parseJobId } from '../../queue/job.js';
-import type { PurgeOptions } from '../../queue/purge.js';
-import type { RetryAllPreview } from '../../queue/retry-all.js';
 import { decodeFailedQuery, decodeFailureButton } from '../../render/blocks/button-values.js';
 import { outcomeBlocks } from '../../render/blocks/index.js';
 import { bulkClosedBlocks, bulkProgressBlocks, bulkResultBlocks } from '../../render/blocks/writes.js';
@@ -123,13 +121,13 @@ function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promis
         if (sent >= PROGRESS_UPDATES || Date.now() - last < PROGRESS_EVERY_MS) return;
         sent++;
         last = Date.now();
-        void reply.progress(bulkProgressBlocks(kind, p.progress, body.user.id, deps.render)).catch(() => undefined);
+        void reply.progress(bulkProgressBlocks(kind, p, body.user.id, deps.render)).catch(() => undefined);
       };
       try {
-        const plan = kind === 'retry-all' ? { bulk: 'retry-all' as const, params: claimed.params as RetryAllPreview } : { bulk: 'purge' as const, params: claimed.params as PurgeOptions };
-        const { result } = await runBulk(ctx, plan, caller.actor, { onProgress });
-        await deps.confirmations.finish(id, result);
-        const message = bulkResultBlocks(kind, result, body.user.id, deps.render);
+        // The confirmation stored exactly what its preview showed; its kind says what that is.
+        const bulkResult = await runBulk(ctx, { bulk: kind, params: claimed.params } as BulkPlan, caller.actor, { onProgress });
+        await deps.confirmations.finish(id, bulkResult.result);
+        const message = bulkResultBlocks(bulkResult, body.user.id, deps.render);
         await reply.replaceClicked(message);
         await postToAuditChannel(deps, client, message);
       } catch (error) {

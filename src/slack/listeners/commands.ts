@@ -1,11 +1,11 @@
 import type { App, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { DEFINITIONS } from '../../commands/definitions.js';
-import { executeCommand, isChange, type Outcome } from '../../commands/execute.js';
+import { executeCommand, isChange, type BulkPreview, type Outcome } from '../../commands/execute.js';
 import { parseCommand, tokenize } from '../../commands/parse.js';
 import { JobqError } from '../../errors.js';
 import { outcomeBlocks } from '../../render/blocks/index.js';
 import { errorBlocks } from '../../render/blocks/writes.js';
+import { bulkPreviewText } from '../../render/text/bulk.js';
 import { postToAuditChannel } from '../audit-channel.js';
 import { slackCaller } from '../caller.js';
 import type { SlackDeps } from '../deps.js';
@@ -35,8 +35,8 @@ async function handleCommand(deps: SlackDeps, slash: SlashCommand, reply: Replie
 export async function deliverOutcome(deps: SlackDeps, outcome: Outcome, reply: Replier, client: WebClient, who: { userId: string; channelId: string }): Promise<void> {
   if (outcome.kind === 'bulk-preview') {
     if (outcome.preview.total === 0 && outcome.preview.exact) {
-      const message = outcome.bulk === 'retry-all' ? 'No failed jobs match: nothing to retry.' : 'No jobs that old: nothing to purge.';
-      return reply.ephemeral(errorBlocks(new JobqError('not_found', message, { runbookSection: DEFINITIONS[outcome.bulk].runbook }), deps.render));
+      // Nothing to confirm: the preview's own words say why, privately.
+      return reply.ephemeral(errorBlocks(new JobqError('not_found', emptyPreview(outcome), { runbookSection: outcome.bulk === 'retry-all' ? 'retrying-jobs-safely' : outcome.bulk === 'purge' ? 'purging-and-retention' : 'emergency-stop' }), deps.render));
     }
     // What runs on Confirm is exactly what was previewed (retry-all keeps its snapshot): stored with the confirmation.
     const pending = await deps.confirmations.create(outcome.bulk, outcome.params, who.userId, who.channelId);
@@ -46,4 +46,15 @@ export async function deliverOutcome(deps: SlackDeps, outcome: Outcome, reply: R
   if (!isChange(outcome)) return reply.ephemeral(message);
   await reply.inChannel(message);
   await postToAuditChannel(deps, client, message);
+}
+
+function emptyPreview(outcome: BulkPreview): string {
+  switch (outcome.bulk) {
+    case 'retry-all':
+      return 'No failed jobs match: nothing to retry.';
+    case 'purge':
+      return 'No jobs that old: nothing to purge.';
+    default:
+      return bulkPreviewText(outcome);
+  }
 }
