@@ -42,7 +42,7 @@ const isTimeZone = (zone: string) => {
 };
 
 /** Names of the alerts jobq can post (also what `/jobq mute` accepts as an alert name). */
-export const ALERT_NAMES = ['failures', 'stalled', 'backlog', 'no-workers', 'db-unreachable'] as const;
+export const ALERT_NAMES = ['failures', 'stalled', 'backlog', 'no-workers', 'db-unreachable', 'paused'] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
 /** Per-queue backlog thresholds: JOBQ_QUEUE_THRESHOLDS='{"emails":{"backlogMaxAgeSeconds":60,"backlogMaxJobs":1000}}'. */
@@ -116,6 +116,8 @@ export const envSchema = z.object({
   JOBQ_QUEUE_THRESHOLDS: json(queueThresholdsSchema, '{}'),
   JOBQ_SUMMARY_SCHEDULES: json(summarySchedulesSchema, '[]'),
   JOBQ_LEADER_CHECK_SECONDS: duration(2, 300),
+  /** Procrastinate 3.10+: a queue paused longer than this gets a reminder in the alert channel. */
+  JOBQ_PAUSE_REMINDER_SECONDS: duration(3_600, 7 * 86_400),
   // Sandbox (`npm start` without Slack credentials)
   JOBQ_SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(3030),
   JOBQ_SANDBOX_DATA_DIR: z.string().optional(),

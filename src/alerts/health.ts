@@ -9,6 +9,7 @@ import { workersSummary } from '../db/queries/workers.js';
 import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
 import type { QueueContext } from '../queue/context.js';
+import { pausedQueues } from '../queue/pause.js';
 import { listStalled, type StalledJob } from '../queue/stalled.js';
 import { formatAge, formatCount } from '../render/format.js';
 import { healthAlertBlocks, healthRepeatBlocks, healthResolvedBlocks, muteEndedNoteBlocks, type HealthAlertView } from '../render/blocks/alerts.js';
@@ -56,8 +57,9 @@ export async function backlogConditions(ctx: QueueContext, settings: AlertSettin
   const counts = (await ctx.db.query(jobsTodoPerQueue())).rows.filter((r) => r.due > 0);
   if (counts.length === 0) return [];
   const waitingEvents = ctx.schema.has('retried_event') ? ['deferred', 'deferred_for_retry', 'retried'] : ['deferred', 'deferred_for_retry'];
-  const oldest = await ctx.db.query(jobsOldestDueTodo('queue_name', counts.map((c) => c.queue_name), OLDEST_CANDIDATES, waitingEvents));
+  const oldest = await ctx.db.query(jobsOldestDueTodo('queue_name', counts.map((c) => c.queue_name), OLDEST_CANDIDATES, waitingEvents, ctx.schema.has('deferred_at')));
   const since = new Map(oldest.rows.map((r) => [r.key, r.waiting_since]));
+  const paused = pausesByQueue(await pausedQueues(ctx));
   const conditions: Condition[] = [];
   for (const c of counts) {
     const limits = backlogThresholds(settings, c.queue_name);
@@ -70,10 +72,51 @@ export async function backlogConditions(ctx: QueueContext, settings: AlertSettin
       `Oldest due job waiting *${formatAge(age)}*${tooOld ? ` (threshold ${formatAge(Math.round(limits.maxAgeSeconds))})` : ''}`,
       `*${formatCount(c.due)}* due${tooMany ? ` (threshold ${formatCount(limits.maxJobs)})` : ''}${c.todo > c.due ? `, ${formatCount(c.todo - c.due)} scheduled later` : ''}`,
     ].join(' · ');
+    // A paused queue's backlog is the pause working, not lost workers: the alert says so.
+    const pause = paused.get(c.queue_name);
     conditions.push({
       key: `backlog:${c.queue_name}`,
       subject: { alert: 'backlog', queue: c.queue_name },
-      view: { alert: 'backlog', title: `Backlog in queue ${code(c.queue_name)}`, detail, muteTarget: c.queue_name, commands: ['stats', 'workers', 'stalled'] },
+      view: pause
+        ? {
+            alert: 'backlog',
+            title: `Backlog in paused queue ${code(c.queue_name)}`,
+            detail: `${detail}\nThe queue is paused (${pause.keys.map((k) => `key \`${k}\``).join(', ')}, for ${formatAge(pause.ageSeconds)}): workers take nothing from it until it is resumed. \`/jobq resume ${c.queue_name}\` when the incident is over.`,
+            muteTarget: c.queue_name,
+            commands: ['paused', 'stats'],
+          }
+        : { alert: 'backlog', title: `Backlog in queue ${code(c.queue_name)}`, detail, muteTarget: c.queue_name, commands: ['stats', 'workers', 'stalled'] },
+    });
+  }
+  return conditions;
+}
+
+function pausesByQueue(rows: { queue_name: string; pause_key: string; paused_at: Date }[]): Map<string, { keys: string[]; ageSeconds: number }> {
+  const byQueue = new Map<string, { keys: string[]; ageSeconds: number }>();
+  for (const r of rows) {
+    const age = Math.max(0, Math.round((Date.now() - r.paused_at.getTime()) / 1000));
+    const known = byQueue.get(r.queue_name);
+    byQueue.set(r.queue_name, { keys: [...(known?.keys ?? []), r.pause_key], ageSeconds: Math.max(known?.ageSeconds ?? 0, age) });
+  }
+  return byQueue;
+}
+
+/** A queue paused longer than the reminder threshold (3.10+): a pause forgotten after an incident stops its work for good. */
+export async function pausedConditions(ctx: QueueContext, settings: AlertSettings): Promise<Condition[]> {
+  const paused = pausesByQueue(await pausedQueues(ctx));
+  const conditions: Condition[] = [];
+  for (const [queue, pause] of paused) {
+    if (pause.ageSeconds < settings.pauseReminderSeconds) continue;
+    conditions.push({
+      key: `paused:${queue}`,
+      subject: { alert: 'paused', queue },
+      view: {
+        alert: 'paused',
+        title: `Queue ${code(queue)} has been paused for ${formatAge(pause.ageSeconds)}`,
+        detail: `Paused under ${pause.keys.map((k) => `key \`${k}\``).join(', ')} (reminder after ${formatAge(settings.pauseReminderSeconds)}): workers take nothing from it. \`/jobq resume ${queue}\` if the incident is over; \`/jobq paused\` says who paused it and why.`,
+        muteTarget: queue,
+        commands: ['paused', 'stats'],
+      },
     });
   }
   return conditions;
@@ -122,6 +165,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     { alert: 'stalled', run: stalledCondition },
     { alert: 'backlog', run: (ctx) => backlogConditions(ctx, settings) },
     { alert: 'no-workers', run: noWorkersCondition },
+    { alert: 'paused', run: (ctx) => pausedConditions(ctx, settings) },
   ];
 
   const metadata = (key: string, startedAt: Date) => ({ event_type: METADATA_TYPE.health, event_payload: { key, started_at: startedAt.toISOString() } });

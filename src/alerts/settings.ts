@@ -14,6 +14,7 @@ export interface AlertSettings {
   dbUnreachableAfterMs: number;
   backlogMaxAgeSeconds: number;
   backlogMaxJobs: number;
+  pauseReminderSeconds: number;
   queueThresholds: QueueThresholds;
   summaries: SummarySchedule[];
   leaderCheckMs: number;
@@ -34,6 +35,7 @@ export function alertSettingsFrom(config: Config): AlertSettings {
     dbUnreachableAfterMs: Math.round(config.JOBQ_DB_UNREACHABLE_AFTER_SECONDS * 1000),
     backlogMaxAgeSeconds: config.JOBQ_BACKLOG_MAX_AGE_SECONDS,
     backlogMaxJobs: config.JOBQ_BACKLOG_MAX_JOBS,
+    pauseReminderSeconds: config.JOBQ_PAUSE_REMINDER_SECONDS,
     queueThresholds: config.JOBQ_QUEUE_THRESHOLDS,
     summaries: config.JOBQ_SUMMARY_SCHEDULES,
     leaderCheckMs: Math.round(config.JOBQ_LEADER_CHECK_SECONDS * 1000),

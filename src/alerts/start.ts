@@ -68,8 +68,10 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
       pruning ??= startPruning(deps.queue.db, log);
       if (!settings.channel) return;
       knownMutes = await listMutes(deps.queue.db);
+      // Failure alerts offer "Pause queue" where the database can pause (Procrastinate 3.10+).
+      const withPause = { ...render, pauseButtons: (await deps.queue.get()).schema.has('pause_queues') };
       if (alertEnabled(settings, 'failures')) {
-        const t = createFailureTail({ pool: deps.queue.db, poster, settings, log, render, fence: leadership.fence });
+        const t = createFailureTail({ pool: deps.queue.db, poster, settings, log, render: withPause, fence: leadership.fence });
         await t.start();
         tail = t;
       }

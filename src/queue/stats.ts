@@ -1,3 +1,4 @@
+import { pausedQueuesAll } from '../db/queries/paused-queues.js';
 import { catalogTableEstimates } from '../db/queries/catalog.js';
 import { eventsRecentOutcomes } from '../db/queries/events.js';
 import {
@@ -21,6 +22,8 @@ export interface GroupStats {
   /** Statuses whose count is a sampled estimate rather than exact. */
   estimated: ReportedStatus[];
   oldestTodoAgeSeconds: number | null;
+  /** Procrastinate 3.10+: workers take nothing from this queue while it is paused (under any key). */
+  paused: { since: string; keys: string[] } | null;
   recent: { lastHour: { succeeded: number; failed: number }; last24h: { succeeded: number; failed: number } };
 }
 
@@ -37,6 +40,7 @@ export interface StatsResult {
 }
 
 const MAX_GROUPS = 500;
+const PAUSES_SHOWN = 1_000;
 /** Statuses counted exactly through Procrastinate's partial index on (id, lock) WHERE status IN ('todo','doing'). */
 const LIVE_STATUSES = ['todo', 'doing'] as const;
 /** Lowest due ids examined per group: ids grow with time, so the oldest waiting job is among them. */
@@ -71,7 +75,7 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
   const group = (name: string): GroupStats => {
     let g = groups.get(name);
     if (!g) {
-      g = { name, counts: emptyCounts(), estimated: [], oldestTodoAgeSeconds: null, recent: { lastHour: { succeeded: 0, failed: 0 }, last24h: { succeeded: 0, failed: 0 } } };
+      g = { name, counts: emptyCounts(), estimated: [], oldestTodoAgeSeconds: null, paused: null, recent: { lastHour: { succeeded: 0, failed: 0 }, last24h: { succeeded: 0, failed: 0 } } };
       groups.set(name, g);
     }
     return g;
@@ -138,10 +142,18 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
 
   const withBacklog = [...groups.values()].filter((g) => g.counts.todo > 0).map((g) => g.name);
   if (withBacklog.length > 0) {
-    const oldest = await db.query(jobsOldestDueTodo(column, withBacklog, OLDEST_CANDIDATES, schema.has('retried_event') ? WAITING_EVENTS_34 : WAITING_EVENTS));
+    const oldest = await db.query(jobsOldestDueTodo(column, withBacklog, OLDEST_CANDIDATES, schema.has('retried_event') ? WAITING_EVENTS_34 : WAITING_EVENTS, schema.has('deferred_at')));
     const now = Date.now();
     for (const row of oldest.rows) {
       if (row.waiting_since) group(row.key).oldestTodoAgeSeconds = Math.max(0, Math.round((now - row.waiting_since.getTime()) / 1000));
+    }
+  }
+
+  if (groupBy === 'queue' && schema.has('pause_queues')) {
+    for (const row of (await db.query(pausedQueuesAll(PAUSES_SHOWN))).rows) {
+      const g = group(row.queue_name);
+      const since = g.paused && g.paused.since < row.paused_at.toISOString() ? g.paused.since : row.paused_at.toISOString();
+      g.paused = { since, keys: [...(g.paused?.keys ?? []), row.pause_key] };
     }
   }
 

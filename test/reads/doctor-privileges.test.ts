@@ -1,3 +1,4 @@
+import { pausesForget, pausesNotes, pausesRecord } from '../../src/db/queries/jobq-pauses.js';
 import { leaseAcquire, leaseRelease, leaseRenew } from '../../src/db/queries/jobq-leases.js';
 import { seenRequestsPrune, seenRequestsRecord } from '../../src/db/queries/jobq-requests.js';
 import { randomBytes } from 'node:crypto';
@@ -388,6 +389,9 @@ async function everyJobqStatement(url: string): Promise<void> {
     await client.query(seenRequestsRecord('doctor-test-signature', Date.now() / 1000 + 300));
     await client.query(seenRequestsPrune());
     await client.query(leaseRelease(fence));
+    await client.query(pausesRecord(['q'], 'jobq', 'U1', 'why'));
+    await client.query(pausesNotes(['q']));
+    await client.query(pausesForget(['q'], 'jobq'));
     await client.query(c.confirmationsInsert({ id: 'x1', kind: 'purge', params: {}, requestedBy: 'U1', channelId: 'C1', ttlSeconds: 60 }));
     await client.query(c.confirmationsClaim('x1', 'U1'));
     await client.query(c.confirmationsFinish('x1', {}));

@@ -85,11 +85,12 @@ describe('Block Kit renderers', () => {
 
   it('renders a job with 1 MB of args and 10,000 events within the limits', () => {
     const detail: JobDetail = {
-      job: { id: 7, queue: 'q', task: '<@U123>', status: 'failed', attempts: 1, priority: 0, args: { blob: 'z'.repeat(1_000_000) }, lock: null, queueingLock: null, scheduledAt: null, abortRequested: false, workerId: null },
+      job: { id: 7, queue: 'q', task: '<@U123>', status: 'failed', attempts: 1, priority: 0, args: { blob: 'z'.repeat(1_000_000) }, lock: null, queueingLock: null, scheduledAt: null, abortRequested: false, workerId: null, lockMode: null, deferredAt: null },
       events: Array.from({ length: 10_000 }, (_, i) => ({ type: 'failed', at: new Date(i * 1000).toISOString() })),
       eventsTruncated: true,
       worker: null,
       sharingLocks: [],
+      waiting: [],
       stalled: false,
       actions: ['retry'],
     };

@@ -82,15 +82,17 @@ export interface JobsOldestDueTodoRow {
 /**
  * When the oldest due job in each group has been waiting since. Only the lowest ids of each
  * group's due backlog are examined (ids grow with time), so the cost is bounded per group.
+ * On 3.10 a job that never ran has waited since its deferred_at; the events (job_id index) are
+ * read only for retried jobs and for jobs deferred before the upgrade (deferred_at NULL).
  */
-export function jobsOldestDueTodo(group: GroupColumn, keys: string[], perGroup: number, waitingEvents: readonly string[]): Query<JobsOldestDueTodoRow> {
+export function jobsOldestDueTodo(group: GroupColumn, keys: string[], perGroup: number, waitingEvents: readonly string[], hasDeferredAt = false): Query<JobsOldestDueTodoRow> {
+  const lastEvent = `(SELECT max(e.at) FROM procrastinate_events e WHERE e.job_id = c.id AND e.type IN (${literalList(waitingEvents)}))`;
+  const since = hasDeferredAt ? `CASE WHEN c.deferred_at IS NOT NULL AND c.attempts = 0 THEN c.deferred_at ELSE ${lastEvent} END` : lastEvent;
   return {
     text: `
       SELECT k.key,
-             (SELECT min(greatest(c.scheduled_at,
-                        (SELECT max(e.at) FROM procrastinate_events e
-                         WHERE e.job_id = c.id AND e.type IN (${literalList(waitingEvents)}))))
-              FROM (SELECT j.id, j.scheduled_at FROM procrastinate_jobs j
+             (SELECT min(greatest(c.scheduled_at, ${since}))
+              FROM (SELECT j.id, j.scheduled_at, j.attempts${hasDeferredAt ? ', j.deferred_at' : ''} FROM procrastinate_jobs j
                     WHERE j.${group} = k.key AND j.status IN ('todo')
                       AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
                     ORDER BY j.id LIMIT $2::int) c) AS waiting_since
@@ -166,13 +168,18 @@ export interface JobsSharingLocksRow {
   id: number;
   status: string;
   via: 'lock' | 'queueing_lock';
+  /** 3.10's lock mode ('ordered' before 3.10, which behaves so). */
+  lock_mode: 'ordered' | 'mutex';
+  /** A todo job whose scheduled time has come (or has none). */
+  due: boolean;
 }
 
 /** Other live jobs sharing a lock or queueing lock with a job (served by the partial lock indexes). */
-export function jobsSharingLocks(id: number, lock: string | null, queueingLock: string | null): Query<JobsSharingLocksRow> {
+export function jobsSharingLocks(id: number, lock: string | null, queueingLock: string | null, hasLockMode = false): Query<JobsSharingLocksRow> {
   return {
     text: `
-      SELECT j.id, j.status::text AS status, CASE WHEN j.lock = $2::text THEN 'lock' ELSE 'queueing_lock' END AS via
+      SELECT j.id, j.status::text AS status, CASE WHEN j.lock = $2::text THEN 'lock' ELSE 'queueing_lock' END AS via,
+             ${hasLockMode ? 'j.lock_mode::text' : "'ordered'"} AS lock_mode, (j.scheduled_at IS NULL OR j.scheduled_at <= now()) AS due
       FROM procrastinate_jobs j
       WHERE j.id <> $1::bigint AND j.status IN ('todo', 'doing')
         AND ((j.lock = $2::text) OR (j.queueing_lock = $3::text))

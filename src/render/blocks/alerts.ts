@@ -17,6 +17,7 @@ export const ALERT_RUNBOOK: Record<AlertName, RunbookSection> = {
   backlog: 'alert-backlog',
   'no-workers': 'alert-no-live-workers',
   'db-unreachable': 'alert-database-unreachable',
+  paused: 'emergency-stop',
 };
 
 const ALERT_TITLE: Record<AlertName, string> = {
@@ -25,6 +26,7 @@ const ALERT_TITLE: Record<AlertName, string> = {
   backlog: 'Alert: backlog',
   'no-workers': 'Alert: no live workers',
   'db-unreachable': 'Alert: database unreachable',
+  paused: 'Emergency stop',
 };
 
 /** A time Slack shows in each reader's own time zone, with an ISO fallback. */
@@ -57,6 +59,9 @@ export function failureAlertBlocks(v: FailureGroupView, options: RenderOptions):
     actions(
       button({ text: 'Retry these', actionId: 'alert_retry', value, style: 'primary' }),
       button({ text: 'Show them', actionId: 'alert_show', value }),
+      ...(options.pauseButtons
+        ? [button({ text: 'Pause queue', actionId: 'alert_pause', value: v.queue, style: 'danger', confirm: { title: `Pause ${v.queue}?`, text: 'Workers stop taking its jobs until it is resumed; running jobs finish.', confirm: 'Pause it', deny: 'Not now' } })]
+        : []),
       runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures')),
     ),
     context(`Why they failed is in your app's logs: search for the job ids. Expected? \`/jobq mute ${escapeMrkdwn(v.task)} 2h reason\``),

@@ -17,6 +17,8 @@ import { actions, button, code, context, cut, escapeMrkdwn, fields, fittingCount
 
 export interface RenderOptions {
   runbookBase: string;
+  /** The database can pause queues (Procrastinate 3.10+): alerts offer a Pause queue button. */
+  pauseButtons?: boolean;
 }
 
 export function runbookContext(options: RenderOptions, slug: RunbookSection, label: string): KnownBlock {
@@ -43,6 +45,13 @@ export function preformatted(text: string): KnownBlock[] {
   return blocks;
 }
 
+/** Paused queues stand out: workers take nothing from them however long their backlog grows. */
+function pausedLine(stats: StatsResult): string {
+  const paused = stats.queues.filter((q) => q.paused);
+  if (paused.length === 0) return '';
+  return `:double_vertical_bar: *Paused:* ${paused.map((q) => `${code(q.name)} for ${formatAge(Math.max(0, Math.round((Date.now() - Date.parse(q.paused!.since)) / 1000)))}`).join(', ')}`;
+}
+
 export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMessage {
   const totals = REPORTED_STATUSES.map((s) => `${s} ${formatCount(stats.totals.counts[s], stats.totals.estimated.includes(s))}`).join(' · ');
   const worstWait = Math.max(-1, ...stats.queues.map((q) => q.oldestTodoAgeSeconds ?? -1));
@@ -50,6 +59,7 @@ export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMe
     `*Totals:* ${totals}`,
     worstWait >= 0 ? `*Oldest waiting job:* ${formatAge(worstWait)}` : '*Nothing waiting.*',
     stats.workers ? `*Workers:* ${stats.workers.live} live of ${stats.workers.total}` : '',
+    pausedLine(stats),
   ].filter(Boolean);
   return message(
     `Queue stats: ${totals}`,
@@ -116,7 +126,8 @@ export function jobBlocks(detail: JobDetail, options: RenderOptions): SlackMessa
     header(`Job ${j.id} · ${j.status}${detail.stalled ? ' (stalled)' : ''}`),
     fields(info),
     section(`*Args*\n\`\`\`${cut(escapeMrkdwn(JSON.stringify(j.args, null, 1)), 2_500)}\`\`\``),
-    ...(detail.sharingLocks.length ? [context(`Sharing a lock: ${detail.sharingLocks.map((s) => `#${s.id} (${s.status}, ${s.via})`).join(', ')}`)] : []),
+    ...(detail.waiting.length ? [section(`*Not running yet because*\n${detail.waiting.map((w) => `• ${escapeMrkdwn(w)}`).join('\n')}`)] : []),
+    ...(detail.sharingLocks.length ? [context(`Sharing a lock${j.lockMode ? ` (${j.lockMode})` : ''}: ${detail.sharingLocks.map((s) => `#${s.id} (${s.status}, ${s.via})`).join(', ')}`)] : []),
     section(`*Timeline*\n\`\`\`${cut(escapeMrkdwn(timeline || 'no events'), 2_700)}\`\`\``),
   ];
   const slug = j.status === 'failed' ? 'triaging-failed-jobs' : detail.stalled ? 'stalled-jobs-and-dead-workers' : 'reading-the-stats';

@@ -10,6 +10,8 @@ import { formatAge, formatCount, formatTime, table } from '../format.js';
 
 /** Terminal renderings of the read results. Pure: data in, text out. */
 
+const ageOf = (iso: string) => Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+
 export function statsText(stats: StatsResult): string {
   const label = stats.groupBy === 'queue' ? 'QUEUE' : 'TASK';
   const headers = [label, ...REPORTED_STATUSES.map((s) => s.toUpperCase()), 'OLDEST WAITING', 'OK/FAILED 1H', 'OK/FAILED 24H'];
@@ -20,7 +22,7 @@ export function statsText(stats: StatsResult): string {
     recent ? `${recent.lastHour.succeeded}/${recent.lastHour.failed}` : '',
     recent ? `${recent.last24h.succeeded}/${recent.last24h.failed}` : '',
   ];
-  const rows = stats.queues.map((g) => row(g.name, g, g.oldestTodoAgeSeconds, g.recent));
+  const rows = stats.queues.map((g) => row(g.paused ? `${g.name} (paused ${formatAge(ageOf(g.paused.since))})` : g.name, g, g.oldestTodoAgeSeconds, g.recent));
   if (stats.queues.length === 0) return 'No jobs at all: the queue is empty.';
   const lines = [table(headers, rows, new Set([1, 2, 3, 4, 5, 6]))];
   if (stats.countMethod.kind === 'sampled') {
@@ -53,14 +55,16 @@ export function jobText(detail: JobDetail): string {
     `  attempts  ${j.attempts}`,
     `  priority  ${j.priority}`,
     `  scheduled ${formatTime(j.scheduledAt)}`,
-    `  lock      ${j.lock ?? '-'}`,
+    `  lock      ${j.lock ?? '-'}${j.lockMode ? ` (${j.lockMode})` : ''}`,
     `  queueing  ${j.queueingLock ?? '-'}`,
   ];
+  if (j.deferredAt) lines.push(`  deferred  ${formatTime(j.deferredAt)}`);
   if (j.abortRequested !== null) lines.push(`  abort requested ${j.abortRequested ? 'yes' : 'no'}`);
   if (j.workerId !== null || detail.worker) {
     lines.push(detail.worker ? `  worker    ${detail.worker.id}, last heartbeat ${formatAge(detail.worker.heartbeatAgeSeconds)} ago${detail.worker.alive ? '' : ' (stale)'}` : `  worker    ${j.workerId} (gone)`);
   }
   lines.push(`  args      ${JSON.stringify(j.args)}`);
+  if (detail.waiting.length) lines.push('', 'Not running yet because:', ...detail.waiting.map((w) => `  ${w}`));
   if (detail.sharingLocks.length) {
     lines.push('', 'Sharing a lock:', ...detail.sharingLocks.map((s) => `  job ${s.id} (${s.status}) via ${s.via}`));
   }

@@ -2,6 +2,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { admitChange } from '../../commands/admit.js';
 import { DEFINITIONS } from '../../commands/definitions.js';
+import { parseName } from '../../commands/values.js';
 import { executeCommand } from '../../commands/execute.js';
 import type { ParsedCommand } from '../../commands/parse.js';
 import { runBulk, type BulkKind, type BulkPlan, type BulkProgress, type JobChangeCommand } from '../../commands/writes.js';
@@ -85,6 +86,9 @@ function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promis
       const v = decodeFailureButton(click.action.value);
       await run(click, { name: 'retry-all', queue: v.queue, task: v.task, since: v.since, yes: false, dryRun: false });
     },
+
+    // "Pause queue" on a failure alert (3.10+): the same as `/jobq pause QUEUE`, announced in the channel.
+    alert_pause: async (click) => run(click, { name: 'pause', queue: parseName(click.action.value, 'The alert\'s queue'), reason: 'paused from a failure alert', yes: false, dryRun: false }),
 
     job_retry: jobChange('retry'),
     job_cancel: jobChange('cancel'),
