@@ -9,7 +9,7 @@ import { asJobqError, JobqError } from '../../errors.js';
 import type { Actor } from '../../queue/actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit } from '../../queue/audit.js';
 import type { QueueContext } from '../../queue/context.js';
-import { parseJobId } from '../../queue/job.js';
+import { parseJobId } from '../../commands/values.js';
 import type { PurgeOptions } from '../../queue/purge.js';
 import type { RetryAllPreview } from '../../queue/retry-all.js';
 import { decodeFailedQuery, decodeFailureButton } from '../../render/blocks/button-values.js';
