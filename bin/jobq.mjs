@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so `npx jobq` works on a fresh clone after `npm ci`
-// with no build step. `npm run build` still produces dist/ for those who prefer plain node.
-import { register } from 'tsx/esm/api';
+// The `jobq` command and `npm start`: runs the compiled CLI in dist/, which `npm ci` builds (the
+// prepare script) and `npm run build` refreshes. From the sources: `npx tsx src/cli.ts ...`.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli.ts');
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  console.error('jobq: dist/ has not been built: run `npm run build` (npm ci does it), then try again.');
+  process.exit(1);
+}
+const { main } = await import(cli.href);
 process.exitCode = await main(process.argv.slice(2));

@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseCommand, wantsJson } from './commands/parse.js';
 import { asJobqError } from './errors.js';
 import { defaultIo, type CliIo } from './cli/io.js';
@@ -41,5 +43,19 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       if (e.code === 'internal' && io.env.JOBQ_DEBUG && error instanceof Error) io.err(error.stack ?? '');
     }
     return e.exitCode;
+  }
+}
+
+// Run directly (`node dist/cli.js stats`, `npx tsx src/cli.ts stats`) it is the CLI, as bin/jobq.mjs
+// is; imported (by the bin, by tests) it only exports main.
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
   }
 }

@@ -1,6 +1,5 @@
 import type { RunbookSection } from '../runbook-sections.js';
 import type { ParseArgsConfig } from 'node:util';
-import { z } from 'zod';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -19,7 +18,10 @@ export interface CommandDefinition {
 
 export const COMMAND_NAMES = ['help', 'stats', 'failed', 'job', 'stalled', 'workers', 'doctor', 'retry', 'retry-all', 'cancel', 'run-now', 'purge', 'pause', 'resume', 'paused', 'audit', 'mute', 'unmute', 'mutes'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
-export const commandNameSchema = z.enum(COMMAND_NAMES);
+
+export function isCommandName(text: string): text is CommandName {
+  return (COMMAND_NAMES as readonly string[]).includes(text);
+}
 
 const str = { type: 'string' } as const;
 const flag = { type: 'boolean' } as const;

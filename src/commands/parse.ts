@@ -1,11 +1,9 @@
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { JobqError } from '../errors.js';
-import { parseJobId } from '../queue/job.js';
-import { COMMAND_NAMES, type CommandName, DEFINITIONS } from './definitions.js';
+import { MUTE_MAX_SECONDS } from '../queue/limits.js';
+import { COMMAND_NAMES, type CommandName, DEFINITIONS, isCommandName } from './definitions.js';
 import { parseDuration, parseTimeAgo, shown } from './time.js';
-import { COMMAND_TEXT_MAX, nameSchema, parseName, parseReason } from './values.js';
-import { MUTE_MAX_SECONDS } from '../queue/mutes.js';
+import { COMMAND_TEXT_MAX, checkName, parseJobId, parseName, parseReason } from './values.js';
 
 /** A command as typed data: what the user asked for, validated, with no front-specific parts. */
 export type ParsedCommand =
@@ -58,11 +56,10 @@ export function parseCommand(tokens: string[]): ParsedCommand {
   }
   const [first, ...rest] = tokens;
   if (first === undefined || first === '--help' || first === '-h') return { name: 'help', topic: null };
-  const parsedName = z.enum(COMMAND_NAMES).safeParse(first.toLowerCase());
-  if (!parsedName.success) {
+  const command = first.toLowerCase();
+  if (!isCommandName(command)) {
     throw new JobqError('usage', `Unknown command "${shown(first)}". Commands: ${COMMAND_NAMES.join(', ')}.`, { runbookSection: 'using-jobq' });
   }
-  const command = parsedName.data;
   const definition = DEFINITIONS[command];
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
@@ -80,9 +77,9 @@ export function parseCommand(tokens: string[]): ParsedCommand {
   const str = (key: string) => {
     const value = values[key];
     if (value === undefined) return undefined;
-    const parsed = nameSchema.safeParse(value);
-    if (!parsed.success) throw usageError(command, `--${key} ${parsed.error.issues[0]?.message ?? 'is not valid'}.`);
-    return parsed.data;
+    const checked = checkName(value);
+    if ('problem' in checked) throw usageError(command, `--${key} ${checked.problem}.`);
+    return checked.name;
   };
   const noPositionals = () => {
     if (positionals.length > 0) throw usageError(command, `Unexpected argument "${shown(positionals[0]!)}".`);
@@ -106,9 +103,8 @@ export function parseCommand(tokens: string[]): ParsedCommand {
       case 'help': {
         const topic = positionals[0];
         if (topic === undefined) return { name: 'help', topic: null };
-        const t = z.enum(COMMAND_NAMES).safeParse(topic);
-        if (!t.success) throw new JobqError('usage', `Unknown command "${shown(topic)}". Commands: ${COMMAND_NAMES.join(', ')}.`);
-        return { name: 'help', topic: t.data };
+        if (!isCommandName(topic)) throw new JobqError('usage', `Unknown command "${shown(topic)}". Commands: ${COMMAND_NAMES.join(', ')}.`);
+        return { name: 'help', topic };
       }
       case 'stats': {
         noPositionals();

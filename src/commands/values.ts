@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import { JobqError } from '../errors.js';
 
 /**
  * The values a person (or a button) may hand to jobq, checked once here for both fronts and for
  * the values that come back from Slack buttons: a bad one is a usage error that says what is
- * expected, never a database error or a stack trace.
+ * expected, never a database error or a stack trace. No zod here: parsing a command (and `--help`)
+ * stays free of the schema library; button-values.ts wraps checkName in its schemas.
  */
 
 /** Procrastinate's queue_name and task_name are varchar(128). */
@@ -19,18 +19,29 @@ export const DURATION_MAX_SECONDS = 10 * 365 * 86_400;
 // Control characters (NUL above all) are refused by PostgreSQL in text and break Slack's formatting.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-export const nameSchema = z
-  .string()
-  .trim()
-  .min(1, 'needs a value')
-  .max(NAME_MAX, `is longer than ${NAME_MAX} characters (Procrastinate's limit)`)
-  .refine((v) => !CONTROL.test(v), 'contains control characters');
+/** A queue or task name, trimmed, or what is wrong with it (said after the field's name). */
+export function checkName(value: unknown): { name: string } | { problem: string } {
+  if (typeof value !== 'string') return { problem: 'needs a value' };
+  const name = value.trim();
+  if (name.length < 1) return { problem: 'needs a value' };
+  if (name.length > NAME_MAX) return { problem: `is longer than ${NAME_MAX} characters (Procrastinate's limit)` };
+  if (CONTROL.test(name)) return { problem: 'contains control characters' };
+  return { name };
+}
 
 /** A queue or task name, or a usage error naming where it came from. */
 export function parseName(value: unknown, what: string): string {
-  const parsed = nameSchema.safeParse(value);
-  if (!parsed.success) throw new JobqError('usage', `${what} ${parsed.error.issues[0]?.message ?? 'is not valid'}.`);
-  return parsed.data;
+  const checked = checkName(value);
+  if ('problem' in checked) throw new JobqError('usage', `${what} ${checked.problem}.`);
+  return checked.name;
+}
+
+/** A job id as Procrastinate shows it, or a usage error. */
+export function parseJobId(text: string | undefined): number {
+  if (text === undefined || !/^\d{1,15}$/.test(text.trim()) || Number(text) < 1) {
+    throw new JobqError('usage', `"${text ?? ''}" is not a job id: give the number Procrastinate shows, e.g. \`job 123\`.`);
+  }
+  return Number(text);
 }
 
 /** Free text (a mute reason): control characters become spaces, length is limited. */

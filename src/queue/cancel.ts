@@ -2,10 +2,11 @@
 import { FUNCTIONS, JOB_STATUS } from '../db/procrastinate.js';
 import { jobsCallCancel } from '../db/queries/jobs-write.js';
 import { JobqError } from '../errors.js';
-import { assertActor, type Actor } from './actor.js';
-import { AUDIT_ACTION, AUDIT_OUTCOME, auditFailures, recordAudit } from './audit.js';
+import type { Actor } from './actor.js';
+import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit, type AuditInput } from './audit.js';
 import type { QueueContext } from './context.js';
-import { type JobState, jobNotFound, movedOn, readJobState, validJobId } from './job-state.js';
+import { changeJob } from './job-change.js';
+import { type JobState, movedOn } from './job-state.js';
 
 export interface CancelResult {
   jobId: number;
@@ -22,19 +23,14 @@ export interface CancelResult {
 
 /** Cancels a waiting job, or asks the worker of a running job to abort it, through Procrastinate's cancel function. */
 export async function cancelJob(ctx: QueueContext, jobId: number, actor: Actor): Promise<CancelResult> {
-  const audit = { actor, action: AUDIT_ACTION.cancel, filters: { jobId } };
-  return auditFailures(ctx, audit, async () => {
-    assertActor(actor);
-    validJobId(jobId);
-    const job = await readJobState(ctx, jobId);
-    if (!job) throw jobNotFound(jobId);
-    if (job.status === JOB_STATUS.todo) return cancel(ctx, job, actor, false);
-    if (job.status === JOB_STATUS.doing && !job.abortRequested) return cancel(ctx, job, actor, true);
+  return changeJob(ctx, AUDIT_ACTION.cancel, jobId, actor, async (job, audit) => {
+    if (job.status === JOB_STATUS.todo) return cancel(ctx, job, audit, false);
+    if (job.status === JOB_STATUS.doing && !job.abortRequested) return cancel(ctx, job, audit, true);
     throw notCancellable(job);
   });
 }
 
-async function cancel(ctx: QueueContext, job: JobState, actor: Actor, abort: boolean): Promise<CancelResult> {
+async function cancel(ctx: QueueContext, job: JobState, audit: AuditInput, abort: boolean): Promise<CancelResult> {
   const fn = ctx.schema.has('v1_functions') ? FUNCTIONS.cancel.v1 : FUNCTIONS.cancel.legacy;
   const outcome = abort ? 'abort_requested' : 'cancelled';
   const result = await ctx.db.transaction(async (client) => {
@@ -44,7 +40,7 @@ async function cancel(ctx: QueueContext, job: JobState, actor: Actor, abort: boo
     const message = abort
       ? `Job ${job.id} (${job.task} on ${job.queue}) is running; its worker was asked to abort it.`
       : `Job ${job.id} (${job.task} on ${job.queue}) was cancelled before it ran.`;
-    const auditId = await recordAudit(client, { actor, action: AUDIT_ACTION.cancel, filters: { jobId: job.id } }, AUDIT_OUTCOME.ok, 1, message);
+    const auditId = await recordAudit(client, audit, AUDIT_OUTCOME.ok, 1, message);
     return { jobId: job.id, queue: job.queue, task: job.task, previousStatus: job.status as 'todo' | 'doing', outcome, auditId } satisfies CancelResult;
   });
   if (result) return result;

@@ -39,13 +39,6 @@ export interface JobDetail {
 
 const EVENT_LIMIT = 500;
 
-export function parseJobId(text: string | undefined): number {
-  if (text === undefined || !/^\d{1,15}$/.test(text.trim()) || Number(text) < 1) {
-    throw new JobqError('usage', `"${text ?? ''}" is not a job id: give the number Procrastinate shows, e.g. \`job 123\`.`);
-  }
-  return Number(text);
-}
-
 /** Everything about one job: its columns, timeline, worker, locks and what can be done with it. */
 export async function getJob(ctx: QueueContext, id: number): Promise<JobDetail> {
   try {

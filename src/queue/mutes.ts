@@ -6,6 +6,7 @@ import { JobqError, asJobqError } from '../errors.js';
 import { assertActor, type Actor } from './actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, auditFailures, recordAudit } from './audit.js';
 import type { QueueContext } from './context.js';
+import { MUTE_MAX_SECONDS } from './limits.js';
 
 /** A silence: alerts about a queue, a task or an alert kind are counted instead of posted. */
 export interface Mute {
@@ -29,7 +30,6 @@ export interface AlertSubject {
   task?: string | undefined;
 }
 
-export const MUTE_MAX_SECONDS = 30 * 86_400;
 const PREFIXES = ['queue', 'task', 'alert'] as const;
 
 const toMute = (r: MuteRow): Mute => ({

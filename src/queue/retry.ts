@@ -2,10 +2,11 @@ import { type Queryable } from '../db/database.js';
 import { FUNCTIONS, JOB_STATUS } from '../db/procrastinate.js';
 import { jobsCallRetry, jobsLockInStatus, jobsRetryFailedGuarded } from '../db/queries/jobs-write.js';
 import { JobqError } from '../errors.js';
-import { assertActor, type Actor } from './actor.js';
-import { AUDIT_ACTION, AUDIT_OUTCOME, auditFailures, recordAudit } from './audit.js';
+import type { Actor } from './actor.js';
+import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit, type AuditInput } from './audit.js';
 import type { QueueContext } from './context.js';
-import { formatSeconds, type JobState, jobNotFound, movedOn, readJobState, stallReason, validJobId } from './job-state.js';
+import { changeJob } from './job-change.js';
+import { formatSeconds, type JobState, movedOn, stallReason } from './job-state.js';
 
 /** How the retry was done, which depends on the Procrastinate version. */
 export type RetryMethod = 'retry_job_v2' | 'retry_job_v1' | 'retry_job' | 'guarded_update';
@@ -29,21 +30,16 @@ export interface RetryResult {
  * retry function where the version has one for that status, else a status-guarded update.
  */
 export async function retryJob(ctx: QueueContext, jobId: number, actor: Actor): Promise<RetryResult> {
-  const audit = { actor, action: AUDIT_ACTION.retry, filters: { jobId } };
-  return auditFailures(ctx, audit, async () => {
-    assertActor(actor);
-    validJobId(jobId);
-    const job = await readJobState(ctx, jobId);
-    if (!job) throw jobNotFound(jobId);
-    if (job.status === JOB_STATUS.failed) return retryFailed(ctx, job, actor);
-    if (job.status === JOB_STATUS.doing) return retryStalled(ctx, job, actor);
+  return changeJob(ctx, AUDIT_ACTION.retry, jobId, actor, async (job, audit) => {
+    if (job.status === JOB_STATUS.failed) return retryFailed(ctx, job, audit);
+    if (job.status === JOB_STATUS.doing) return retryStalled(ctx, job, audit);
     throw notRetryable(job);
   });
 }
 
-async function retryFailed(ctx: QueueContext, job: JobState, actor: Actor): Promise<RetryResult> {
+async function retryFailed(ctx: QueueContext, job: JobState, audit: AuditInput): Promise<RetryResult> {
   const method: RetryMethod = ctx.schema.has('retry_failed') ? 'retry_job_v2' : 'guarded_update';
-  return inRetryTransaction(ctx, job, actor, method, null, async (client) => {
+  return inRetryTransaction(ctx, job, audit, method, null, async (client) => {
     if (method === 'retry_job_v2') {
       if (!(await lock(client, job.id, [JOB_STATUS.failed]))) return false;
       await client.query(jobsCallRetry(FUNCTIONS.retryFailedV2, job.id, 'five'));
@@ -54,12 +50,12 @@ async function retryFailed(ctx: QueueContext, job: JobState, actor: Actor): Prom
   });
 }
 
-async function retryStalled(ctx: QueueContext, job: JobState, actor: Actor): Promise<RetryResult> {
+async function retryStalled(ctx: QueueContext, job: JobState, audit: AuditInput): Promise<RetryResult> {
   const stalled = stallReason(job, ctx.settings, ctx.schema.has('workers'));
   if (!stalled) throw stillRunning(job, ctx.schema.has('workers'));
   const method: RetryMethod = ctx.schema.has('retry_failed') ? 'retry_job_v2' : ctx.schema.has('v1_functions') ? 'retry_job_v1' : 'retry_job';
   const fn = method === 'retry_job_v2' ? FUNCTIONS.retryFailedV2 : method === 'retry_job_v1' ? FUNCTIONS.retryDoing.v1 : FUNCTIONS.retryDoing.legacy;
-  return inRetryTransaction(ctx, job, actor, method, stalled, async (client) => {
+  return inRetryTransaction(ctx, job, audit, method, stalled, async (client) => {
     if (!(await lock(client, job.id, [JOB_STATUS.doing]))) return false;
     await client.query(jobsCallRetry(fn, job.id, method === 'retry_job' ? 'two' : 'five'));
     return true;
@@ -73,7 +69,7 @@ async function retryStalled(ctx: QueueContext, job: JobState, actor: Actor): Pro
 async function inRetryTransaction(
   ctx: QueueContext,
   job: JobState,
-  actor: Actor,
+  audit: AuditInput,
   method: RetryMethod,
   stalled: string | null,
   change: (client: Queryable) => Promise<boolean>,
@@ -89,7 +85,7 @@ async function inRetryTransaction(
         status === 'todo'
           ? `Job ${job.id} (${job.task} on ${job.queue}) moved from ${previousStatus} to todo${stalled ? ` (stalled: ${stalled})` : ''}.`
           : `Job ${job.id} (${job.task} on ${job.queue}) had an abort request, so Procrastinate marked it failed instead of retrying it.`;
-      const auditId = await recordAudit(client, { actor, action: AUDIT_ACTION.retry, filters: { jobId: job.id } }, AUDIT_OUTCOME.ok, 1, message);
+      const auditId = await recordAudit(client, audit, AUDIT_OUTCOME.ok, 1, message);
       return { jobId: job.id, queue: job.queue, task: job.task, previousStatus, status, attempts: job.attempts + (status === 'todo' ? 1 : 0), method, stalled, auditId };
     });
   } catch (error) {

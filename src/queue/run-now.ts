@@ -2,10 +2,11 @@
 import { JOB_STATUS } from '../db/procrastinate.js';
 import { jobsRunNow } from '../db/queries/jobs-write.js';
 import { JobqError } from '../errors.js';
-import { assertActor, type Actor } from './actor.js';
-import { AUDIT_ACTION, AUDIT_OUTCOME, auditFailures, recordAudit } from './audit.js';
+import type { Actor } from './actor.js';
+import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit } from './audit.js';
 import type { QueueContext } from './context.js';
-import { jobNotFound, movedOn, readJobState, validJobId } from './job-state.js';
+import { changeJob } from './job-change.js';
+import { movedOn } from './job-state.js';
 
 export interface RunNowResult {
   jobId: number;
@@ -19,12 +20,7 @@ export interface RunNowResult {
 
 /** Makes a scheduled job due now: the next free worker of its queue takes it. */
 export async function runJobNow(ctx: QueueContext, jobId: number, actor: Actor): Promise<RunNowResult> {
-  const audit = { actor, action: AUDIT_ACTION.runNow, filters: { jobId } };
-  return auditFailures(ctx, audit, async () => {
-    assertActor(actor);
-    validJobId(jobId);
-    const job = await readJobState(ctx, jobId);
-    if (!job) throw jobNotFound(jobId);
+  return changeJob(ctx, AUDIT_ACTION.runNow, jobId, actor, async (job, audit) => {
     if (job.status !== JOB_STATUS.todo) {
       throw new JobqError('wrong_status', `Job ${jobId} is \`${job.status}\`, not \`todo\`: only a waiting job can be made to run now.`, {
         hint: job.status === JOB_STATUS.failed ? 'To run a failed job again, retry it.' : undefined,

@@ -1,13 +1,15 @@
 import { LogLevel, webApi } from '@slack/bolt';
-import pg from 'pg';
 import { startAlerts, type RunningAlerts } from '../../src/alerts/start.js';
 import { loadConfig } from '../../src/config.js';
 import { createQueueHandle, type QueueHandle } from '../../src/queue/handle.js';
 import { startSlackEmulator, type SlackEmulator } from '../../src/emulator/web-api.js';
 import type { SlackMessage } from '../../src/emulator/model.js';
 import { testLogger } from '../helpers/log.js';
-import { adminUrl, type TestDb } from '../helpers/db.js';
+import type { TestDb } from '../helpers/db.js';
 import { BOT_TOKEN, RUNBOOK } from '../helpers/bot.js';
+
+// The alert tests take their helpers from here; admin() is the one every test shares.
+export { admin } from '../helpers/db.js';
 
 /** Fast loops for tests: poll 100 ms, group wait 300 ms, leader check 200 ms. */
 export const FAST = {
@@ -115,12 +117,3 @@ export async function failJobs(db: TestDb, count: number, queue: string, tasks: 
   }
 }
 
-export async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl() });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}

@@ -1,17 +1,15 @@
-import { App, LogLevel, type Logger } from '@slack/bolt';
+import { App } from '@slack/bolt';
 import { WebClient, type WebAPIPlatformError } from '@slack/web-api';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/emulator/limits.js';
 import type { StreamEvent } from '../../src/emulator/ui/page/wire.js';
 import { startSlackEmulator, type SlackEmulator, type SlackEmulatorOptions } from '../../src/emulator/web-api.js';
+import { quietLogger, startHttpApp } from '../helpers/bolt-app.js';
 
 /** App Home in the emulator: views.publish, app_home_opened over HTTP and Socket Mode, Home buttons, the page's routes. */
 
 const BOT_TOKEN = 'xoxb-emulator-home-test';
 const APP_TOKEN = 'xapp-1-emulator-home-test';
-const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => LogLevel.ERROR, setName() {} };
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const homeOf = (blocks: unknown[]) => ({ type: 'home' as const, blocks: blocks as never });
 
@@ -62,11 +60,8 @@ describe('Slack emulator: App Home', () => {
   };
   const startHttpBot = async (emulator: SlackEmulator) => {
     const seen: Seen = { events: [], clicks: [] };
-    const app = new App({ token: BOT_TOKEN, signingSecret: emulator.signingSecret, clientOptions: { slackApiUrl: emulator.apiUrl }, logger: quietLogger });
-    register(app, seen);
-    const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
+    const app = await startHttpApp(emulator, BOT_TOKEN, (a) => register(a, seen));
     cleanups.push(() => app.stop());
-    emulator.botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return seen;
   };
   const refusal = (promise: Promise<unknown>) =>

@@ -1,24 +1,14 @@
-import { App, LogLevel, type Logger } from '@slack/bolt';
+import { App } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signSlackRequest, slashCommandBody } from '../../src/emulator/signing.js';
 import { startSlackEmulator, type SlackEmulator } from '../../src/emulator/web-api.js';
+import { quietLogger, startHttpApp } from '../helpers/bolt-app.js';
 
 /** The emulator driving real Bolt receivers (HTTP and Socket Mode) and a bare SocketModeClient. */
 
 const BOT_TOKEN = 'xoxb-emulator-test';
 const APP_TOKEN = 'xapp-1-emulator-test';
-const quietLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  setLevel() {},
-  getLevel: () => LogLevel.ERROR,
-  setName() {},
-};
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
 /** A stand-in bot: /jobq posts a job card with a Retry button; clicking it replaces the card. */
@@ -59,11 +49,8 @@ describe('Slack emulator driving Bolt', () => {
   };
 
   const startHttpBot = async (emulator: SlackEmulator) => {
-    const app = new App({ token: BOT_TOKEN, signingSecret: emulator.signingSecret, clientOptions: { slackApiUrl: emulator.apiUrl }, logger: quietLogger });
-    register(app);
-    const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
+    const app = await startHttpApp(emulator, BOT_TOKEN, register);
     cleanups.push(() => app.stop());
-    emulator.botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return app;
   };
 

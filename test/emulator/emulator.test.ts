@@ -1,22 +1,13 @@
 import { verifySlackRequest } from '@slack/bolt';
-import { ErrorCode, LogLevel, WebClient, WebClientEvent, type WebAPIPlatformError } from '@slack/web-api';
+import { ErrorCode, WebClient, WebClientEvent, type WebAPIPlatformError } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RESPONSE_URL_MAX_USES } from '../../src/emulator/response-urls.js';
 import { signSlackRequest, slashCommandBody } from '../../src/emulator/signing.js';
 import { startSlackEmulator, type SlackEmulator, type SlackEmulatorOptions } from '../../src/emulator/web-api.js';
 import type { MessageChange } from '../../src/emulator/model.js';
+import { quietLogger } from '../helpers/bolt-app.js';
 
 const BOT_TOKEN = 'xoxb-emulator-test';
-/** The WebClient logs every refused call; these tests provoke refusals on purpose. */
-const quietLogger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  setLevel() {},
-  getLevel: () => LogLevel.ERROR,
-  setName() {},
-};
 
 describe('Slack emulator: Web API over real HTTP', () => {
   const opened: SlackEmulator[] = [];

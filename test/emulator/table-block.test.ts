@@ -1,12 +1,12 @@
-import { LogLevel, WebClient, type WebAPIPlatformError } from '@slack/web-api';
+import { WebClient, type WebAPIPlatformError } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/emulator/limits.js';
 import { startSlackEmulator, type SlackEmulator } from '../../src/emulator/web-api.js';
+import { quietLogger } from '../helpers/bolt-app.js';
 
 /** Slack's table block through the emulator's Web API: what it accepts, and what it refuses as Slack does. */
 
 const BOT_TOKEN = 'xoxb-emulator-table-test';
-const quietLogger = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => LogLevel.ERROR, setName() {} };
 
 const raw = (text: string) => ({ type: 'raw_text', text });
 const rich = (text: string) => ({ type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text, style: { bold: true } }] }] });

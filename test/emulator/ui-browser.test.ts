@@ -1,13 +1,12 @@
-import { App, LogLevel, type Logger } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { existsSync, mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSlackDate } from '../../src/emulator/ui/page/dates.js';
 import { DEFAULT_USERS } from '../../src/emulator/model.js';
 import { startSlackEmulator, type SlackEmulator } from '../../src/emulator/web-api.js';
+import { quietLogger, startHttpApp } from '../helpers/bolt-app.js';
 
 /**
  * The emulator's page in headless Chromium, against a real Bolt app: a table block, date tokens in
@@ -18,7 +17,6 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const BOT_TOKEN = 'xoxb-emulator-browser-test';
-const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => LogLevel.ERROR, setName() {} };
 /** 2023-11-14T22:13:20Z: already the 15th in Tokyo, where the browser reads it. */
 const TS = 1_700_000_000;
 const READER = { timeZone: 'Asia/Tokyo', locale: 'en-US' } as const;
@@ -59,10 +57,7 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
 
   beforeAll(async () => {
     emulator = await startSlackEmulator({ botToken: BOT_TOKEN, users: [...DEFAULT_USERS, { id: 'U_NEWBIE', name: 'newbie' }] });
-    app = new App({ token: BOT_TOKEN, signingSecret: emulator.signingSecret, clientOptions: { slackApiUrl: emulator.apiUrl }, logger: quietLogger });
-    register(app);
-    const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
-    emulator.botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    app = await startHttpApp(emulator, BOT_TOKEN, register);
     client = new WebClient(BOT_TOKEN, { slackApiUrl: emulator.apiUrl, logger: quietLogger });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });

@@ -1,25 +1,15 @@
-import { App, LogLevel, type Logger } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageChange, SlackMessage } from '../../src/emulator/model.js';
 import { startSlackEmulator, type SlackEmulator, type SlackEmulatorOptions } from '../../src/emulator/web-api.js';
+import { quietLogger, startHttpApp } from '../helpers/bolt-app.js';
 
 /** The emulator's web page over real HTTP: static files, state, live events, commands, clicks, runbook. */
 
 const BOT_TOKEN = 'xoxb-emulator-ui-test';
 const root = new URL('../../', import.meta.url);
-const quietLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  setLevel() {},
-  getLevel: () => LogLevel.ERROR,
-  setName() {},
-};
 
 interface UiState {
   users: { id: string; name: string }[];
@@ -129,11 +119,8 @@ describe('Slack emulator web page', () => {
     return emulator;
   };
   const startBot = async (emulator: SlackEmulator) => {
-    const app = new App({ token: BOT_TOKEN, signingSecret: emulator.signingSecret, clientOptions: { slackApiUrl: emulator.apiUrl }, logger: quietLogger });
-    register(app);
-    const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
+    const app = await startHttpApp(emulator, BOT_TOKEN, register);
     cleanups.push(() => app.stop());
-    emulator.botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
   const post = async (emulator: SlackEmulator, path: string, body: unknown) => {
     const response = await fetch(`${emulator.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

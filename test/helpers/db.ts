@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterEach, inject } from 'vitest';
+import { afterAll, afterEach, inject } from 'vitest';
 import { dbFromUrl } from '../../src/db/connect.js';
 import type { Db } from '../../src/db/database.js';
+import { migrate } from '../../src/db/migrations.js';
 import { detectSchema, type SchemaInfo } from '../../src/db/schema.js';
 import { DEFAULT_SETTINGS, type QueueContext, type QueueSettings } from '../../src/queue/context.js';
 import { factories } from './factories.js';
@@ -29,7 +30,8 @@ export function urlFor(database: string): string {
   return url.toString();
 }
 
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `fn` on a short-lived connection to the server's admin database (CREATE/DROP DATABASE, roles). */
+export async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: adminUrl() });
   await client.connect();
   try {
@@ -94,5 +96,23 @@ export function useFixtureDb(shape: FixtureShape) {
   return async () => {
     db = await createTestDb(shape);
     return { db, f: factories(db.worker, shape), ctx: await queueContext(db) };
+  };
+}
+
+/**
+ * Fresh databases of `shape` with jobq's own schema migrated, for the tests that change the queue:
+ * `setup()` gives one, with its factories and a queue context over `defaults` then `settings`
+ * (`{ migrated: false }` leaves jobq's schema out); all are dropped after the block's tests.
+ */
+export function useMigratedDbs(shape: FixtureShape, defaults: Partial<QueueSettings> = {}) {
+  const dbs: TestDb[] = [];
+  afterAll(async () => {
+    for (const db of dbs) await db.drop();
+  });
+  return async (settings: Partial<QueueSettings> = {}, options: { migrated?: boolean } = {}) => {
+    const db = await createTestDb(shape);
+    dbs.push(db);
+    if (options.migrated ?? true) await migrate(db.pool);
+    return { db, ctx: await queueContext(db, { ...defaults, ...settings }), f: factories(db.worker, shape) };
   };
 }

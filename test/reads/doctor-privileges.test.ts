@@ -2,7 +2,6 @@ import { pausesForget, pausesNotes, pausesRecord } from '../../src/db/queries/jo
 import { leaseAcquire, leaseRelease, leaseRenew } from '../../src/db/queries/jobq-leases.js';
 import { seenRequestsPrune, seenRequestsRecord } from '../../src/db/queries/jobq-requests.js';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli.js';
 import { migrate } from '../../src/db/migrations.js';
@@ -12,7 +11,7 @@ import * as alertQueries from '../../src/db/queries/jobq-alerts.js';
 import * as confirmationQueries from '../../src/db/queries/jobq-confirmations.js';
 import { AUDITED, CAPABILITIES, JOBQ_TABLE_NEEDS, type CapabilityName, type Need } from '../../src/queue/capabilities.js';
 import type { DoctorReport } from '../../src/queue/doctor.js';
-import { adminUrl, createTestDb, type TestDb } from '../helpers/db.js';
+import { admin, createTestDb, type TestDb } from '../helpers/db.js';
 import { factories, type Factories } from '../helpers/factories.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
@@ -51,16 +50,6 @@ async function ok<T = Record<string, unknown>>(url: string, argv: string[]): Pro
   return JSON.parse(run.out) as T;
 }
 
-async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl() });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 interface Subject {
   db: TestDb;
   f: Factories;
@@ -80,7 +69,7 @@ function useRoleDb(shape: SchemaShape) {
     for (const { db, role } of made.splice(0)) {
       await db.worker.query(`DROP OWNED BY ${role}`);
       await db.drop();
-      await withAdmin((c) => c.query(`DROP ROLE IF EXISTS ${role}`));
+      await admin((c) => c.query(`DROP ROLE IF EXISTS ${role}`));
     }
   });
   return async (options: { hardened?: boolean } = {}): Promise<Subject> => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobqError } from '../../src/errors.js';
-import { getJob, parseJobId } from '../../src/queue/job.js';
+import { parseJobId } from '../../src/commands/values.js';
+import { getJob } from '../../src/queue/job.js';
 import { queueContext, useFixtureDb } from '../helpers/db.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { JobqError } from '../../src/errors.js';
 import { listStalled, type StalledJob } from '../../src/queue/stalled.js';
 import { listWorkers } from '../../src/queue/workers.js';
-import { createTestDb, queueContext, type TestDb } from '../helpers/db.js';
+import { createTestDb, queueContext, useFixtureDb, type TestDb } from '../helpers/db.js';
 import { factories } from '../helpers/factories.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
@@ -11,15 +11,7 @@ const HOUR = 3600;
 const reasonsById = (jobs: StalledJob[]) => Object.fromEntries(jobs.map((j) => [j.id, j.reasons]));
 
 describe.each(SHAPES)('listStalled on a %s schema', (shape: SchemaShape) => {
-  let db: TestDb | undefined;
-  const setup = async () => {
-    db = await createTestDb(shape);
-    return { db, f: factories(db.worker, shape), ctx: await queueContext(db) };
-  };
-  afterEach(async () => {
-    await db?.drop();
-    db = undefined;
-  });
+  const setup = useFixtureDb(shape);
   // Regression: without workers (2.x, 3.0) the statement once sent a parameter it did not use.
   it('lists jobs running longer than the threshold, and not healthy ones', async () => {
     const { f, ctx } = await setup();
@@ -67,15 +59,7 @@ describe.each(SHAPES)('listStalled on a %s schema', (shape: SchemaShape) => {
 });
 
 describe('listStalled with workers (3.1+)', () => {
-  let db: TestDb | undefined;
-  const setup = async () => {
-    db = await createTestDb('v3');
-    return { db, f: factories(db.worker, 'v3'), ctx: await queueContext(db) };
-  };
-  afterEach(async () => {
-    await db?.drop();
-    db = undefined;
-  });
+  const setup = useFixtureDb('v3');
 
   it('names why each job looks stalled: worker missing, heartbeat stale, running too long', async () => {
     const { db, f, ctx } = await setup();

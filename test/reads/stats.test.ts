@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReportedStatus } from '../../src/db/procrastinate.js';
 import { getStats, type GroupStats, type StatsResult } from '../../src/queue/stats.js';
-import { createTestDb, queueContext, type TestDb } from '../helpers/db.js';
+import { createTestDb, queueContext, useFixtureDb, type TestDb } from '../helpers/db.js';
 import { factories } from '../helpers/factories.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
@@ -16,15 +16,7 @@ function groupOf(stats: StatsResult, name: string): GroupStats {
 }
 
 describe.each(SHAPES)('getStats on a %s schema', (shape: SchemaShape) => {
-  let db: TestDb | undefined;
-  const setup = async () => {
-    db = await createTestDb(shape);
-    return { db, f: factories(db.worker, shape), ctx: await queueContext(db) };
-  };
-  afterEach(async () => {
-    await db?.drop();
-    db = undefined;
-  });
+  const setup = useFixtureDb(shape);
   it('counts every status per queue exactly on a small table', async () => {
     const { f, ctx } = await setup();
     const plan: { queue: string; status: ReportedStatus; n: number }[] = [

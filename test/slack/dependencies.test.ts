@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestBot, type BotBundle } from '../helpers/bot.js';
-import { adminUrl, createTestDb, urlFor, type TestDb } from '../helpers/db.js';
+import { admin, createTestDb, urlFor, type TestDb } from '../helpers/db.js';
 import { factories } from '../helpers/factories.js';
 import { fixtureSql, templateName } from '../helpers/fixtures.js';
 import { finalAnswer, rawCommand } from '../helpers/slack-requests.js';
@@ -19,16 +18,6 @@ describe('the bot when its database is not there yet', () => {
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
     cleanup.length = 0;
   });
-
-  async function admin(sql: string, params: unknown[] = []): Promise<void> {
-    const client = new pg.Client({ connectionString: adminUrl() });
-    await client.connect();
-    try {
-      await client.query(sql, params);
-    } finally {
-      await client.end();
-    }
-  }
 
   const readyz = async (b: BotBundle) => {
     const response = await fetch(`http://127.0.0.1:${b.bot.port}/readyz`);
@@ -98,11 +87,11 @@ describe('the bot when its database is not there yet', () => {
     const name = `jobq_test_missing_${Date.now().toString(36)}`;
     const b = await startTestBot({ url: urlFor(name) } as TestDb);
     cleanup.push(() => b.close());
-    cleanup.push(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    cleanup.push(() => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
     expect(await healthz(b)).toBe(200);
     expect((await readyz(b)).body.detail).toMatch(/does not exist/);
     expect((await ask(b, 'workers')).answer).toMatch(/does not exist/);
-    await admin(`CREATE DATABASE ${name} TEMPLATE ${templateName('v3', inject('runId'))}`);
+    await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${templateName('v3', inject('runId'))}`));
     await b.slack.waitFor(async () => (await readyz(b)).status === 200, 10_000, 'readyz 200 once the database exists');
     expect((await ask(b, 'workers')).answer).toContain('Workers');
   });
@@ -125,8 +114,8 @@ describe('the bot when its database is not there yet', () => {
     const db = await createTestDb('v3');
     cleanup.push(() => db.drop());
     const role = `jobq_reader_${Date.now().toString(36)}`;
-    await admin(`CREATE ROLE ${role} LOGIN`);
-    cleanup.push(() => admin(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined));
+    await admin((c) => c.query(`CREATE ROLE ${role} LOGIN`));
+    cleanup.push(() => admin((c) => c.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`)).catch(() => undefined));
     await db.worker.query(`REVOKE CREATE ON DATABASE ${db.name} FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
     const id = await factories(db.worker, 'v3').job({ status: 'failed' });
     const url = new URL(db.url);

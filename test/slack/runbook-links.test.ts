@@ -2,31 +2,17 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFINITIONS } from '../../src/commands/definitions.js';
+import { githubSlug, Slugger } from '../../src/emulator/ui/markdown.js';
 import { runbookUrl } from '../../src/render/runbook.js';
 import { RUNBOOK_SECTIONS } from '../../src/runbook-sections.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-/** GitHub's heading anchor: lowercase, punctuation dropped (hyphens and spaces kept), spaces to hyphens. */
-export function githubSlug(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\- _]/gu, '')
-    .replace(/ /g, '-');
-}
-
+/** The anchors GitHub gives the runbook's headings, with the slugger the emulator's runbook page uses. */
 function runbookAnchors(): Set<string> {
   const text = readFileSync(join(root, 'docs/runbooks/job-queue.md'), 'utf8').replace(/```[\s\S]*?```/g, '');
-  const seen = new Map<string, number>();
-  const anchors = new Set<string>();
-  for (const match of text.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-    const base = githubSlug(match[1]!);
-    const n = seen.get(base) ?? 0;
-    seen.set(base, n + 1);
-    anchors.add(n === 0 ? base : `${base}-${n}`);
-  }
-  return anchors;
+  const slugger = new Slugger();
+  return new Set([...text.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)].map((match) => slugger.slug(match[1]!)));
 }
 
 function sourceFiles(dir: string): string[] {

@@ -1,28 +1,16 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/db/migrations.js';
+import { describe, expect, it } from 'vitest';
 import { JobqError } from '../../src/errors.js';
 import type { Actor } from '../../src/queue/actor.js';
 import { listAudit } from '../../src/queue/audit.js';
 import { cancelJob } from '../../src/queue/cancel.js';
 import { retryJob } from '../../src/queue/retry.js';
-import { createTestDb, queueContext, type TestDb } from '../helpers/db.js';
-import { factories } from '../helpers/factories.js';
+import { useMigratedDbs } from '../helpers/db.js';
 
 const frank: Actor = { kind: 'slack', id: 'U0FRANK', name: 'frank' };
 const grace: Actor = { kind: 'cli', id: 'grace' };
 
 describe('audit log', () => {
-  const dbs: TestDb[] = [];
-  afterAll(async () => {
-    for (const db of dbs) await db.drop();
-  });
-  const setup = async (migrated = true) => {
-    const db = await createTestDb('v3');
-    dbs.push(db);
-    db.worker.on('error', () => undefined); // see retry.test.ts
-    if (migrated) await migrate(db.pool);
-    return { db, ctx: await queueContext(db), f: factories(db.worker, 'v3') };
-  };
+  const setup = useMigratedDbs('v3');
 
   it('lists ok and refused changes newest first, with who, what and the outcome, page by page', async () => {
     const { ctx, f } = await setup();
@@ -55,7 +43,7 @@ describe('audit log', () => {
   });
 
   it('changes nothing when the audit log does not exist yet, and says why', async () => {
-    const { ctx, f } = await setup(false);
+    const { ctx, f } = await setup({}, { migrated: false });
     const failed = await f.job({ status: 'failed' });
     const error = (await retryJob(ctx, failed, frank).catch((e: unknown) => e)) as JobqError;
     expect(error).toBeInstanceOf(JobqError);

@@ -1,39 +1,18 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/db/migrations.js';
+import { describe, expect, it } from 'vitest';
 import { JobqError } from '../../src/errors.js';
 import type { Actor } from '../../src/queue/actor.js';
 import { listAudit } from '../../src/queue/audit.js';
 import { cancelJob } from '../../src/queue/cancel.js';
 import { runJobNow } from '../../src/queue/run-now.js';
-import { createTestDb, jobqWaitsForLock, queueContext, type TestDb } from '../helpers/db.js';
-import { factories } from '../helpers/factories.js';
+import { jobqWaitsForLock, useMigratedDbs } from '../helpers/db.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
+import { refusal } from '../helpers/refusal.js';
 
 const bob: Actor = { kind: 'cli', id: 'bob' };
 
 
 describe.each(SHAPES)('cancel and run-now (%s)', (shape: SchemaShape) => {
-  const dbs: TestDb[] = [];
-  afterAll(async () => {
-    for (const db of dbs) await db.drop();
-  });
-  const setup = async () => {
-    const db = await createTestDb(shape);
-    dbs.push(db);
-    // test/helpers/db.ts drop() ends the pools without waiting for their connections to close,
-    // then DROP DATABASE ... WITH (FORCE) kills them: without a listener that is an unhandled error.
-    db.worker.on('error', () => undefined);
-    await migrate(db.pool);
-    return { db, ctx: await queueContext(db), f: factories(db.worker, shape) };
-  };
-  const refusal = async (promise: Promise<unknown>) => {
-    const error = await promise.then(
-      () => new Error('expected a refusal'),
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(JobqError);
-    return error as JobqError;
-  };
+  const setup = useMigratedDbs(shape);
 
   describe('cancel', () => {
     it('cancels a waiting job, so no worker takes it', async () => {

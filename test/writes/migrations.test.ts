@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate } from '../../src/db/migrations.js';
 import { dbFromUrl } from '../../src/db/connect.js';
 import { JobqError } from '../../src/errors.js';
-import { adminUrl, createTestDb, type TestDb } from '../helpers/db.js';
+import { admin, createTestDb, type TestDb } from '../helpers/db.js';
 
 describe('jobq schema migrations', () => {
   const dbs: TestDb[] = [];
@@ -12,17 +11,13 @@ describe('jobq schema migrations', () => {
   const setup = async () => {
     const db = await createTestDb('v3');
     dbs.push(db);
-    // test/helpers/db.ts drop() ends the pools without waiting for their connections to close,
-    // then DROP DATABASE ... WITH (FORCE) kills them: without a listener that is an unhandled error.
-    db.worker.on('error', () => undefined);
     return db;
   };
   afterAll(async () => {
     for (const db of dbs) await db.drop();
-    const admin = new pg.Client({ connectionString: adminUrl() });
-    await admin.connect();
-    for (const role of roles) await admin.query(`DROP ROLE IF EXISTS ${role}`);
-    await admin.end();
+    await admin(async (c) => {
+      for (const role of roles) await c.query(`DROP ROLE IF EXISTS ${role}`);
+    });
   });
 
   /** A login role with no privilege beyond what PUBLIC has (no CREATE on the database). */

@@ -1,12 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/db/migrations.js';
+import { describe, expect, it } from 'vitest';
 import { JobqError } from '../../src/errors.js';
 import type { Actor } from '../../src/queue/actor.js';
 import { listAudit } from '../../src/queue/audit.js';
-import type { QueueSettings } from '../../src/queue/context.js';
 import { previewPurge, purge, type PurgeProgress } from '../../src/queue/purge.js';
-import { createTestDb, queueContext, type TestDb } from '../helpers/db.js';
-import { factories, type Factories, type JobSpec } from '../helpers/factories.js';
+import { useMigratedDbs, type TestDb } from '../helpers/db.js';
+import type { Factories, JobSpec } from '../helpers/factories.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
 const erin: Actor = { kind: 'cli', id: 'erin' };
@@ -30,17 +28,7 @@ async function oldJobs(f: Factories, count: number, spec: JobSpec, days: number)
 }
 
 describe.each(SHAPES)('purge (%s)', (shape: SchemaShape) => {
-  const dbs: TestDb[] = [];
-  afterAll(async () => {
-    for (const db of dbs) await db.drop();
-  });
-  const setup = async (settings: Partial<QueueSettings> = {}) => {
-    const db = await createTestDb(shape);
-    dbs.push(db);
-    db.worker.on('error', () => undefined); // see retry.test.ts
-    await migrate(db.pool);
-    return { db, ctx: await queueContext(db, { batchPauseMs: 0, ...settings }), f: factories(db.worker, shape) };
-  };
+  const setup = useMigratedDbs(shape, { batchPauseMs: 0 });
 
   /** Old jobs in every status, then recent ones: ids grow with time, as in production. */
   const population = async (f: Factories) => {
@@ -72,11 +60,10 @@ describe.each(SHAPES)('purge (%s)', (shape: SchemaShape) => {
   });
 
   it('a job with a recent event is not old, whatever its first events', async () => {
-    const { ctx, f } = await setup();
+    const { db, ctx, f } = await setup();
     const [id] = await oldJobs(f, 1, { status: 'failed' }, 40);
     await f.job({ status: 'succeeded' });
     // Retried and failed again today: its latest event is recent.
-    const { db } = { db: dbs[dbs.length - 1]! };
     await db.worker.query(`UPDATE procrastinate_jobs SET status = 'todo' WHERE id = $1`, [id]);
     expect(await f.fetch()).toBe(id);
     await f.finish(id!, 'failed');

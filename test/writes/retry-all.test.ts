@@ -1,13 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/db/migrations.js';
+import { describe, expect, it } from 'vitest';
 import { JobqError } from '../../src/errors.js';
 import type { Actor } from '../../src/queue/actor.js';
 import { listAudit } from '../../src/queue/audit.js';
-import type { QueueSettings } from '../../src/queue/context.js';
 import { PREVIEW_MAX_AGE_MS, fingerprint, previewRetryAll, retryAll, type RetryAllPreview, type RetryAllProgress } from '../../src/queue/retry-all.js';
 import { SKIPPED_IDS_KEPT, describeSkips } from '../../src/queue/retry-all-skips.js';
 import { retryAllResultText } from '../../src/render/text/writes.js';
-import { createTestDb, queueContext, type TestDb } from '../helpers/db.js';
+import { queueContext, useMigratedDbs, type TestDb } from '../helpers/db.js';
 import { factories, type Factories } from '../helpers/factories.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
@@ -93,17 +91,7 @@ function startFailingWorkers(f: Factories, queue: string, count: number, begin: 
 }
 
 describe.each(SHAPES)('retry-all (%s)', (shape: SchemaShape) => {
-  const dbs: TestDb[] = [];
-  afterAll(async () => {
-    for (const db of dbs) await db.drop();
-  });
-  const setup = async (settings: Partial<QueueSettings> = {}) => {
-    const db = await createTestDb(shape);
-    dbs.push(db);
-    db.worker.on('error', () => undefined); // see retry.test.ts
-    await migrate(db.pool);
-    return { db, ctx: await queueContext(db, { batchPauseMs: 0, ...settings }), f: factories(db.worker, shape) };
-  };
+  const setup = useMigratedDbs(shape, { batchPauseMs: 0 });
 
   it('previews failed jobs per queue and task, filtered by queue, task and failure time', async () => {
     const { ctx, f } = await setup();

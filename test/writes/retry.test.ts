@@ -1,39 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/db/migrations.js';
+import { describe, expect, it } from 'vitest';
 import { JobqError } from '../../src/errors.js';
 import type { Actor } from '../../src/queue/actor.js';
 import { listAudit } from '../../src/queue/audit.js';
-import type { QueueSettings } from '../../src/queue/context.js';
 import { retryJob } from '../../src/queue/retry.js';
-import { createTestDb, jobqWaitsForLock, queueContext, type TestDb } from '../helpers/db.js';
-import { factories } from '../helpers/factories.js';
+import { jobqWaitsForLock, queueContext, useMigratedDbs } from '../helpers/db.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
+import { refusal } from '../helpers/refusal.js';
 
 const alice: Actor = { kind: 'slack', id: 'U0ALICE', name: 'alice' };
 
 
 describe.each(SHAPES)('retry one job (%s)', (shape: SchemaShape) => {
-  const dbs: TestDb[] = [];
-  afterAll(async () => {
-    for (const db of dbs) await db.drop();
-  });
-  const setup = async (settings: Partial<QueueSettings> = {}) => {
-    const db = await createTestDb(shape);
-    dbs.push(db);
-    // test/helpers/db.ts drop() ends the pools without waiting for their connections to close,
-    // then DROP DATABASE ... WITH (FORCE) kills them: without a listener that is an unhandled error.
-    db.worker.on('error', () => undefined);
-    await migrate(db.pool);
-    return { db, ctx: await queueContext(db, settings), f: factories(db.worker, shape) };
-  };
-  const refusal = async (promise: Promise<unknown>) => {
-    const error = await promise.then(
-      () => new Error('expected a refusal'),
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(JobqError);
-    return error as JobqError;
-  };
+  const setup = useMigratedDbs(shape);
 
   it('puts a failed job back to todo, and a worker picks it up', async () => {
     const { db, ctx, f } = await setup();

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The page's ES modules (src/emulator/ui/page/*.ts), served at /ui/page/NAME.js. From a build,
- * `npm run build` has compiled them to .js next to this file (dist/emulator/ui/page/). From the
- * TypeScript sources (vitest, tsx, `npm start` on a clone) there is no .js: each .ts is transpiled
+ * `npm run build` (run by `npm ci`) has compiled them to .js next to this file (dist/emulator/ui/page/).
+ * From the TypeScript sources (vitest, `npx tsx src/cli.ts serve`) there is no .js: each .ts is transpiled
  * on its first request with typescript's transpileModule, a devDependency that is installed
  * whenever the sources run, and kept until the file changes.
  */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nameSchema, parseInstant } from '../../commands/values.js';
+import { checkName, parseInstant } from '../../commands/values.js';
 import { JobqError } from '../../errors.js';
 import type { FailedQuery } from '../../queue/failed.js';
 
@@ -22,6 +22,14 @@ function json(value: string | undefined, what: string): unknown {
 
 const unreadable = (what: string) => new JobqError('usage', `This button carries no readable ${what}: run the command again for fresh buttons.`, { runbookSection: 'using-jobq' });
 
+const nameSchema = z.string().transform((value, ctx) => {
+  const checked = checkName(value);
+  if ('problem' in checked) {
+    ctx.addIssue({ code: 'custom', message: checked.problem });
+    return z.NEVER;
+  }
+  return checked.name;
+});
 const instant = z.string().max(40).optional();
 const failedQueryValue = z.strictObject({
   q: nameSchema.optional(),
