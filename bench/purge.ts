@@ -97,9 +97,11 @@ async function main(): Promise<void> {
     await generateJobs(genPool, { jobs, days });
     await genPool.query('VACUUM ANALYZE procrastinate_jobs');
     await genPool.query('VACUUM ANALYZE procrastinate_events');
-    const sizes = (await genPool.query<{ jobs: string; events: string; size: string }>(
-      `SELECT (SELECT count(*) FROM procrastinate_jobs) AS jobs, (SELECT count(*) FROM procrastinate_events) AS events, pg_size_pretty(pg_database_size(current_database())) AS size`,
-    )).rows[0]!;
+    const sizes = (
+      await genPool.query<{ jobs: string; events: string; size: string }>(
+        `SELECT (SELECT count(*) FROM procrastinate_jobs) AS jobs, (SELECT count(*) FROM procrastinate_events) AS events, pg_size_pretty(pg_database_size(current_database())) AS size`,
+      )
+    ).rows[0]!;
     await genPool.end();
     log(`  ${Number(sizes.jobs).toLocaleString('en')} jobs, ${Number(sizes.events).toLocaleString('en')} events, ${sizes.size}, in ${seconds(performance.now() - genStart)}`);
 
@@ -134,7 +136,9 @@ async function main(): Promise<void> {
       const ms = performance.now() - t0;
       const pauses = Math.max(0, b.batches - 1) * batchPauseMs;
       log(`  wall time ${seconds(ms)} (of which ${seconds(pauses)} deliberate pauses between batches), rows deleted ${b.total.toLocaleString('en')} ${JSON.stringify(b.deleted)}`);
-      log(`  ${b.batches} batches over candidate ids ${b.toId.toLocaleString('en')} of ${jobs.toLocaleString('en')}; lock holding per batch: max ${b.lockHold.maxMs.toFixed(1)} ms, p95 ${b.lockHold.p95Ms.toFixed(1)} ms`);
+      log(
+        `  ${b.batches} batches over candidate ids ${b.toId.toLocaleString('en')} of ${jobs.toLocaleString('en')}; lock holding per batch: max ${b.lockHold.maxMs.toFixed(1)} ms, p95 ${b.lockHold.p95Ms.toFixed(1)} ms`,
+      );
       // Both cut at NOW() - N days, but (b) starts later: jobs whose latest event crossed the
       // cutoff in between are deleted by (b) only.
       const gap = (new Date(b.cutoff).getTime() - a.cutoff.getTime()) / 1000;

@@ -20,14 +20,14 @@ export interface BackgroundTask {
 }
 
 /** What a round may ask for: the delay before the next one, or to end the loop. */
-export type RoundResult = number | 'done' | void;
+export type RoundResult = number | 'done' | undefined;
 
 export interface BackgroundTaskOptions {
   /** Names the loop in the log. */
   name: string;
   log: Logger;
   /** One round. May return the delay before the next round (ms), or 'done'. */
-  round: () => Promise<RoundResult>;
+  round: () => Promise<RoundResult | undefined> | Promise<void>;
   /** The usual delay between rounds. */
   intervalMs: number;
   /** After failing rounds the delay doubles from intervalMs up to this (default intervalMs: no backoff). */

@@ -13,8 +13,20 @@ function isPostgresUrl(value: string): boolean {
 }
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const csv = z.string().default('').transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean));
-const bool = (fallback: boolean) => z.enum(['true', 'false', '1', '0', 'yes', 'no']).default(fallback ? 'true' : 'false').transform((v) => ['true', '1', 'yes'].includes(v));
+const csv = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => ['true', '1', 'yes'].includes(v));
 /** Seconds that may be fractional (tests run alert loops at 0.1 s). */
 const duration = (fallback: number, max = 86_400) => z.coerce.number().positive().max(max).default(fallback);
 /** A variable holding JSON, checked against a schema; the issue path starts with the variable name. */
@@ -140,7 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       runbookSection: 'database-connectivity',
     });
   }
-  const [name, databaseUrl] = parsed.data.JOB_QUEUE_DATABASE_URL !== undefined ? ['JOB_QUEUE_DATABASE_URL', parsed.data.JOB_QUEUE_DATABASE_URL] : ['DATABASE_URL', parsed.data.DATABASE_URL];
+  const [name, databaseUrl] =
+    parsed.data.JOB_QUEUE_DATABASE_URL !== undefined ? ['JOB_QUEUE_DATABASE_URL', parsed.data.JOB_QUEUE_DATABASE_URL] : ['DATABASE_URL', parsed.data.DATABASE_URL];
   if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) {
     // The value is never echoed: it may hold a password.
     throw new JobqError('config_invalid', `Invalid configuration: ${name} must be a postgres:// or postgresql:// URL.`, {

@@ -49,7 +49,7 @@ export function asJobqError(error: unknown): JobqError {
   const err = error as { code?: string; message?: string } | undefined;
   const code = err?.code ?? '';
   const message = redactSecrets(err?.message ?? String(error));
-  if (PG_UNREACHABLE.has(code) || /connect|Connection terminated|timeout expired/i.test(message) && !code.startsWith('57')) {
+  if (PG_UNREACHABLE.has(code) || (/connect|Connection terminated|timeout expired/i.test(message) && !code.startsWith('57'))) {
     return new JobqError('db_unreachable', `Cannot reach the database: ${message}`, {
       hint: 'Check JOB_QUEUE_DATABASE_URL, that PostgreSQL is up, and that this host may connect to it.',
       runbookSection: 'database-connectivity',
@@ -64,10 +64,14 @@ export function asJobqError(error: unknown): JobqError {
     });
   }
   if (code === '55P03') {
-    return new JobqError('conflict', 'jobq waited too long for a lock held by another session (a worker, a migration, a VACUUM FULL); nothing was changed. Try again in a moment.', {
-      runbookSection: 'retrying-jobs-safely',
-      cause: error,
-    });
+    return new JobqError(
+      'conflict',
+      'jobq waited too long for a lock held by another session (a worker, a migration, a VACUUM FULL); nothing was changed. Try again in a moment.',
+      {
+        runbookSection: 'retrying-jobs-safely',
+        cause: error,
+      },
+    );
   }
   if (code === '42501') {
     return new JobqError('db_permission', `The database role lacks a privilege: ${message}`, {

@@ -14,7 +14,7 @@ export function serializeError(value: unknown, depth = 0, seen = new WeakSet<obj
   seen.add(value);
   const err = value as Error & { code?: unknown; data?: { error?: unknown }; cause?: unknown; errors?: unknown };
   const out: Record<string, unknown> = {
-    type: typeof err.name === 'string' ? err.name : value.constructor?.name ?? 'Object',
+    type: typeof err.name === 'string' ? err.name : (value.constructor?.name ?? 'Object'),
     message: redactSecrets(typeof err.message === 'string' ? err.message : String(err.message ?? '')).slice(0, MAX_STRING),
   };
   if (typeof err.code === 'string' || typeof err.code === 'number') out.code = err.code;
@@ -67,7 +67,18 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', de
     name: 'jobq',
     level,
     redact: {
-      paths: ['password', '*.password', 'connectionString', '*.connectionString', 'token', '*.token', 'signingSecret', '*.signingSecret', 'headers.authorization', '*.headers.authorization'],
+      paths: [
+        'password',
+        '*.password',
+        'connectionString',
+        '*.connectionString',
+        'token',
+        '*.token',
+        'signingSecret',
+        '*.signingSecret',
+        'headers.authorization',
+        '*.headers.authorization',
+      ],
       censor: '***',
     },
     hooks: {

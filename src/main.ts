@@ -36,7 +36,8 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
         migration = undefined;
         const e = asJobqError(error);
         // Logged once per distinct cause: the watcher retries with backoff, changes retry on use.
-        if (e.message !== lastMigrationError) log.warn({ code: e.code, reason: e.message, hint: e.hint }, 'jobq schema not ready: reads work, changes are refused until this is fixed');
+        if (e.message !== lastMigrationError)
+          log.warn({ code: e.code, reason: e.message, hint: e.hint }, 'jobq schema not ready: reads work, changes are refused until this is fixed');
         lastMigrationError = e.message;
         throw e;
       },
@@ -54,7 +55,7 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
     ...(slackCheck ? { slackStatus: slackCheck.status } : {}),
   };
   if (config.JOBQ_RUNBOOK_URL === DEFAULT_RUNBOOK_URL) {
-    log.warn('JOBQ_RUNBOOK_URL is not set: runbook links point at the upstream copy; set it to your team\'s copy of docs/runbooks/job-queue.md');
+    log.warn("JOBQ_RUNBOOK_URL is not set: runbook links point at the upstream copy; set it to your team's copy of docs/runbooks/job-queue.md");
   }
   const slack = createSlackApp(deps, slackCheck?.identity);
   const { port } = await slack.start();
@@ -63,7 +64,9 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
   // shows in the log at start rather than at the first click.
   queue.watch(migrated);
   // Every replica starts this; the one elected leader posts alerts and summaries.
-  const alerts = alertsConfigured(config) ? startAlerts({ config, queue, client: slack.app.client, log, migrated, ...(slackCheck ? { watch: slackCheck.status.watch } : {}) }) : null;
+  const alerts = alertsConfigured(config)
+    ? startAlerts({ config, queue, client: slack.app.client, log, migrated, ...(slackCheck ? { watch: slackCheck.status.watch } : {}) })
+    : null;
   return {
     slack,
     port,

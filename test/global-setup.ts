@@ -67,9 +67,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('runId', runId);
   return async () => {
     const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect().then(async () => {
-      for (const shape of FIXTURE_SHAPES) await client.query(`DROP DATABASE IF EXISTS ${templateName(shape, runId)} WITH (FORCE)`);
-    }).catch(() => undefined);
+    await client
+      .connect()
+      .then(async () => {
+        for (const shape of FIXTURE_SHAPES) await client.query(`DROP DATABASE IF EXISTS ${templateName(shape, runId)} WITH (FORCE)`);
+      })
+      .catch(() => undefined);
     await client.end().catch(() => undefined);
     stop();
   };

@@ -21,7 +21,10 @@ describe('redaction', () => {
   it('removes passwords in URLs and Slack tokens from log lines and fields', () => {
     const out = capture();
     const log = createLogger('info', out.stream);
-    log.info({ url: 'postgres://app:hunter2@db:5432/app', token: 'xoxb-1234-abcd', nested: { connectionString: 'postgres://a:b@c/d' } }, 'connecting to postgres://app:hunter2@db/app with xapp-1-XYZ');
+    log.info(
+      { url: 'postgres://app:hunter2@db:5432/app', token: 'xoxb-1234-abcd', nested: { connectionString: 'postgres://a:b@c/d' } },
+      'connecting to postgres://app:hunter2@db/app with xapp-1-XYZ',
+    );
     const text = out.text();
     expect(text).toContain('postgres://app:***@db');
     expect(text).not.toMatch(/hunter2|xoxb-1234-abcd|xapp-1-XYZ|a:b@c/);
@@ -81,7 +84,15 @@ describe('logging never throws', () => {
       ['circular object', circular],
       ['string', 'just text with postgres://u:str-secret@h/db'],
       ['number', 42],
-      ['getter that throws', Object.defineProperty({}, 'boom', { enumerable: true, get: () => { throw new Error('getter'); } })],
+      [
+        'getter that throws',
+        Object.defineProperty({}, 'boom', {
+          enumerable: true,
+          get: () => {
+            throw new Error('getter');
+          },
+        }),
+      ],
     ];
     const out = capture();
     const log = createLogger('trace', out.stream);
@@ -93,7 +104,11 @@ describe('logging never throws', () => {
         if (value instanceof Error) expect(() => log[level](value)).not.toThrow();
       }
     }
-    const lines = out.text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.length).toBeGreaterThanOrEqual(shapes.length * levels.length * 2);
     const text = out.text();
     expect(text).not.toMatch(/err-secret|cause-secret|xoxb-123-cause|hunter2|circ-secret|str-secret|xapp-1-agg|xoxb-wrong-secret-token/);

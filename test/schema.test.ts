@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { detectSchema } from '../src/db/schema.js';
 import { JobqError } from '../src/errors.js';
 import { createTestDb, type TestDb } from './helpers/db.js';

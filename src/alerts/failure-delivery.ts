@@ -7,11 +7,7 @@ import type { RenderOptions } from '../render/blocks/reads.js';
 import { groupKey, type FailureGroup } from './failure-scan.js';
 import { isMessageGone, METADATA_TYPE, type AlertMetadata, type Poster } from './poster.js';
 
-type Delivery =
-  | { kind: 'post' }
-  | { kind: 'update'; parentTs: string; prevTotal: number; parentFirstAt: string }
-  | { kind: 'combined' }
-  | { kind: 'muted'; muteIds: number[] };
+type Delivery = { kind: 'post' } | { kind: 'update'; parentTs: string; prevTotal: number; parentFirstAt: string } | { kind: 'combined' } | { kind: 'muted'; muteIds: number[] };
 
 /** A group and what it becomes: muted, an update of its open message, a post, or part of a combined post. */
 export type PlannedGroup = FailureGroup & Delivery;
@@ -56,7 +52,9 @@ export async function deliverBatch(deps: DeliveryDeps, batch: BatchInFlight): Pr
     event_payload: { batch_lo: batch.lo, batch_hi: batch.hi, ...extra },
   });
   const record = (g: PlannedGroup, kind: PlannedGroup['kind'], parentTs: string | null, total: number, firstFailedAt: string) =>
-    db.query(failureAlertsInsert({ batchHi: batch.hi, queue: g.queue, task: g.task, kind, channel, parentTs, failures: g.failures, total, firstFailedAt: new Date(firstFailedAt) }));
+    db.query(
+      failureAlertsInsert({ batchHi: batch.hi, queue: g.queue, task: g.task, kind, channel, parentTs, failures: g.failures, total, firstFailedAt: new Date(firstFailedAt) }),
+    );
   const isOwn = (g: FailureGroup) => (p: Record<string, unknown>) => p.batch_hi === batch.hi && p.queue === g.queue && p.task === g.task;
   const findOwn = (type: string, match: (p: Record<string, unknown>) => boolean, threadTs?: string) =>
     batch.recovering ? poster.findOwn(channel, type, match, { oldest: batch.since, threadTs }) : Promise.resolve(undefined);
@@ -67,7 +65,19 @@ export async function deliverBatch(deps: DeliveryDeps, batch: BatchInFlight): Pr
   for (const g of todo) {
     if (g.kind !== 'muted') continue;
     await db.transaction(async (tx) => {
-      await tx.query(failureAlertsInsert({ batchHi: batch.hi, queue: g.queue, task: g.task, kind: 'muted', channel, parentTs: null, failures: g.failures, total: g.failures, firstFailedAt: new Date(g.firstAt) }));
+      await tx.query(
+        failureAlertsInsert({
+          batchHi: batch.hi,
+          queue: g.queue,
+          task: g.task,
+          kind: 'muted',
+          channel,
+          parentTs: null,
+          failures: g.failures,
+          total: g.failures,
+          firstFailedAt: new Date(g.firstAt),
+        }),
+      );
       await countSuppressed(tx, g.muteIds, g.failures);
     });
   }
@@ -77,7 +87,12 @@ export async function deliverBatch(deps: DeliveryDeps, batch: BatchInFlight): Pr
     assertActive();
     const found = await findOwn(METADATA_TYPE.failure, isOwn(g));
     const view = { queue: g.queue, task: g.task, total: g.failures, firstFailedAt: g.firstAt, lastFailedAt: g.lastAt, sampleJobIds: g.sampleJobIds };
-    const ts = found?.ts ?? (await poster.post(channel, failureAlertBlocks(view, deps.render), { counted: true, metadata: metadata(METADATA_TYPE.failure, { queue: g.queue, task: g.task, failures: g.failures }) }));
+    const ts =
+      found?.ts ??
+      (await poster.post(channel, failureAlertBlocks(view, deps.render), {
+        counted: true,
+        metadata: metadata(METADATA_TYPE.failure, { queue: g.queue, task: g.task, failures: g.failures }),
+      }));
     if (found) log.info({ batch: batch.hi, queue: g.queue, task: g.task }, 'failure alert already posted before a restart: recognised by its metadata, not posted again');
     await record(g, 'post', ts, g.failures, g.firstAt);
   }
@@ -116,7 +131,12 @@ export async function deliverBatch(deps: DeliveryDeps, batch: BatchInFlight): Pr
   if (combined.length) {
     assertActive();
     const found = await findOwn(METADATA_TYPE.failure, (p) => p.batch_hi === batch.hi && p.combined === true);
-    const ts = found?.ts ?? (await poster.post(channel, combinedFailuresBlocks(combined, deps.render), { counted: true, metadata: metadata(METADATA_TYPE.failure, { combined: true, groups: combined.length }) }));
+    const ts =
+      found?.ts ??
+      (await poster.post(channel, combinedFailuresBlocks(combined, deps.render), {
+        counted: true,
+        metadata: metadata(METADATA_TYPE.failure, { combined: true, groups: combined.length }),
+      }));
     for (const g of combined) await record(g, 'combined', ts, g.failures, g.firstAt);
   }
 }

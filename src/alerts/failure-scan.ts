@@ -91,7 +91,14 @@ export class FailureScanner {
       for (const row of rows) {
         if (row.any_unsafe) this.sawUnsettled = true;
         if (row.failures === 0 || !row.first_at || !row.last_at) continue;
-        this.add({ queue: row.queue_name, task: row.task_name, failures: row.failures, firstAt: row.first_at.toISOString(), lastAt: row.last_at.toISOString(), sampleJobIds: (row.sample_job_ids ?? []).map(Number) });
+        this.add({
+          queue: row.queue_name,
+          task: row.task_name,
+          failures: row.failures,
+          firstAt: row.first_at.toISOString(),
+          lastAt: row.last_at.toISOString(),
+          sampleJobIds: (row.sample_job_ids ?? []).map(Number),
+        });
       }
       if (rows.length > 0) this.firstSeenAt ??= now;
       this.scanned = safe;

@@ -163,7 +163,7 @@ export class FailureTail {
     fresh.sort((a, b) => b.failures - a.failures || a.queue.localeCompare(b.queue) || a.task.localeCompare(b.task));
     const slots = Math.min(MAX_POSTS_PER_BATCH, settings.maxPerMinute);
     const individual = fresh.length <= slots ? fresh.length : slots - 1;
-    fresh.forEach((g, i) => planned.push({ ...g, kind: i < individual ? 'post' : 'combined' }));
+    for (const [i, g] of fresh.entries()) planned.push({ ...g, kind: i < individual ? 'post' : 'combined' });
     return planned;
   }
 

@@ -42,7 +42,10 @@ export async function stalledCondition(ctx: QueueContext): Promise<Condition[]> 
   const result = await listStalled(ctx, { limit: STALLED_SHOWN });
   if (result.jobs.length === 0) return [];
   const n = result.truncated ? `${result.jobs.length}+` : String(result.jobs.length);
-  const lines = result.jobs.map((j) => `• #${j.id} ${code(j.task)} in ${code(j.queue)}: ${j.reasons.map((r) => REASON[r]).join(', ')}${j.runningSeconds !== null ? `, started ${formatAge(j.runningSeconds)} ago` : ''}`);
+  const lines = result.jobs.map(
+    (j) =>
+      `• #${j.id} ${code(j.task)} in ${code(j.queue)}: ${j.reasons.map((r) => REASON[r]).join(', ')}${j.runningSeconds !== null ? `, started ${formatAge(j.runningSeconds)} ago` : ''}`,
+  );
   return [
     {
       key: 'stalled',
@@ -57,7 +60,15 @@ export async function backlogConditions(ctx: QueueContext, settings: AlertSettin
   const counts = (await ctx.db.query(jobsTodoPerQueue())).rows.filter((r) => r.due > 0);
   if (counts.length === 0) return [];
   const waitingEvents = ctx.schema.has('retried_event') ? ['deferred', 'deferred_for_retry', 'retried'] : ['deferred', 'deferred_for_retry'];
-  const oldest = await ctx.db.query(jobsOldestDueTodo('queue_name', counts.map((c) => c.queue_name), OLDEST_CANDIDATES, waitingEvents, ctx.schema.has('deferred_at')));
+  const oldest = await ctx.db.query(
+    jobsOldestDueTodo(
+      'queue_name',
+      counts.map((c) => c.queue_name),
+      OLDEST_CANDIDATES,
+      waitingEvents,
+      ctx.schema.has('deferred_at'),
+    ),
+  );
   const since = new Map(oldest.rows.map((r) => [r.key, r.waiting_since]));
   const paused = pausesByQueue(await pausedQueues(ctx));
   const conditions: Condition[] = [];
@@ -230,7 +241,10 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     const last = mutedCountedAt.get(c.key);
     if (last !== undefined && Date.now() - last < settings.repeatMs) return;
     mutedCountedAt.set(c.key, Date.now());
-    await countSuppressed(ctx.db, mutes.map((m) => m.id));
+    await countSuppressed(
+      ctx.db,
+      mutes.map((m) => m.id),
+    );
   }
 
   async function check(): Promise<void> {
@@ -257,7 +271,8 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
           if (muting.length) await countMuted(ctx, c, muting);
           else await fire(ctx, c);
         } else if (!row.ts) {
-          if (muting.length) await ctx.db.query(healthAlertsClose(c.key)); // muted before it ever reached Slack
+          if (muting.length)
+            await ctx.db.query(healthAlertsClose(c.key)); // muted before it ever reached Slack
           else await post(ctx, c, row);
         } else if (Date.now() - row.last_posted_at.getTime() >= settings.repeatMs) {
           if (muting.length) await countMuted(ctx, c, muting);

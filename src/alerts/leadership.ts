@@ -21,11 +21,7 @@ import type { Logger } from '../log.js';
  * So failover takes about checkMs after a clean stop, and at most about ttlMs + checkMs after a crash.
  */
 
-export type LeaderEvent =
-  | { type: 'elected' }
-  | { type: 'deposed'; reason: string; connectionLost: boolean }
-  | { type: 'reachable' }
-  | { type: 'unreachable'; error: string };
+export type LeaderEvent = { type: 'elected' } | { type: 'deposed'; reason: string; connectionLost: boolean } | { type: 'reachable' } | { type: 'unreachable'; error: string };
 
 export interface LeadershipOptions {
   db: Db;

@@ -54,17 +54,19 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
   /** Runs calls to one channel one after another, spaced by the post interval. */
   function paced<T>(channel: string, spaced: boolean, call: () => Promise<T>): Promise<T> {
     const previous = chains.get(channel) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(async () => {
-      if (spaced) {
-        const wait = (lastPostAt.get(channel) ?? 0) + options.postIntervalMs - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
-      }
-      try {
-        return await call();
-      } finally {
-        if (spaced) lastPostAt.set(channel, Date.now());
-      }
-    });
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        if (spaced) {
+          const wait = (lastPostAt.get(channel) ?? 0) + options.postIntervalMs - Date.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+        }
+        try {
+          return await call();
+        } finally {
+          if (spaced) lastPostAt.set(channel, Date.now());
+        }
+      });
     chains.set(channel, next);
     return next;
   }
@@ -98,16 +100,18 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
       const slot = Date.now();
       if (opts.counted) recent(channel).push(slot); // reserve the slot before waiting
       const result = await paced(channel, true, () =>
-        watched(channel, () => client.chat.postMessage({
-          channel,
-          text: message.text,
-          blocks: message.blocks,
-          unfurl_links: false,
-          unfurl_media: false,
-          ...(opts.threadTs ? { thread_ts: opts.threadTs } : {}),
-          ...(opts.broadcast ? { reply_broadcast: true } : {}),
-          ...(opts.metadata ? { metadata: opts.metadata } : {}),
-        } as Parameters<WebClient['chat']['postMessage']>[0])),
+        watched(channel, () =>
+          client.chat.postMessage({
+            channel,
+            text: message.text,
+            blocks: message.blocks,
+            unfurl_links: false,
+            unfurl_media: false,
+            ...(opts.threadTs ? { thread_ts: opts.threadTs } : {}),
+            ...(opts.broadcast ? { reply_broadcast: true } : {}),
+            ...(opts.metadata ? { metadata: opts.metadata } : {}),
+          } as Parameters<WebClient['chat']['postMessage']>[0]),
+        ),
       ).catch((error: unknown) => {
         // Nothing reached the channel: give the slot back, or retries while a channel is broken
         // would use up the minute's cap and hold the alerts back once it works again.
@@ -121,7 +125,11 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
 
     async update(channel: string, ts: string, message: SlackMessage, metadata?: AlertMetadata): Promise<void> {
       await paced(channel, false, () =>
-        watched(channel, () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as KnownBlock[], ...(metadata ? { metadata } : {}) } as Parameters<WebClient['chat']['update']>[0])),
+        watched(channel, () =>
+          client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as KnownBlock[], ...(metadata ? { metadata } : {}) } as Parameters<
+            WebClient['chat']['update']
+          >[0]),
+        ),
       );
     },
 
@@ -132,7 +140,12 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
      * channel); when the history cannot be read the answer is "not found", so the caller posts
      * (one repeat at most) instead of stalling every later alert.
      */
-    async findOwn(channel: string, eventType: string, match: (payload: Record<string, unknown>) => boolean, where: { oldest?: Date | undefined; threadTs?: string | undefined } = {}): Promise<FoundMessage | undefined> {
+    async findOwn(
+      channel: string,
+      eventType: string,
+      match: (payload: Record<string, unknown>) => boolean,
+      where: { oldest?: Date | undefined; threadTs?: string | undefined } = {},
+    ): Promise<FoundMessage | undefined> {
       const oldest = where.oldest ? (where.oldest.getTime() / 1000 - 5).toFixed(6) : undefined;
       const args = { channel, limit: 100, include_all_metadata: true, ...(oldest ? { oldest } : {}) };
       let result: { messages?: unknown[] };
@@ -141,7 +154,10 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
         watch?.succeeded(channel, 'history');
       } catch (error) {
         if (!watch?.failed(channel, error, { purpose: 'history' })) {
-          options.log?.warn({ err: error, channel }, 'could not read the channel history to recognise an earlier post (scope channels:history?); posting it, which may repeat one message');
+          options.log?.warn(
+            { err: error, channel },
+            'could not read the channel history to recognise an earlier post (scope channels:history?); posting it, which may repeat one message',
+          );
         }
         return undefined;
       }

@@ -82,7 +82,9 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     } catch (error) {
       log.error({ err: error }, 'alerting could not start; trying again');
       await stopDuties();
-      retry = setTimeout(() => void (duties = duties.then(startDuties)), settings.leaderCheckMs);
+      retry = setTimeout(() => {
+        duties = duties.then(startDuties);
+      }, settings.leaderCheckMs);
       retry.unref();
     }
   }
@@ -96,7 +98,8 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     await Promise.all([t?.stop(), h?.stop(), p?.stop()]);
   }
 
-  const outage = settings.channel && alertEnabled(settings, 'db-unreachable') ? createDbOutageReporter({ pool: deps.queue.db, poster, settings, log, render, mutes: () => knownMutes }) : null;
+  const outage =
+    settings.channel && alertEnabled(settings, 'db-unreachable') ? createDbOutageReporter({ pool: deps.queue.db, poster, settings, log, render, mutes: () => knownMutes }) : null;
 
   const leadership = startLeadership({
     db: deps.queue.db,
@@ -115,7 +118,9 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     },
   });
 
-  const summaries = settings.summaries.length ? startSummaries({ schedules: settings.summaries, queue: deps.queue, poster, log, render, fence: leadership.fence, retryMs: settings.pollMs }) : null;
+  const summaries = settings.summaries.length
+    ? startSummaries({ schedules: settings.summaries, queue: deps.queue, poster, log, render, fence: leadership.fence, retryMs: settings.pollMs })
+    : null;
 
   return {
     isLeader: () => leadership.isLeader(),

@@ -19,7 +19,10 @@ const MAX_PERIOD_MS = 7 * DEFAULT_PERIOD_MS;
 
 /** Stable across replicas and restarts: the same schedule on every replica has the same key. */
 export function scheduleKey(schedule: SummarySchedule): string {
-  return createHash('sha256').update(JSON.stringify([schedule.cron, schedule.timezone, schedule.channel])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([schedule.cron, schedule.timezone, schedule.channel]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export interface SummaryDeps {
@@ -100,7 +103,8 @@ export function startSummaries(deps: SummaryDeps): { stop(): Promise<void>; runT
       });
       pending.delete(p.key);
       // Posted: a failure to record it must not post it again.
-      for (const tick of p.ticks) await ctx.db.query(summaryTicksPosted(p.key, tick, ts)).catch((error: unknown) => log.warn({ err: error, schedule: p.key }, 'health summary posted but not recorded'));
+      for (const tick of p.ticks)
+        await ctx.db.query(summaryTicksPosted(p.key, tick, ts)).catch((error: unknown) => log.warn({ err: error, schedule: p.key }, 'health summary posted but not recorded'));
       log.info({ schedule: p.key, tick: to.toISOString(), ticks: p.ticks.length, channel: p.schedule.channel }, 'health summary posted');
     } catch (error) {
       if (stopped) return;
@@ -116,11 +120,12 @@ export function startSummaries(deps: SummaryDeps): { stop(): Promise<void>; runT
   }
 
   const tasks: ScheduledTask[] = deps.schedules.map((schedule, index) =>
-    createTask(
-      schedule.cron,
-      (context) => track(runTick(schedule, context.date).catch((error: unknown) => log.error({ err: error, schedule: index }, 'health summary failed'))),
-      { timezone: schedule.timezone, name: `jobq-summary-${index}-${scheduleKey(schedule)}`, noOverlap: true, unref: true },
-    ),
+    createTask(schedule.cron, (context) => track(runTick(schedule, context.date).catch((error: unknown) => log.error({ err: error, schedule: index }, 'health summary failed'))), {
+      timezone: schedule.timezone,
+      name: `jobq-summary-${index}-${scheduleKey(schedule)}`,
+      noOverlap: true,
+      unref: true,
+    }),
   );
   for (const task of tasks) void task.start();
 

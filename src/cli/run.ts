@@ -66,7 +66,13 @@ async function doctor({ io, json, config, log }: Options): Promise<number> {
   }
 }
 
-async function confirmAndRun(outcome: BulkPreview, command: Extract<ParsedCommand, { name: 'retry-all' | 'purge' | 'pause' | 'resume' }>, caller: Caller, ctx: Awaited<ReturnType<typeof connectQueue>>, { io, json }: { io: CliIo; json: boolean }): Promise<number> {
+async function confirmAndRun(
+  outcome: BulkPreview,
+  command: Extract<ParsedCommand, { name: 'retry-all' | 'purge' | 'pause' | 'resume' }>,
+  caller: Caller,
+  ctx: Awaited<ReturnType<typeof connectQueue>>,
+  { io, json }: { io: CliIo; json: boolean },
+): Promise<number> {
   const { preview } = outcome;
   if (!json) io.err(outcomeText(outcome));
   const finish = (result: BulkResult | null, text?: string) => {

@@ -22,7 +22,9 @@ const ACTION_OF: Partial<Record<ParsedCommand['name'], AuditAction>> = {
  */
 export async function admitChange(ctx: QueueContext, command: ParsedCommand, caller: Caller, about?: Record<string, unknown>): Promise<void> {
   if (!caller.writesEnabled) {
-    const error = new JobqError('disabled', 'Changes are switched off (JOB_QUEUE_ENABLED=false): jobq only reads until an operator turns them back on.', { runbookSection: 'emergency-stop' });
+    const error = new JobqError('disabled', 'Changes are switched off (JOB_QUEUE_ENABLED=false): jobq only reads until an operator turns them back on.', {
+      runbookSection: 'emergency-stop',
+    });
     await refuse(ctx, command, caller.actor, error, about);
     throw error;
   }

@@ -16,7 +16,27 @@ export interface CommandDefinition {
   runbook: RunbookSection;
 }
 
-export const COMMAND_NAMES = ['help', 'stats', 'failed', 'job', 'stalled', 'workers', 'doctor', 'retry', 'retry-all', 'cancel', 'run-now', 'purge', 'pause', 'resume', 'paused', 'audit', 'mute', 'unmute', 'mutes'] as const;
+export const COMMAND_NAMES = [
+  'help',
+  'stats',
+  'failed',
+  'job',
+  'stalled',
+  'workers',
+  'doctor',
+  'retry',
+  'retry-all',
+  'cancel',
+  'run-now',
+  'purge',
+  'pause',
+  'resume',
+  'paused',
+  'audit',
+  'mute',
+  'unmute',
+  'mutes',
+] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export function isCommandName(text: string): text is CommandName {
@@ -27,7 +47,7 @@ const str = { type: 'string' } as const;
 const flag = { type: 'boolean' } as const;
 
 export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
-  help: { name: 'help', summary: 'List commands, or show one command\'s usage', usage: 'help [COMMAND]', access: 'read', takesId: false, options: {}, runbook: 'using-jobq' },
+  help: { name: 'help', summary: "List commands, or show one command's usage", usage: 'help [COMMAND]', access: 'read', takesId: false, options: {}, runbook: 'using-jobq' },
   stats: {
     name: 'stats',
     summary: 'Jobs per queue by status, oldest waiting job, recent outcomes, live workers',
@@ -46,7 +66,15 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     options: { queue: str, task: str, since: str, before: str, limit: str, cursor: str },
     runbook: 'triaging-failed-jobs',
   },
-  job: { name: 'job', summary: 'Everything about one job: columns, events, worker, locks, actions', usage: 'job ID', access: 'read', takesId: true, options: {}, runbook: 'triaging-failed-jobs' },
+  job: {
+    name: 'job',
+    summary: 'Everything about one job: columns, events, worker, locks, actions',
+    usage: 'job ID',
+    access: 'read',
+    takesId: true,
+    options: {},
+    runbook: 'triaging-failed-jobs',
+  },
   stalled: {
     name: 'stalled',
     summary: 'Running jobs whose worker is gone or silent, or that run too long',
@@ -56,8 +84,24 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     options: { heartbeat: str, running: str, limit: str },
     runbook: 'stalled-jobs-and-dead-workers',
   },
-  workers: { name: 'workers', summary: 'Workers, their last heartbeat and the jobs they hold (Procrastinate 3.1+)', usage: 'workers', access: 'read', takesId: false, options: {}, runbook: 'stalled-jobs-and-dead-workers' },
-  doctor: { name: 'doctor', summary: 'Server, schema features, privileges, indexes, latency', usage: 'doctor', access: 'read', takesId: false, options: {}, runbook: 'health-checks' },
+  workers: {
+    name: 'workers',
+    summary: 'Workers, their last heartbeat and the jobs they hold (Procrastinate 3.1+)',
+    usage: 'workers',
+    access: 'read',
+    takesId: false,
+    options: {},
+    runbook: 'stalled-jobs-and-dead-workers',
+  },
+  doctor: {
+    name: 'doctor',
+    summary: 'Server, schema features, privileges, indexes, latency',
+    usage: 'doctor',
+    access: 'read',
+    takesId: false,
+    options: {},
+    runbook: 'health-checks',
+  },
   retry: { name: 'retry', summary: 'Put a failed (or stalled) job back to todo', usage: 'retry ID', access: 'write', takesId: true, options: {}, runbook: 'retrying-jobs-safely' },
   'retry-all': {
     name: 'retry-all',
@@ -68,8 +112,24 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     options: { queue: str, task: str, since: str, before: str, yes: flag, 'dry-run': flag },
     runbook: 'retrying-jobs-safely',
   },
-  cancel: { name: 'cancel', summary: 'Cancel a todo job, or ask a running job to abort', usage: 'cancel ID', access: 'write', takesId: true, options: {}, runbook: 'cancelling-and-aborting-jobs' },
-  'run-now': { name: 'run-now', summary: 'Make a scheduled todo job due now', usage: 'run-now ID', access: 'write', takesId: true, options: {}, runbook: 'running-a-scheduled-job-now' },
+  cancel: {
+    name: 'cancel',
+    summary: 'Cancel a todo job, or ask a running job to abort',
+    usage: 'cancel ID',
+    access: 'write',
+    takesId: true,
+    options: {},
+    runbook: 'cancelling-and-aborting-jobs',
+  },
+  'run-now': {
+    name: 'run-now',
+    summary: 'Make a scheduled todo job due now',
+    usage: 'run-now ID',
+    access: 'write',
+    takesId: true,
+    options: {},
+    runbook: 'running-a-scheduled-job-now',
+  },
   purge: {
     name: 'purge',
     summary: 'Delete finished jobs older than N days, in batches, after a preview',
@@ -97,8 +157,24 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     options: { all: flag, key: str, yes: flag, 'dry-run': flag },
     runbook: 'emergency-stop',
   },
-  paused: { name: 'paused', summary: 'Paused queues: under which key, since when, by whom and why', usage: 'paused', access: 'read', takesId: false, options: {}, runbook: 'emergency-stop' },
-  audit: { name: 'audit', summary: 'Recent changes made through jobq: who, what, how many, outcome', usage: 'audit [--limit N] [--cursor ID]', access: 'read', takesId: false, options: { limit: str, cursor: str }, runbook: 'audit-trail' },
+  paused: {
+    name: 'paused',
+    summary: 'Paused queues: under which key, since when, by whom and why',
+    usage: 'paused',
+    access: 'read',
+    takesId: false,
+    options: {},
+    runbook: 'emergency-stop',
+  },
+  audit: {
+    name: 'audit',
+    summary: 'Recent changes made through jobq: who, what, how many, outcome',
+    usage: 'audit [--limit N] [--cursor ID]',
+    access: 'read',
+    takesId: false,
+    options: { limit: str, cursor: str },
+    runbook: 'audit-trail',
+  },
   mute: {
     name: 'mute',
     summary: 'Silence alerts about a queue, a task or an alert (failures, stalled, backlog, no-workers, db-unreachable) for a while; they are counted',
@@ -108,6 +184,22 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     options: {},
     runbook: 'silencing-alerts',
   },
-  unmute: { name: 'unmute', summary: 'End a silence now and show how many alerts it suppressed', usage: 'unmute QUEUE|TASK|ALERT', access: 'write', takesId: false, options: {}, runbook: 'silencing-alerts' },
-  mutes: { name: 'mutes', summary: 'Active silences: what, until when, who, why, alerts suppressed so far', usage: 'mutes', access: 'read', takesId: false, options: {}, runbook: 'silencing-alerts' },
+  unmute: {
+    name: 'unmute',
+    summary: 'End a silence now and show how many alerts it suppressed',
+    usage: 'unmute QUEUE|TASK|ALERT',
+    access: 'write',
+    takesId: false,
+    options: {},
+    runbook: 'silencing-alerts',
+  },
+  mutes: {
+    name: 'mutes',
+    summary: 'Active silences: what, until when, who, why, alerts suppressed so far',
+    usage: 'mutes',
+    access: 'read',
+    takesId: false,
+    options: {},
+    runbook: 'silencing-alerts',
+  },
 };

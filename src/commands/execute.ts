@@ -5,7 +5,19 @@ import { runDoctor, type DoctorReport } from '../queue/doctor.js';
 import { listFailed, type FailedPage, type FailedQuery } from '../queue/failed.js';
 import { getJob, type JobDetail } from '../queue/job.js';
 import { createMute, endMutes, listMutes, type Mute } from '../queue/mutes.js';
-import { JOBQ_PAUSE_KEY, listPaused, pauseQueues, previewPauseAll, previewResumeKey, resumeQueues, type PauseAllPreview, type PausedQueue, type PauseResult, type ResumeKeyPreview, type ResumeResult } from '../queue/pause.js';
+import {
+  JOBQ_PAUSE_KEY,
+  listPaused,
+  pauseQueues,
+  previewPauseAll,
+  previewResumeKey,
+  resumeQueues,
+  type PauseAllPreview,
+  type PausedQueue,
+  type PauseResult,
+  type ResumeKeyPreview,
+  type ResumeResult,
+} from '../queue/pause.js';
 import { previewPurge, type PurgeOptions, type PurgePreview } from '../queue/purge.js';
 import { previewRetryAll, type RetryAllPreview } from '../queue/retry-all.js';
 import { listStalled, type StalledResult } from '../queue/stalled.js';

@@ -32,7 +32,10 @@ export function tokenize(text: string): string[] {
   const tokens: string[] = [];
   const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
   // Chat clients turn "--" into an em or en dash; read them back as the flag prefix.
-  const normalized = text.replace(/[\u2014\u2013](?=[a-z])/g, '--').replace(/[\u201c\u201d]/g, '"').replace(/[\u2018\u2019]/g, "'");
+  const normalized = text
+    .replace(/[\u2014\u2013](?=[a-z])/g, '--')
+    .replace(/[\u201c\u201d]/g, '"')
+    .replace(/[\u2018\u2019]/g, "'");
   for (const match of normalized.matchAll(pattern)) tokens.push(match[1] ?? match[2] ?? match[3]!);
   return tokens;
 }
@@ -137,11 +140,18 @@ export function parseCommand(tokens: string[]): ParsedCommand {
         const all = values.all === true;
         const [queue, ...reason] = all ? [null, ...positionals] : positionals;
         if (!all && queue === undefined) throw usageError(command, 'Say which queue to pause, e.g. `pause emails deploying the mailer fix`, or `pause --all`.');
-        return { name: 'pause', queue: queue === null || queue === undefined ? null : parseName(queue, 'The queue'), reason: parseReason(reason.join(' ')), yes: values.yes === true, dryRun: values['dry-run'] === true };
+        return {
+          name: 'pause',
+          queue: queue === null || queue === undefined ? null : parseName(queue, 'The queue'),
+          reason: parseReason(reason.join(' ')),
+          yes: values.yes === true,
+          dryRun: values['dry-run'] === true,
+        };
       }
       case 'resume': {
         const all = values.all === true;
-        if (all === (positionals.length === 1) || positionals.length > 1) throw usageError(command, 'Say which queue to resume (`resume emails`), or `resume --all` for every queue jobq paused.');
+        if (all === (positionals.length === 1) || positionals.length > 1)
+          throw usageError(command, 'Say which queue to resume (`resume emails`), or `resume --all` for every queue jobq paused.');
         const key = str('key') ?? null;
         if (all && key) throw usageError(command, '--key lifts one pause at a time: name the queue.');
         return { name: 'resume', queue: all ? null : parseName(positionals[0], 'The queue'), key, yes: values.yes === true, dryRun: values['dry-run'] === true };
@@ -155,7 +165,12 @@ export function parseCommand(tokens: string[]): ParsedCommand {
       case 'mute': {
         const [target, duration, ...reason] = positionals;
         if (target === undefined || duration === undefined) throw usageError(command, 'Say what to mute and for how long, e.g. `mute emails 2h deploying the mailer fix`.');
-        return { name: 'mute', target: parseName(target, 'What to mute'), durationSeconds: parseDuration(duration, 'The duration', MUTE_MAX_SECONDS), reason: parseReason(reason.join(' ')) };
+        return {
+          name: 'mute',
+          target: parseName(target, 'What to mute'),
+          durationSeconds: parseDuration(duration, 'The duration', MUTE_MAX_SECONDS),
+          reason: parseReason(reason.join(' ')),
+        };
       }
       case 'unmute': {
         if (positionals.length !== 1) throw usageError(command, 'Say which silence to end, e.g. `unmute emails` (`mutes` lists them).');

@@ -5,6 +5,7 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 60480
 
 /** A user's value quoted back in an error: short, and without control characters. */
 export function shown(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, '�');
   return clean.length > 40 ? `${clean.slice(0, 40)}…` : clean;
 }

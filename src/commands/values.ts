@@ -17,6 +17,7 @@ export const COMMAND_TEXT_MAX = 2_000;
 export const DURATION_MAX_SECONDS = 10 * 365 * 86_400;
 
 // Control characters (NUL above all) are refused by PostgreSQL in text and break Slack's formatting.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A queue or task name, trimmed, or what is wrong with it (said after the field's name). */
@@ -46,6 +47,7 @@ export function parseJobId(text: string | undefined): number {
 
 /** Free text (a mute reason): control characters become spaces, length is limited. */
 export function parseReason(value: string): string | null {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   const text = value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   if (text.length > REASON_MAX) throw new JobqError('usage', `The reason is ${text.length} characters long; keep it under ${REASON_MAX} (link to a ticket for more).`);
   return text || null;

@@ -10,10 +10,7 @@ import type { BulkPreview } from './execute.js';
 import { pauseQueues, resumeQueues, type PauseAllPreview, type PauseResult, type ResumeKeyPreview, type ResumeResult } from '../queue/pause.js';
 
 /** A single-job change's typed result. */
-export type JobChangeOutcome =
-  | { kind: 'retry'; result: RetryResult }
-  | { kind: 'cancel'; result: CancelResult }
-  | { kind: 'run-now'; result: RunNowResult };
+export type JobChangeOutcome = { kind: 'retry'; result: RetryResult } | { kind: 'cancel'; result: CancelResult } | { kind: 'run-now'; result: RunNowResult };
 
 export type JobChangeCommand = Extract<ParsedCommand, { name: 'retry' | 'cancel' | 'run-now' }>;
 
@@ -51,7 +48,12 @@ export type BulkResult =
 export type BulkProgress = { bulk: 'retry-all'; progress: RetryAllProgress } | { bulk: 'purge'; progress: PurgeProgress };
 
 /** Runs a confirmed bulk change in batches; the signal stops it between batches. */
-export async function runBulk(ctx: QueueContext, plan: BulkPlan, actor: Actor, options: { signal?: AbortSignal; onProgress?: (progress: BulkProgress) => void } = {}): Promise<BulkResult> {
+export async function runBulk(
+  ctx: QueueContext,
+  plan: BulkPlan,
+  actor: Actor,
+  options: { signal?: AbortSignal; onProgress?: (progress: BulkProgress) => void } = {},
+): Promise<BulkResult> {
   if (plan.bulk === 'pause-all') return { bulk: 'pause-all', result: await pauseQueues(ctx, plan.params.queues, plan.params.reason, actor) };
   if (plan.bulk === 'resume-key') return { bulk: 'resume-key', result: await resumeQueues(ctx, [plan.params.queue], actor, plan.params.key) };
   if (plan.bulk === 'retry-all') {

@@ -36,7 +36,10 @@ export function dbFromUrl(options: DbUrlOptions, log?: Logger): Db {
 
 /** The configured database, not yet checked for Procrastinate. */
 export function dbFromConfig(config: Config, log?: Logger): Db {
-  return dbFromUrl({ url: requireDatabaseUrl(config), statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS, lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS, max: config.JOBQ_POOL_MAX }, log);
+  return dbFromUrl(
+    { url: requireDatabaseUrl(config), statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS, lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS, max: config.JOBQ_POOL_MAX },
+    log,
+  );
 }
 
 export interface QueueDatabases {
@@ -53,7 +56,16 @@ export interface QueueDatabases {
 export function openQueueDatabases(config: Config, log?: Logger): QueueDatabases {
   const db = dbFromConfig(config, log);
   const replica = config.JOB_QUEUE_READ_DATABASE_URL
-    ? dbFromUrl({ url: config.JOB_QUEUE_READ_DATABASE_URL, statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS, lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS, max: config.JOBQ_POOL_MAX, applicationName: 'jobq-reads' }, log)
+    ? dbFromUrl(
+        {
+          url: config.JOB_QUEUE_READ_DATABASE_URL,
+          statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS,
+          lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS,
+          max: config.JOBQ_POOL_MAX,
+          applicationName: 'jobq-reads',
+        },
+        log,
+      )
     : null;
   return {
     db,

@@ -1,7 +1,7 @@
 import type { QueryConfig } from 'pg';
 import { JobqError, asJobqError } from '../errors.js';
 import { ident } from './ident.js';
-import { type Db } from './database.js';
+import type { Db } from './database.js';
 import {
   jobqAppliedMigrations,
   jobqCreateAuditLog,
@@ -75,11 +75,15 @@ function permissionError(who: { role: string; database: string; schemaExists: bo
   const role = ident(who.role);
   const database = ident(who.database);
   if (who.schemaExists) {
-    return new JobqError('db_permission', `The database role ${who.role} may not create jobq's tables in the existing schema \`jobq\` (database ${who.database}), where jobq keeps its audit log. Procrastinate's tables are not touched.`, {
-      hint: `Have the schema's owner run \`GRANT USAGE, CREATE ON SCHEMA jobq TO ${role};\` (or \`ALTER SCHEMA jobq OWNER TO ${role};\`), then start jobq again.`,
-      runbookSection: 'database-connectivity',
-      cause,
-    });
+    return new JobqError(
+      'db_permission',
+      `The database role ${who.role} may not create jobq's tables in the existing schema \`jobq\` (database ${who.database}), where jobq keeps its audit log. Procrastinate's tables are not touched.`,
+      {
+        hint: `Have the schema's owner run \`GRANT USAGE, CREATE ON SCHEMA jobq TO ${role};\` (or \`ALTER SCHEMA jobq OWNER TO ${role};\`), then start jobq again.`,
+        runbookSection: 'database-connectivity',
+        cause,
+      },
+    );
   }
   return new JobqError(
     'db_permission',

@@ -45,10 +45,31 @@ export function createReadRouter(primary: Db, replica: Db | null, maxLagSeconds:
     try {
       const position = (await primary.query(catalogWalPosition())).rows[0]?.lsn ?? null;
       const row = (await replica!.query(catalogReplicaLag(position))).rows[0]!;
-      if (row.in_recovery && row.lag_seconds === null) return { reachable: true, inRecovery: true, lagSeconds: null, usable: false, reason: 'the replica is behind the primary by an unknown amount (nothing replayed since it started)' };
+      if (row.in_recovery && row.lag_seconds === null)
+        return {
+          reachable: true,
+          inRecovery: true,
+          lagSeconds: null,
+          usable: false,
+          reason: 'the replica is behind the primary by an unknown amount (nothing replayed since it started)',
+        };
       const lag = Number(row.lag_seconds);
-      if (!row.in_recovery) return { reachable: true, inRecovery: false, lagSeconds: 0, usable: false, reason: 'JOB_QUEUE_READ_DATABASE_URL is not a standby (pg_is_in_recovery() is false): reads stay on the primary' };
-      if (lag > maxLagSeconds) return { reachable: true, inRecovery: true, lagSeconds: lag, usable: false, reason: `the replica is ${Math.round(lag)} s behind (JOBQ_READ_MAX_LAG_SECONDS=${maxLagSeconds})` };
+      if (!row.in_recovery)
+        return {
+          reachable: true,
+          inRecovery: false,
+          lagSeconds: 0,
+          usable: false,
+          reason: 'JOB_QUEUE_READ_DATABASE_URL is not a standby (pg_is_in_recovery() is false): reads stay on the primary',
+        };
+      if (lag > maxLagSeconds)
+        return {
+          reachable: true,
+          inRecovery: true,
+          lagSeconds: lag,
+          usable: false,
+          reason: `the replica is ${Math.round(lag)} s behind (JOBQ_READ_MAX_LAG_SECONDS=${maxLagSeconds})`,
+        };
       return { reachable: true, inRecovery: true, lagSeconds: lag, usable: true, reason: null };
     } catch (error) {
       return { reachable: false, inRecovery: null, lagSeconds: null, usable: false, reason: `the replica cannot be reached: ${asJobqError(error).message}` };

@@ -27,7 +27,6 @@ export interface SchemaInfo {
   indexes: IndexInfo[];
 }
 
-
 export type SchemaFoundBy = 'JOB_QUEUE_SCHEMA' | 'search_path' | 'public';
 
 const notProcrastinate = (message: string, hint: string) => new JobqError('not_procrastinate', message, { hint, runbookSection: 'database-connectivity' });
@@ -37,7 +36,11 @@ const notProcrastinate = (message: string, hint: string) => new JobqError('not_p
  * search_path that holds them, else `public`. Read from the catalog by name, so it does not
  * depend on a search_path a pooler may drop (the URL's `options`).
  */
-export async function resolveProcrastinateSchema(db: Queryable, configured?: string | null, options: { requireUsage?: boolean } = {}): Promise<{ schema: string; foundBy: SchemaFoundBy }> {
+export async function resolveProcrastinateSchema(
+  db: Queryable,
+  configured?: string | null,
+  options: { requireUsage?: boolean } = {},
+): Promise<{ schema: string; foundBy: SchemaFoundBy }> {
   let rows: { schema: string; path_position: number | null; usage: boolean; role: string }[];
   try {
     rows = (await db.query(catalogProcrastinateSchemas())).rows;
@@ -60,13 +63,19 @@ function pickSchema(rows: { schema: string; path_position: number | null }[], co
   const elsewhere = names.length ? ` procrastinate_jobs exists in: ${names.join(', ')}.` : '';
   if (configured) {
     if (names.includes(configured)) return { schema: configured, foundBy: 'JOB_QUEUE_SCHEMA' };
-    throw notProcrastinate(`JOB_QUEUE_SCHEMA=${configured}, but that schema has no Procrastinate tables.${elsewhere}`, names.length ? `Set JOB_QUEUE_SCHEMA to ${names[0]}, or unset it.` : 'Point JOB_QUEUE_DATABASE_URL at the database your Procrastinate app uses.');
+    throw notProcrastinate(
+      `JOB_QUEUE_SCHEMA=${configured}, but that schema has no Procrastinate tables.${elsewhere}`,
+      names.length ? `Set JOB_QUEUE_SCHEMA to ${names[0]}, or unset it.` : 'Point JOB_QUEUE_DATABASE_URL at the database your Procrastinate app uses.',
+    );
   }
   const onPath = rows.find((r) => r.path_position !== null);
   if (onPath) return { schema: onPath.schema, foundBy: 'search_path' };
   if (names.includes('public')) return { schema: 'public', foundBy: 'public' };
   if (names.length) {
-    throw notProcrastinate(`Procrastinate's tables are not on the search_path or in public.${elsewhere}`, `Set JOB_QUEUE_SCHEMA=${names[0]} (a search_path in the URL's options is dropped by connection poolers).`);
+    throw notProcrastinate(
+      `Procrastinate's tables are not on the search_path or in public.${elsewhere}`,
+      `Set JOB_QUEUE_SCHEMA=${names[0]} (a search_path in the URL's options is dropped by connection poolers).`,
+    );
   }
   throw notProcrastinate(
     'This database has no Procrastinate tables (procrastinate_jobs, procrastinate_events): it is not a Procrastinate database.',
@@ -100,7 +109,10 @@ export async function readSchema(db: Queryable, schema: string, foundBy: SchemaF
     const result = await db.query(catalogProcrastinateObjects(schema));
     row = result.rows[0]!;
     if (!row.has_jobs || !row.has_events) {
-      throw notProcrastinate(`Schema ${schema} has procrastinate_jobs but not procrastinate_events: Procrastinate's migrations were not fully applied.`, 'Re-apply Procrastinate\'s migrations (procrastinate schema apply), or point JOB_QUEUE_SCHEMA at the complete schema.');
+      throw notProcrastinate(
+        `Schema ${schema} has procrastinate_jobs but not procrastinate_events: Procrastinate's migrations were not fully applied.`,
+        "Re-apply Procrastinate's migrations (procrastinate schema apply), or point JOB_QUEUE_SCHEMA at the complete schema.",
+      );
     }
     const indexResult = await db.query(catalogIndexes(schema));
     indexes = indexResult.rows.map((r) => ({ table: r.table_name, name: r.index_name, definition: r.definition, valid: r.valid }));
@@ -124,7 +136,19 @@ export async function readSchema(db: Queryable, schema: string, foundBy: SchemaF
   if (row.has_deferred_at) features.push('deferred_at');
 
   const has = (feature: Feature) => features.includes(feature);
-  const generation = has('pause_queues') ? (fns.has('procrastinate_fetch_job_v2') ? '3.10 (pre-migration)' : '3.10') : has('retry_failed') ? '3.4+' : has('batch_defer') ? '3.2-3.3' : has('workers') ? '3.1' : has('v1_functions') ? '3.0' : '2.x';
+  const generation = has('pause_queues')
+    ? fns.has('procrastinate_fetch_job_v2')
+      ? '3.10 (pre-migration)'
+      : '3.10'
+    : has('retry_failed')
+      ? '3.4+'
+      : has('batch_defer')
+        ? '3.2-3.3'
+        : has('workers')
+          ? '3.1'
+          : has('v1_functions')
+            ? '3.0'
+            : '2.x';
   return {
     schema,
     foundBy,

@@ -53,8 +53,10 @@ function parseUrl(url: string): { parsed: URL; hostname: string } {
     return { parsed, hostname: emptyHost ? '' : decodeURIComponent(parsed.hostname.replace(/^\[(.*)\]$/, '$1')) };
   } catch {
     // The URL itself is never repeated: it may hold a password.
-    throw invalid('The database URL cannot be read as postgres://user:password@host:port/database (one host, no list of hosts).',
-      'Check JOB_QUEUE_DATABASE_URL; percent-encode special characters in the password.');
+    throw invalid(
+      'The database URL cannot be read as postgres://user:password@host:port/database (one host, no list of hosts).',
+      'Check JOB_QUEUE_DATABASE_URL; percent-encode special characters in the password.',
+    );
   }
 }
 
@@ -70,9 +72,8 @@ function readPem(path: string, source: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw invalid(`Cannot read ${what} "${path}" named by ${source}: ${reason}.`,
-      `Put the PEM file there (readable by jobq's user), or fix ${source}.`);
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((error as NodeJS.ErrnoException).code ?? 'unreadable');
+    throw invalid(`Cannot read ${what} "${path}" named by ${source}: ${reason}.`, `Put the PEM file there (readable by jobq's user), or fix ${source}.`);
   }
 }
 
@@ -96,8 +97,10 @@ function resolveMode(url: URL, env: NodeJS.ProcessEnv, systemRoots: boolean): Ss
     const mode = given.value as SslMode;
     // As libpq 16+: a public CA pool makes only the host name check meaningful.
     if (systemRoots && mode !== 'verify-full') {
-      throw invalid(`sslrootcert=system needs sslmode=verify-full, not ${mode}.`,
-        'Anyone can get a certificate from a public CA for a name they own: only verify-full (the default with sslrootcert=system) checks the name.');
+      throw invalid(
+        `sslrootcert=system needs sslmode=verify-full, not ${mode}.`,
+        'Anyone can get a certificate from a public CA for a name they own: only verify-full (the default with sslrootcert=system) checks the name.',
+      );
     }
     return mode;
   }
@@ -126,14 +129,20 @@ function tlsVersion(url: URL, env: NodeJS.ProcessEnv, name: string, envName: str
  */
 function clientKey(pem: string, path: string, password: string | null): string {
   try {
-    return createPrivateKey(password ? { key: pem, passphrase: password } : pem).export({ type: 'pkcs8', format: 'pem' }).toString();
+    return createPrivateKey(password ? { key: pem, passphrase: password } : pem)
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString();
   } catch {
-    throw invalid(password ? `The client key "${path}" (sslkey) could not be decrypted with sslpassword.` : `The client key "${path}" (sslkey) cannot be read: it is encrypted, or not a PEM private key.`,
-      password ? 'Check sslpassword in the database URL.' : 'Add sslpassword=... to the database URL for an encrypted key.');
+    throw invalid(
+      password
+        ? `The client key "${path}" (sslkey) could not be decrypted with sslpassword.`
+        : `The client key "${path}" (sslkey) cannot be read: it is encrypted, or not a PEM private key.`,
+      password ? 'Check sslpassword in the database URL.' : 'Add sslpassword=... to the database URL for an encrypted key.',
+    );
   }
 }
 
-const DEFAULT_SOURCE = '~/.postgresql (libpq\'s default)';
+const DEFAULT_SOURCE = "~/.postgresql (libpq's default)";
 
 /**
  * sslcert and sslkey (PGSSLCERT, PGSSLKEY), else ~/.postgresql/postgresql.{crt,key} when present,
@@ -180,7 +189,7 @@ function tlsPlan(url: URL, host: string | undefined, env: NodeJS.ProcessEnv): Tl
   addClientCertificate(options, url, env);
   // verify-full without any CA file: libpq would stop; Node's trusted roots are the safe reading
   // of "check everything", as with sslrootcert=system.
-  const rootCert = systemRoots ? 'system' : addRootCertificate(options, rootGiven, env) ?? (mode === 'verify-full' ? 'system' : undefined);
+  const rootCert = systemRoots ? 'system' : (addRootCertificate(options, rootGiven, env) ?? (mode === 'verify-full' ? 'system' : undefined));
 
   // libpq checks the chain whenever it has a root certificate, in every mode that uses TLS:
   // "require" with a CA file is verify-ca. Only verify-full also checks the host name.
@@ -191,8 +200,10 @@ function tlsPlan(url: URL, host: string | undefined, env: NodeJS.ProcessEnv): Tl
     verify = 'chain';
     options.checkServerIdentity = () => undefined;
   } else if (mode === 'verify-ca') {
-    throw invalid('sslmode=verify-ca needs the CA certificate that signed the server\'s certificate, and none is given.',
-      'Add sslrootcert=/path/to/ca.pem to the URL (or set PGSSLROOTCERT), or use sslmode=verify-full&sslrootcert=system for a server with a public certificate.');
+    throw invalid(
+      "sslmode=verify-ca needs the CA certificate that signed the server's certificate, and none is given.",
+      'Add sslrootcert=/path/to/ca.pem to the URL (or set PGSSLROOTCERT), or use sslmode=verify-full&sslrootcert=system for a server with a public certificate.',
+    );
   } else {
     verify = 'none';
     options.rejectUnauthorized = false;
@@ -248,9 +259,21 @@ export function connectionSettings(url: string, env: NodeJS.ProcessEnv = process
 // Failures that mean "this server wants the other kind of connection", and nothing else: a
 // negotiator switches for good on them, so a passing fault must never look like one.
 const NO_SSL = 'The server does not support SSL connections';
-const CERT_ERRORS = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REJECTED', 'INVALID_CA',
-  'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+const CERT_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 function errorParts(error: unknown): { code: string; message: string } {
   const e = error as { code?: unknown; message?: unknown } | undefined;
@@ -339,6 +362,7 @@ export function tlsNegotiatingClient(negotiator: TlsNegotiator): typeof pg.Clien
 
     override connect(): Promise<pg.Client>;
     override connect(callback: (err: Error) => void): void;
+    // biome-ignore lint/suspicious/noConfusingVoidType: pg's own signature: a promise without a callback, nothing with one
     override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
       if (callback) {
         super.connect((err: Error) => {
@@ -387,33 +411,47 @@ export function tlsFailure(error: unknown, plan: TlsPlan): JobqError | undefined
   const { code, message } = errorParts(error);
   const fail = (text: string, hint: string) => new JobqError('db_unreachable', text, { hint, runbookSection: 'database-tls', cause: error });
   if (message === NO_SSL) {
-    return fail(`The server does not accept TLS connections, and sslmode=${plan.mode} needs TLS.`,
-      'Turn on ssl on the server, or use sslmode=prefer if an unencrypted connection is acceptable on this network.');
+    return fail(
+      `The server does not accept TLS connections, and sslmode=${plan.mode} needs TLS.`,
+      'Turn on ssl on the server, or use sslmode=prefer if an unencrypted connection is acceptable on this network.',
+    );
   }
   if (hbaRefusedPlain(code, message)) {
-    return fail(`The server accepts only TLS connections from here (pg_hba.conf hostssl), and sslmode=${plan.mode} connected without TLS.`,
-      'Use sslmode=verify-full with sslrootcert=/path/to/ca.pem (or sslmode=require) in the database URL.');
+    return fail(
+      `The server accepts only TLS connections from here (pg_hba.conf hostssl), and sslmode=${plan.mode} connected without TLS.`,
+      'Use sslmode=verify-full with sslrootcert=/path/to/ca.pem (or sslmode=require) in the database URL.',
+    );
   }
   if (hbaRefusedTls(code, message)) {
-    return fail(`The server refuses TLS connections from here (pg_hba.conf has no hostssl or host line for them), and sslmode=${plan.mode} needs TLS.`,
-      'Ask the DBA for a hostssl line in pg_hba.conf for this host, role and database.');
+    return fail(
+      `The server refuses TLS connections from here (pg_hba.conf has no hostssl or host line for them), and sslmode=${plan.mode} needs TLS.`,
+      'Ask the DBA for a hostssl line in pg_hba.conf for this host, role and database.',
+    );
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
-    return fail(`The server's certificate is not for the host name jobq connected to (sslmode=verify-full checks it): ${reason(message)}.`,
-      'Connect with a host name the certificate lists (not an IP address or an alias), or use sslmode=verify-ca to check the CA only.');
+    return fail(
+      `The server's certificate is not for the host name jobq connected to (sslmode=verify-full checks it): ${reason(message)}.`,
+      'Connect with a host name the certificate lists (not an IP address or an alias), or use sslmode=verify-ca to check the CA only.',
+    );
   }
   if (CERT_ERRORS.has(code)) {
     const requireNote = plan.mode === 'require' ? ' With a root certificate given, sslmode=require verifies it, as libpq does.' : '';
-    return fail(`The server's certificate could not be verified (sslmode=${plan.mode}, sslrootcert=${plan.rootCert ?? 'none'}): ${reason(message)}.${requireNote}`,
-      'Set sslrootcert (or PGSSLROOTCERT) to the CA bundle that signed the server\'s certificate, e.g. your provider\'s published bundle.');
+    return fail(
+      `The server's certificate could not be verified (sslmode=${plan.mode}, sslrootcert=${plan.rootCert ?? 'none'}): ${reason(message)}.${requireNote}`,
+      "Set sslrootcert (or PGSSLROOTCERT) to the CA bundle that signed the server's certificate, e.g. your provider's published bundle.",
+    );
   }
   if (code === '28000' && /requires a valid client certificate/.test(message)) {
-    return fail('The server requires a client certificate for this role (pg_hba.conf cert or clientcert), and none was sent.',
-      'Give sslcert=/path/to/client.crt and sslkey=/path/to/client.key (or PGSSLCERT and PGSSLKEY).');
+    return fail(
+      'The server requires a client certificate for this role (pg_hba.conf cert or clientcert), and none was sent.',
+      'Give sslcert=/path/to/client.crt and sslkey=/path/to/client.key (or PGSSLCERT and PGSSLKEY).',
+    );
   }
   if (code === '28000' && /certificate authentication failed/.test(message)) {
-    return fail(`The server rejected the client certificate for this role: ${reason(message)}.`,
-      'The certificate\'s common name (CN) must be the role name, unless pg_ident.conf maps it.');
+    return fail(
+      `The server rejected the client certificate for this role: ${reason(message)}.`,
+      "The certificate's common name (CN) must be the role name, unless pg_ident.conf maps it.",
+    );
   }
   return undefined;
 }

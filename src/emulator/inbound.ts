@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Obj } from './http.js';
 import type { SlackMessage, SlackState } from './model.js';
 import { applyResponse, type ResponseUrlRecord, type ResponseUrls } from './response-urls.js';
-import { interactivityBody, signSlackRequest, slashCommandBody, type BlockActionsPayload, type ButtonAction, type SlashCommandFields, type ViewBlockActionsPayload } from './signing.js';
+import {
+  interactivityBody,
+  signSlackRequest,
+  slashCommandBody,
+  type BlockActionsPayload,
+  type ButtonAction,
+  type SlashCommandFields,
+  type ViewBlockActionsPayload,
+} from './signing.js';
 
 /** Requests Slack sends into the bot: payload builders shared by HTTP and Socket Mode delivery. */
 
@@ -142,7 +150,7 @@ function findButton(blocks: readonly unknown[], actionId: string, value: string 
   for (const block of blocks as Obj[]) {
     const elements = [...(Array.isArray(block.elements) ? block.elements : []), block.accessory] as (Obj | undefined)[];
     for (const element of elements) {
-      if (!element || element.type !== 'button' || element.action_id !== actionId) continue;
+      if (element?.type !== 'button' || element.action_id !== actionId) continue;
       if (value !== undefined && element.value !== value) continue;
       const text = (element.text as Obj | undefined)?.text;
       const button: Button = { blockId: String(block.block_id ?? '') };

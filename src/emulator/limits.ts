@@ -141,7 +141,7 @@ function blockProblems(blocks: unknown[], surface: Surface, pointer: string): st
         tooLong(textOf(block.text), LIMITS.sectionTextChars, `${at}/text/text`);
         if (Array.isArray(block.fields)) {
           if (block.fields.length > LIMITS.sectionFields) problems.push(`[ERROR] no more than ${LIMITS.sectionFields} items allowed [json-pointer:${at}/fields]`);
-          block.fields.forEach((field, j) => tooLong(textOf(field), LIMITS.sectionFieldChars, `${at}/fields/${j}/text`));
+          for (const [j, field] of block.fields.entries()) tooLong(textOf(field), LIMITS.sectionFieldChars, `${at}/fields/${j}/text`);
         }
         if (block.text === undefined && block.fields === undefined) problems.push(`[ERROR] must provide text or fields [json-pointer:${at}]`);
         if (isObj(block.accessory)) elementProblems(block.accessory, `${at}/accessory`, tooLong);

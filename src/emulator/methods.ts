@@ -31,7 +31,11 @@ const present = (value: unknown) => value !== undefined && value !== null && val
 
 /** Validates text/blocks/attachments against Slack's limits; only fields the caller sent are returned. */
 export function messageContent(args: Obj, requireContent = true): Content | { error: MethodResult } {
-  const raw = { text: present(args.text) ? args.text : undefined, blocks: present(args.blocks) ? args.blocks : undefined, attachments: present(args.attachments) ? args.attachments : undefined };
+  const raw = {
+    text: present(args.text) ? args.text : undefined,
+    blocks: present(args.blocks) ? args.blocks : undefined,
+    attachments: present(args.attachments) ? args.attachments : undefined,
+  };
   const violation = checkMessage(raw, { requireContent });
   if (violation) return { error: fail(violation.error, { response_metadata: { messages: violation.messages } }) };
   const content: Content = { text: str(raw.text) ?? '' };
@@ -221,7 +225,10 @@ export const METHODS: Record<string, Handler> = {
     const channel = state.findChannel(str(args.channel) ?? '');
     const refused = cannotRead(channel, state);
     if (refused || !channel) return fail(refused ?? 'channel_not_found');
-    const all = state.messages(channel.id, { thread: false, ephemeral: false }).filter((m) => inRange(m.ts, args)).reverse();
+    const all = state
+      .messages(channel.id, { thread: false, ephemeral: false })
+      .filter((m) => inRange(m.ts, args))
+      .reverse();
     const { items, ...rest } = page(all, args);
     return { ok: true, messages: items.map((m) => messageJson(m, state)), ...rest };
   },

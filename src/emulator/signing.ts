@@ -11,11 +11,7 @@ export interface SlackRequestHeaders {
  * Signs a request body exactly as Slack does: v0=hex(HMAC-SHA256(secret, "v0:<ts>:<raw body>")).
  * The raw body is signed byte for byte, so callers must send the very string they signed.
  */
-export function signSlackRequest(
-  signingSecret: string,
-  rawBody: string,
-  timestampSeconds: number = Math.floor(Date.now() / 1000),
-): SlackRequestHeaders {
+export function signSlackRequest(signingSecret: string, rawBody: string, timestampSeconds: number = Math.floor(Date.now() / 1000)): SlackRequestHeaders {
   const digest = createHmac('sha256', signingSecret).update(`v0:${timestampSeconds}:${rawBody}`).digest('hex');
   return {
     'x-slack-signature': `v0=${digest}`,

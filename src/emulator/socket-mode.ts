@@ -122,7 +122,8 @@ export class SocketModeServer {
   async waitForConnection(timeoutMs = 5_000, count = 1): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.sockets.size < count) {
-      if (Date.now() > deadline) throw new Error(`Emulator: no Socket Mode client connected within ${timeoutMs} ms (is the app started with socketMode: true and clientOptions.slackApiUrl?)`);
+      if (Date.now() > deadline)
+        throw new Error(`Emulator: no Socket Mode client connected within ${timeoutMs} ms (is the app started with socketMode: true and clientOptions.slackApiUrl?)`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }

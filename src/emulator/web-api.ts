@@ -234,10 +234,14 @@ export class SlackEmulator {
 
   /** Resolves with the user's Home tab once one is published that matches the predicate. */
   waitForHomeView(userId: string, predicate: (view: PublishedView) => boolean = () => true, timeoutMs = 2_000): Promise<PublishedView> {
-    return this.waitFor(() => {
-      const view = this.homeView(userId);
-      return view && predicate(view) ? view : undefined;
-    }, timeoutMs, `a Home tab for ${userId}`);
+    return this.waitFor(
+      () => {
+        const view = this.homeView(userId);
+        return view && predicate(view) ? view : undefined;
+      },
+      timeoutMs,
+      `a Home tab for ${userId}`,
+    );
   }
 
   /** Posts anything to the bot (forged, stale or unsigned requests) and reports what came back. */

@@ -64,7 +64,8 @@ export function outcomeOf(error: JobqError): AuditOutcome {
 /** Writes one entry; inside the change's own transaction when `db` is that transaction's client. */
 export async function recordAudit(db: Queryable, input: AuditInput, outcome: AuditOutcome, jobCount: number, message: string | null): Promise<number> {
   try {
-    const row = await db.query(auditInsert({
+    const row = await db.query(
+      auditInsert({
         actorKind: input.actor.kind,
         actorId: input.actor.id,
         actorName: input.actor.name ?? null,

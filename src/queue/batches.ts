@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Db, type Queryable } from '../db/database.js';
+import type { Db, Queryable } from '../db/database.js';
 
 /**
  * The two loops every bulk operation shares. Both walk the jobs primary key upwards in id
@@ -84,7 +84,12 @@ export interface BatchRun {
  * batches that changed something (so workers get their turn) and stops between batches when
  * the signal fires.
  */
-export async function runBatches(pool: Db, range: IdRange, options: BatchOptions, step: (client: Queryable, lo: number, hi: number, limit: number) => Promise<BatchStep>): Promise<BatchRun> {
+export async function runBatches(
+  pool: Db,
+  range: IdRange,
+  options: BatchOptions,
+  step: (client: Queryable, lo: number, hi: number, limit: number) => Promise<BatchStep>,
+): Promise<BatchRun> {
   const run: BatchRun = { done: 0, batches: 0, stopped: false, nextId: range.fromId, lockHoldMs: [] };
   while (run.nextId <= range.toId) {
     if (options.signal?.aborted) {

@@ -1,4 +1,3 @@
-
 import { FUNCTIONS, JOB_STATUS } from '../db/procrastinate.js';
 import { jobsCallCancel } from '../db/queries/jobs-write.js';
 import { JobqError } from '../errors.js';

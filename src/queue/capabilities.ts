@@ -182,7 +182,10 @@ function check(r: Requirement, c: PrivilegeCatalogRow): { held: boolean; need: N
     case 'table': {
       const row = c.tables.find((t) => t.schema === r.schema && t.name === r.table);
       if (!row) return null;
-      return { held: row[TABLE_PRIVILEGE[r.privilege as keyof typeof TABLE_PRIVILEGE]], need: { kind: 'table', object: qualified(r.schema, r.table), privilege: r.privilege, why: r.why } };
+      return {
+        held: row[TABLE_PRIVILEGE[r.privilege as keyof typeof TABLE_PRIVILEGE]],
+        need: { kind: 'table', object: qualified(r.schema, r.table), privilege: r.privilege, why: r.why },
+      };
     }
     case 'sequence': {
       // An identity column (or no sequence at all) needs no privilege: nothing to check.

@@ -78,7 +78,7 @@ const RELIED_ON: IndexRule[] = [
   { purpose: 'live jobs: todo/doing counts, stalled jobs', table: 'procrastinate_jobs', pattern: /\(id, lock\) WHERE/ },
   { purpose: 'due todo jobs (oldest waiting)', table: 'procrastinate_jobs', pattern: /\(priority DESC, id\)/ },
   { purpose: 'jobs held by a worker', table: 'procrastinate_jobs', pattern: /\(worker_id\)/, feature: 'workers' },
-  { purpose: 'a job\'s events (timelines, failure times, purge)', table: 'procrastinate_events', pattern: /\(job_id\)/ },
+  { purpose: "a job's events (timelines, failure times, purge)", table: 'procrastinate_events', pattern: /\(job_id\)/ },
 ];
 
 /** Indexes Procrastinate does not ship that make jobq's failure views exact and cheap. */
@@ -93,7 +93,7 @@ const RECOMMENDED: IndexRule[] = [
 
 function check(rule: IndexRule, indexes: IndexInfo[]): IndexCheck {
   const found = indexes.find((i) => i.table === rule.table && i.valid && (rule.create ? isFailedIndex(i) : rule.pattern.test(i.definition)));
-  return { purpose: rule.purpose, present: Boolean(found), name: found?.name ?? null, create: found ? null : rule.create ?? null };
+  return { purpose: rule.purpose, present: Boolean(found), name: found?.name ?? null, create: found ? null : (rule.create ?? null) };
 }
 
 async function measureLatency(pool: Db): Promise<DoctorReport['connection']['latencyMs']> {
@@ -130,7 +130,10 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
     throw asJobqError(error);
   }
   if (schemaError) problems.push(schemaError);
-  if (link.in_recovery) problems.push('JOB_QUEUE_DATABASE_URL points at a hot standby (read-only): changes, the audit log and alerting need the primary. Put the standby in JOB_QUEUE_READ_DATABASE_URL instead.');
+  if (link.in_recovery)
+    problems.push(
+      'JOB_QUEUE_DATABASE_URL points at a hot standby (read-only): changes, the audit log and alerting need the primary. Put the standby in JOB_QUEUE_READ_DATABASE_URL instead.',
+    );
   const report: DoctorReport = {
     ok: false,
     connection: {
@@ -139,10 +142,20 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
       tls: { ssl: link.ssl, version: link.tls_version },
       serverPort: link.server_port,
       urlPort: options.urlPort ?? null,
-      pooler: options.urlPort && options.urlPort !== link.server_port ? `reached on port ${options.urlPort} while the server listens on ${link.server_port}: a pooler or proxy (PgBouncer, RDS Proxy...) is in between` : null,
+      pooler:
+        options.urlPort && options.urlPort !== link.server_port
+          ? `reached on port ${options.urlPort} while the server listens on ${link.server_port}: a pooler or proxy (PgBouncer, RDS Proxy...) is in between`
+          : null,
       replica: options.replica ?? null,
     },
-    procrastinate: { found: schema !== null, generation: schema?.generation ?? null, features: schema?.features ?? [], error: schemaError, schema: schema?.schema ?? null, foundBy: schema?.foundBy ?? null },
+    procrastinate: {
+      found: schema !== null,
+      generation: schema?.generation ?? null,
+      features: schema?.features ?? [],
+      error: schemaError,
+      schema: schema?.schema ?? null,
+      foundBy: schema?.foundBy ?? null,
+    },
     privileges: null,
     capabilities: [],
     grants: [],
@@ -158,7 +171,10 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
 
   const { capabilities, absent } = assessCapabilities(schema, catalog);
   report.capabilities = capabilities;
-  report.grants = grantStatements(capabilities.flatMap((c) => c.missing), catalog.role);
+  report.grants = grantStatements(
+    capabilities.flatMap((c) => c.missing),
+    catalog.role,
+  );
   report.privileges = legacyPrivileges(catalog, capabilities);
   for (const c of capabilities.filter((c) => !c.ok)) {
     const what = c.name === 'jobq-state' ? "keep jobq's own state" : c.name;
@@ -180,7 +196,11 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
     throw asJobqError(error);
   }
   if (options.replica && !options.replica.usable) {
-    report.warnings.push({ code: 'replica_unused', message: `Heavy reads use the primary: ${options.replica.reason ?? 'the replica is not usable'}.`, hint: 'Check JOB_QUEUE_READ_DATABASE_URL and the standby\'s replication; JOBQ_READ_MAX_LAG_SECONDS sets how far behind it may be.' });
+    report.warnings.push({
+      code: 'replica_unused',
+      message: `Heavy reads use the primary: ${options.replica.reason ?? 'the replica is not usable'}.`,
+      hint: "Check JOB_QUEUE_READ_DATABASE_URL and the standby's replication; JOBQ_READ_MAX_LAG_SECONDS sets how far behind it may be.",
+    });
   }
   report.warnings.push(...(options.extraWarnings ?? []));
   report.ok = problems.length === 0;

@@ -52,8 +52,7 @@ export async function listFailed(ctx: QueueContext, query: FailedQuery = {}): Pr
     let floor = cursor;
     for (let window = 0; window < (indexed ? 1 : MAX_WINDOWS) && jobs.length < limit && cursor > bounds.min_id; window++) {
       floor = indexed ? bounds.min_id : Math.max(bounds.min_id, cursor - WINDOW);
-      const page = await ctx.db.query(jobsFailedPage(filter, cursor, floor, limit - jobs.length, ARGS_PREVIEW_CHARS),
-      );
+      const page = await ctx.db.query(jobsFailedPage(filter, cursor, floor, limit - jobs.length, ARGS_PREVIEW_CHARS));
       for (const row of page.rows) {
         jobs.push({
           id: row.id,

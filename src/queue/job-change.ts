@@ -1,5 +1,5 @@
 import { assertActor, type Actor } from './actor.js';
-import { AUDIT_ACTION, auditFailures, type AuditInput } from './audit.js';
+import { type AUDIT_ACTION, auditFailures, type AuditInput } from './audit.js';
 import type { QueueContext } from './context.js';
 import { jobNotFound, readJobState, validJobId, type JobState } from './job-state.js';
 

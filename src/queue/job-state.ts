@@ -34,9 +34,7 @@ export function validJobId(id: number): void {
 }
 
 export async function readJobState(ctx: QueueContext, id: number): Promise<JobState | null> {
-  const row = (
-    await ctx.db.query(jobsActionState(id, { abortRequested: ctx.schema.has('abort_requested'), workers: ctx.schema.has('workers') }))
-  ).rows[0];
+  const row = (await ctx.db.query(jobsActionState(id, { abortRequested: ctx.schema.has('abort_requested'), workers: ctx.schema.has('workers') }))).rows[0];
   if (!row) return null;
   return {
     id: row.id,

@@ -115,7 +115,9 @@ async function waitingReasons(ctx: QueueContext, job: JobDetail['job'], sharing:
     if (other.via !== 'lock') continue;
     if (other.status === 'doing') reasons.push(`job #${other.id} is running and holds its lock "${job.lock}"`);
     else if (other.id < job.id && (other.lock_mode === 'ordered' || other.due)) {
-      reasons.push(`job #${other.id} waits ahead of it on lock "${job.lock}"${other.lock_mode === 'ordered' && !other.due ? ' (ordered: it holds the lock even before its scheduled time)' : ''}`);
+      reasons.push(
+        `job #${other.id} waits ahead of it on lock "${job.lock}"${other.lock_mode === 'ordered' && !other.due ? ' (ordered: it holds the lock even before its scheduled time)' : ''}`,
+      );
     }
   }
   return reasons;

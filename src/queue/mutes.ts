@@ -1,6 +1,6 @@
 import type { Fence } from '../db/queries/jobq-leases.js';
 import { ALERT_NAMES, type AlertName } from '../config.js';
-import { type Db, type Queryable } from '../db/database.js';
+import type { Db, Queryable } from '../db/database.js';
 import { mutesActive, mutesClaimNotes, mutesCount, mutesEnd, mutesExpire, mutesInsert, mutesUnclaimNote, type MuteRow } from '../db/queries/jobq-alerts.js';
 import { JobqError, asJobqError } from '../errors.js';
 import { assertActor, type Actor } from './actor.js';
@@ -65,7 +65,8 @@ export function muteMatches(target: string, subject: AlertSubject): boolean {
 /** Checks a mute target's shape (the queue or task need not exist yet: mute before a deploy). */
 export function validateMuteTarget(target: string): string {
   const value = target.trim();
-  if (value === '' || value.length > 140 || /\s/.test(value)) throw new JobqError('usage', 'Give one queue, task or alert name to mute (no spaces).', { runbookSection: 'silencing-alerts' });
+  if (value === '' || value.length > 140 || /\s/.test(value))
+    throw new JobqError('usage', 'Give one queue, task or alert name to mute (no spaces).', { runbookSection: 'silencing-alerts' });
   if (value.startsWith('alert:') && !(ALERT_NAMES as readonly string[]).includes(value.slice(6))) {
     throw new JobqError('usage', `Unknown alert "${value.slice(6)}". Alerts: ${ALERT_NAMES.join(', ')}.`, { runbookSection: 'silencing-alerts' });
   }
@@ -74,7 +75,10 @@ export function validateMuteTarget(target: string): string {
 
 function mutesError(error: unknown): JobqError {
   if ((error as { code?: string }).code === '42P01') {
-    return new JobqError('internal', "jobq's silences table (jobq.mutes) does not exist yet: start the bot once so it migrates its schema.", { runbookSection: 'silencing-alerts', cause: error });
+    return new JobqError('internal', "jobq's silences table (jobq.mutes) does not exist yet: start the bot once so it migrates its schema.", {
+      runbookSection: 'silencing-alerts',
+      cause: error,
+    });
   }
   return asJobqError(error);
 }

@@ -59,9 +59,13 @@ export interface ResumeKeyPreview {
 }
 
 const unsupported = (ctx: QueueContext) =>
-  new JobqError('unsupported', `Pausing queues needs Procrastinate 3.10 or later; this database is ${ctx.schema.generation}. To stop work now, scale the workers of that queue down (see the emergency stop).`, {
-    runbookSection: 'emergency-stop',
-  });
+  new JobqError(
+    'unsupported',
+    `Pausing queues needs Procrastinate 3.10 or later; this database is ${ctx.schema.generation}. To stop work now, scale the workers of that queue down (see the emergency stop).`,
+    {
+      runbookSection: 'emergency-stop',
+    },
+  );
 
 export function assertPausable(ctx: QueueContext): void {
   if (!ctx.schema.has('pause_queues')) throw unsupported(ctx);
@@ -87,7 +91,12 @@ export async function listPaused(ctx: QueueContext): Promise<PausedQueue[]> {
   const rows = await pausedQueues(ctx);
   if (rows.length === 0) return [];
   const notes = (await ctx.db.query(pausesNotes([...new Set(rows.map((r) => r.queue_name))]))).rows;
-  return rows.map((r) => toPaused(r, notes.find((n) => n.queue_name === r.queue_name && n.pause_key === r.pause_key)));
+  return rows.map((r) =>
+    toPaused(
+      r,
+      notes.find((n) => n.queue_name === r.queue_name && n.pause_key === r.pause_key),
+    ),
+  );
 }
 
 export async function pauseQueues(ctx: QueueContext, queues: string[], reason: string | null, actor: Actor): Promise<PauseResult> {
@@ -123,15 +132,28 @@ export async function resumeQueues(ctx: QueueContext, queues: string[] | null, a
         const hint = others.length
           ? `${others.map((r) => `${r.queue_name} is paused under key "${r.pause_key}"`).join('; ')}: \`resume ${others[0]!.queue_name} --key ${others[0]!.pause_key}\` lifts it (after a confirmation).`
           : '`paused` lists every pause.';
-        throw new JobqError('not_found', `${queues ? queues.join(', ') : 'No queue'} is not paused by ${key === JOBQ_PAUSE_KEY ? 'jobq' : `key "${key}"`}. ${hint}`, { runbookSection: 'emergency-stop' });
+        throw new JobqError('not_found', `${queues ? queues.join(', ') : 'No queue'} is not paused by ${key === JOBQ_PAUSE_KEY ? 'jobq' : `key "${key}"`}. ${hint}`, {
+          runbookSection: 'emergency-stop',
+        });
       }
       const notes = (await tx.query(pausesNotes(names))).rows;
       await tx.query(pausesForget(names, key));
       const remaining = (await tx.query(pausedQueuesAll(PAUSES_LIMIT))).rows.filter((r) => names.includes(r.queue_name));
-      const stillPaused = names.filter((q) => remaining.some((r) => r.queue_name === q)).map((q) => ({ queue: q, keys: remaining.filter((r) => r.queue_name === q).map((r) => r.pause_key) }));
+      const stillPaused = names
+        .filter((q) => remaining.some((r) => r.queue_name === q))
+        .map((q) => ({ queue: q, keys: remaining.filter((r) => r.queue_name === q).map((r) => r.pause_key) }));
       const message = `resumed ${names.join(', ')}${key !== JOBQ_PAUSE_KEY ? ` (key "${key}")` : ''}${stillPaused.length ? `; still paused under other keys: ${stillPaused.map((s) => s.queue).join(', ')}` : ''}`;
       await recordAudit(tx, audit, AUDIT_OUTCOME.ok, 0, message);
-      return { key, resumed: deleted.map((r) => toPaused(r, notes.find((n) => n.queue_name === r.queue_name && n.pause_key === r.pause_key))), stillPaused };
+      return {
+        key,
+        resumed: deleted.map((r) =>
+          toPaused(
+            r,
+            notes.find((n) => n.queue_name === r.queue_name && n.pause_key === r.pause_key),
+          ),
+        ),
+        stillPaused,
+      };
     });
   });
 }

@@ -1,6 +1,6 @@
 /** A safe one-line preview of job args: control characters removed, cut at `max` characters (code points). */
 export function safePreview(text: string, max: number, fullLength = text.length): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
   const chars = [...clean];
   const cut = chars.slice(0, max).join('');

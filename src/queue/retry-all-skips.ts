@@ -42,7 +42,9 @@ export function describeSkips(s: RetryAllSkipped): string[] {
     );
   }
   if (s.changed.count > 0) {
-    lines.push(`Skipped ${listIds(s.changed)}: ${s.changed.count === 1 ? 'it' : 'they'} failed again, ran or ${s.changed.count === 1 ? 'was' : 'were'} retried after the preview. Preview again to include ${s.changed.count === 1 ? 'it' : 'them'}.`);
+    lines.push(
+      `Skipped ${listIds(s.changed)}: ${s.changed.count === 1 ? 'it' : 'they'} failed again, ran or ${s.changed.count === 1 ? 'was' : 'were'} retried after the preview. Preview again to include ${s.changed.count === 1 ? 'it' : 'them'}.`,
+    );
   }
   if (s.queueingLock.count > 0) {
     lines.push(`Left ${listIds(s.queueingLock)} failed: another job with the same queueing lock is waiting.`);

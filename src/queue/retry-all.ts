@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Queryable } from '../db/database.js';
+import type { Queryable } from '../db/database.js';
 import { FUNCTIONS } from '../db/procrastinate.js';
 import {
   type FailedBatchStateRow,
@@ -216,7 +216,14 @@ const HELD_KEPT = 100_000;
  * Sorts one batch's rows and retries the ones that are still the previewed failure and free to
  * go back to todo. Rows another session held go to `onHeld`. Returns how many were retried.
  */
-async function settleBatch(ctx: QueueContext, client: Queryable, auditId: number, state: FailedBatchStateRow[], skipped: RetryAllSkipped, onHeld: (id: number) => void): Promise<number> {
+async function settleBatch(
+  ctx: QueueContext,
+  client: Queryable,
+  auditId: number,
+  state: FailedBatchStateRow[],
+  skipped: RetryAllSkipped,
+  onHeld: (id: number) => void,
+): Promise<number> {
   // Procrastinate allows one waiting job per queueing lock: within a batch too.
   const locks = new Set<string>();
   const ids: number[] = [];
@@ -288,10 +295,14 @@ async function resolvePlan(ctx: QueueContext, target: RetryAllPreview | RetryAll
   }
   const age = snapshot.now.getTime() - new Date(preview.snapshotAt).getTime();
   if (!(age <= PREVIEW_MAX_AGE_MS)) {
-    throw new JobqError('expired', `This retry-all preview is ${Math.round(age / 60_000)} minutes old (limit ${PREVIEW_MAX_AGE_MS / 60_000}): what it showed may have changed. Nothing was retried.`, {
-      hint: 'Preview again and confirm the fresh preview.',
-      runbookSection: 'retrying-jobs-safely',
-    });
+    throw new JobqError(
+      'expired',
+      `This retry-all preview is ${Math.round(age / 60_000)} minutes old (limit ${PREVIEW_MAX_AGE_MS / 60_000}): what it showed may have changed. Nothing was retried.`,
+      {
+        hint: 'Preview again and confirm the fresh preview.',
+        runbookSection: 'retrying-jobs-safely',
+      },
+    );
   }
   return { filter: toSql(filter), fromId: snapshot.minId, upToId: preview.upToId, upToEventId: preview.upToEventId };
 }
@@ -358,9 +369,13 @@ function auditFilters(filter: RetryAllFilter, preview: RetryAllPreview | null): 
 }
 
 function queueingLockRace(cause: unknown): JobqError {
-  return new JobqError('conflict', 'A job was deferred with the queueing lock of a failed job while retry-all ran, so that batch was not applied. Jobs retried before it stay retried.', {
-    hint: 'Run the same retry-all again: it only touches jobs that are still failed.',
-    runbookSection: 'retrying-jobs-safely',
-    cause,
-  });
+  return new JobqError(
+    'conflict',
+    'A job was deferred with the queueing lock of a failed job while retry-all ran, so that batch was not applied. Jobs retried before it stay retried.',
+    {
+      hint: 'Run the same retry-all again: it only touches jobs that are still failed.',
+      runbookSection: 'retrying-jobs-safely',
+      cause,
+    },
+  );
 }

@@ -1,4 +1,4 @@
-import { type Queryable } from '../db/database.js';
+import type { Queryable } from '../db/database.js';
 import { FUNCTIONS, JOB_STATUS } from '../db/procrastinate.js';
 import { jobsCallRetry, jobsLockInStatus, jobsRetryFailedGuarded } from '../db/queries/jobs-write.js';
 import { JobqError } from '../errors.js';
@@ -111,7 +111,10 @@ function notRetryable(job: JobState): JobqError {
     aborting: 'it is running and was asked to abort',
   };
   return new JobqError('wrong_status', `Job ${job.id} is \`${job.status}\`, not \`failed\`: nothing to retry (${why[job.status] ?? 'its status does not allow a retry'}).`, {
-    hint: job.status === 'aborting' ? 'Wait for its worker to stop it; then retry it if it ends `failed`.' : 'Only `failed` jobs, and running jobs whose worker is gone, can be retried.',
+    hint:
+      job.status === 'aborting'
+        ? 'Wait for its worker to stop it; then retry it if it ends `failed`.'
+        : 'Only `failed` jobs, and running jobs whose worker is gone, can be retried.',
     runbookSection: RETRY_RUNBOOK,
   });
 }
@@ -126,9 +129,13 @@ function stillRunning(job: JobState, withWorkers: boolean): JobqError {
 }
 
 function queueingLockTaken(job: JobState, cause: unknown): JobqError {
-  return new JobqError('conflict', `Job ${job.id} cannot go back to todo: another job with its queueing lock \`${job.queueingLock ?? ''}\` is already waiting (todo). Nothing was changed.`, {
-    hint: 'Procrastinate allows one waiting job per queueing lock; retry this one after the waiting job has run.',
-    runbookSection: RETRY_RUNBOOK,
-    cause,
-  });
+  return new JobqError(
+    'conflict',
+    `Job ${job.id} cannot go back to todo: another job with its queueing lock \`${job.queueingLock ?? ''}\` is already waiting (todo). Nothing was changed.`,
+    {
+      hint: 'Procrastinate allows one waiting job per queueing lock; retry this one after the waiting job has run.',
+      runbookSection: RETRY_RUNBOOK,
+      cause,
+    },
+  );
 }

@@ -1,4 +1,3 @@
-
 import { JOB_STATUS } from '../db/procrastinate.js';
 import { jobsRunNow } from '../db/queries/jobs-write.js';
 import { JobqError } from '../errors.js';
@@ -28,10 +27,14 @@ export async function runJobNow(ctx: QueueContext, jobId: number, actor: Actor):
       });
     }
     if (!job.scheduledInFuture || !job.scheduledAt) {
-      throw new JobqError('wrong_status', `Job ${jobId} is already due${job.scheduledAt ? ` (it was scheduled for ${job.scheduledAt.toISOString()})` : ''}: it runs as soon as a worker of queue ${job.queue} is free. Nothing to change.`, {
-        hint: 'If it has waited long, its queue has no free worker or a lock blocks it: check `jobq stats` and `jobq workers`.',
-        runbookSection: 'backlog-growth',
-      });
+      throw new JobqError(
+        'wrong_status',
+        `Job ${jobId} is already due${job.scheduledAt ? ` (it was scheduled for ${job.scheduledAt.toISOString()})` : ''}: it runs as soon as a worker of queue ${job.queue} is free. Nothing to change.`,
+        {
+          hint: 'If it has waited long, its queue has no free worker or a lock blocks it: check `jobq stats` and `jobq workers`.',
+          runbookSection: 'backlog-growth',
+        },
+      );
     }
     const previouslyScheduledAt = job.scheduledAt.toISOString();
     const result = await ctx.db.transaction(async (client) => {

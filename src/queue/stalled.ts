@@ -41,9 +41,7 @@ export async function listStalled(ctx: QueueContext, query: StalledQuery = {}): 
   const runningSeconds = query.runningSeconds ?? ctx.settings.stalledRunningSeconds;
   const limit = Math.min(query.limit ?? 50, 200);
   try {
-    const rows = (
-      await ctx.db.query(jobsStalled({ heartbeatSeconds, runningSeconds, limit: limit + 1 }, ['doing'], withWorkers))
-    ).rows;
+    const rows = (await ctx.db.query(jobsStalled({ heartbeatSeconds, runningSeconds, limit: limit + 1 }, ['doing'], withWorkers))).rows;
     const now = Date.now();
     const jobs = rows.slice(0, limit).map((row): StalledJob => {
       const reasons: StalledReason[] = [];

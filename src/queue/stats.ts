@@ -1,13 +1,7 @@
 import { pausedQueuesAll } from '../db/queries/paused-queues.js';
 import { catalogTableEstimates } from '../db/queries/catalog.js';
 import { eventsRecentOutcomes } from '../db/queries/events.js';
-import {
-  type GroupColumn,
-  jobsCountByStatus,
-  jobsFinalCountsSampled,
-  jobsOldestDueTodo,
-  jobsQueueNames,
-} from '../db/queries/jobs.js';
+import { type GroupColumn, jobsCountByStatus, jobsFinalCountsSampled, jobsOldestDueTodo, jobsQueueNames } from '../db/queries/jobs.js';
 import { workersSummary } from '../db/queries/workers.js';
 import { FINAL_STATUSES, type JobStatus, REPORTED_STATUSES, type ReportedStatus } from '../db/procrastinate.js';
 import { asJobqError } from '../errors.js';
@@ -75,7 +69,14 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
   const group = (name: string): GroupStats => {
     let g = groups.get(name);
     if (!g) {
-      g = { name, counts: emptyCounts(), estimated: [], oldestTodoAgeSeconds: null, paused: null, recent: { lastHour: { succeeded: 0, failed: 0 }, last24h: { succeeded: 0, failed: 0 } } };
+      g = {
+        name,
+        counts: emptyCounts(),
+        estimated: [],
+        oldestTodoAgeSeconds: null,
+        paused: null,
+        recent: { lastHour: { succeeded: 0, failed: 0 }, last24h: { succeeded: 0, failed: 0 } },
+      };
       groups.set(name, g);
     }
     return g;
@@ -85,7 +86,6 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
     const names = await db.query(jobsQueueNames(MAX_GROUPS));
     for (const row of names.rows) group(row.name);
   }
-
 
   // 2.x's `aborting` is a running state outside every index: it is counted with the final
   // statuses (same scan or sample) and folded into `doing`.
@@ -142,7 +142,9 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
 
   const withBacklog = [...groups.values()].filter((g) => g.counts.todo > 0).map((g) => g.name);
   if (withBacklog.length > 0) {
-    const oldest = await db.query(jobsOldestDueTodo(column, withBacklog, OLDEST_CANDIDATES, schema.has('retried_event') ? WAITING_EVENTS_34 : WAITING_EVENTS, schema.has('deferred_at')));
+    const oldest = await db.query(
+      jobsOldestDueTodo(column, withBacklog, OLDEST_CANDIDATES, schema.has('retried_event') ? WAITING_EVENTS_34 : WAITING_EVENTS, schema.has('deferred_at')),
+    );
     const now = Date.now();
     for (const row of oldest.rows) {
       if (row.waiting_since) group(row.key).oldestTodoAgeSeconds = Math.max(0, Math.round((now - row.waiting_since.getTime()) / 1000));

@@ -105,7 +105,13 @@ export async function getHealthSummary(ctx: QueueContext, period: { from: Date; 
       const s = stats.queues.find((q) => q.name === name);
       const c = current.perQueue.get(name) ?? { failed: 0, succeeded: 0 };
       const p = previous.perQueue.get(name) ?? { failed: 0, succeeded: 0 };
-      return { name, todo: s?.counts.todo ?? 0, oldestWaitSeconds: s?.oldestTodoAgeSeconds ?? null, current: outcomes(c.failed, c.succeeded), previous: outcomes(p.failed, p.succeeded) };
+      return {
+        name,
+        todo: s?.counts.todo ?? 0,
+        oldestWaitSeconds: s?.oldestTodoAgeSeconds ?? null,
+        current: outcomes(c.failed, c.succeeded),
+        previous: outcomes(p.failed, p.succeeded),
+      };
     });
     const sum = (list: SummaryQueue[], pick: (q: SummaryQueue) => number) => list.reduce((n, q) => n + pick(q), 0);
     const topFailingTasks = [...current.perTask.values()]
@@ -118,8 +124,14 @@ export async function getHealthSummary(ctx: QueueContext, period: { from: Date; 
       previousFrom: previousFrom.toISOString(),
       queues,
       totals: {
-        current: outcomes(sum(queues, (q) => q.current.failed), sum(queues, (q) => q.current.succeeded)),
-        previous: outcomes(sum(queues, (q) => q.previous.failed), sum(queues, (q) => q.previous.succeeded)),
+        current: outcomes(
+          sum(queues, (q) => q.current.failed),
+          sum(queues, (q) => q.current.succeeded),
+        ),
+        previous: outcomes(
+          sum(queues, (q) => q.previous.failed),
+          sum(queues, (q) => q.previous.succeeded),
+        ),
         todo: sum(queues, (q) => q.todo),
       },
       topFailingTasks,

@@ -30,9 +30,7 @@ export async function listWorkers(ctx: QueueContext): Promise<WorkersResult> {
   }
   try {
     const staleAfterSeconds = ctx.settings.stalledHeartbeatSeconds;
-    const rows = (
-      await ctx.db.query(workersWithJobs(staleAfterSeconds, WORKERS_LIMIT + 1))
-    ).rows;
+    const rows = (await ctx.db.query(workersWithJobs(staleAfterSeconds, WORKERS_LIMIT + 1))).rows;
     const workers = rows.slice(0, WORKERS_LIMIT).map((r) => ({
       id: r.id,
       lastHeartbeat: r.last_heartbeat.toISOString(),

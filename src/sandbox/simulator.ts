@@ -60,7 +60,7 @@ async function detectWorkerCalls(pool: pg.Pool): Promise<WorkerCalls> {
   const pick = pickWorkerCalls(names);
   if (pick.kind === 'found') return pick.calls;
   throw new JobqError('not_procrastinate', `The workload simulator found no Procrastinate function to ${pick.missing.join(', ')} jobs in this database.`, {
-    hint: 'Point JOB_QUEUE_DATABASE_URL at a database with Procrastinate\'s schema applied (its schema on the search_path), or set JOBQ_SANDBOX_SIMULATE=false.',
+    hint: "Point JOB_QUEUE_DATABASE_URL at a database with Procrastinate's schema applied (its schema on the search_path), or set JOBQ_SANDBOX_SIMULATE=false.",
     runbookSection: 'database-connectivity',
   });
 }

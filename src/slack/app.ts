@@ -41,7 +41,9 @@ export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botU
     http = new JobqReceiver({ routes, log: deps.log });
   } else {
     if (!config.SLACK_SIGNING_SECRET) {
-      throw new JobqError('config_missing', 'SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests (or set SLACK_APP_TOKEN for Socket Mode).', { runbookSection: 'using-jobq' });
+      throw new JobqError('config_missing', 'SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests (or set SLACK_APP_TOKEN for Socket Mode).', {
+        runbookSection: 'using-jobq',
+      });
     }
     const replay = createReplayGuard({ pool: deps.queue.db, ready: deps.migrated, log: deps.log });
     http = new JobqReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, replay, routes, log: deps.log });

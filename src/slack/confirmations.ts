@@ -16,7 +16,8 @@ export function createConfirmations(pool: Db, ttlSeconds: number) {
   async function explain(id: string): Promise<JobqError> {
     const row = (await pool.query(confirmationsById(id))).rows[0];
     if (!row) return new JobqError('not_found', 'This confirmation is unknown (it may come from another jobq database).', { runbookSection: 'retrying-jobs-safely' });
-    if (row.state === 'running' || row.state === 'done') return new JobqError('conflict', `Already confirmed by <@${row.decided_by}>: it runs once.`, { runbookSection: 'retrying-jobs-safely' });
+    if (row.state === 'running' || row.state === 'done')
+      return new JobqError('conflict', `Already confirmed by <@${row.decided_by}>: it runs once.`, { runbookSection: 'retrying-jobs-safely' });
     if (row.state === 'cancelled') return new JobqError('conflict', `Cancelled by <@${row.decided_by}>.`, { runbookSection: 'retrying-jobs-safely' });
     return new JobqError('expired', 'This preview expired: run the command again for a fresh one.', { runbookSection: 'retrying-jobs-safely' });
   }

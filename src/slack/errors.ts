@@ -75,7 +75,7 @@ export function classifySlackError(error: unknown): SlackFailure | null {
 
 const scopeUse = (scope: string) => BOT_SCOPES.find((s) => s.scope === scope)?.usedFor;
 
-const ADD_SCOPE = "add it under OAuth & Permissions -> Bot Token Scopes (or update the app from manifest.yml), then reinstall the app to the workspace";
+const ADD_SCOPE = 'add it under OAuth & Permissions -> Bot Token Scopes (or update the app from manifest.yml), then reinstall the app to the workspace';
 
 /** The problem a missing scope causes, named after the token that lacks it. */
 export function missingScopeProblem(scope: string): SlackProblem {
@@ -121,7 +121,10 @@ export function channelProblem(failure: SlackFailure, target: { variable: string
   }
   switch (failure.kind) {
     case 'rate_limited':
-      return problem('Slack is rate limiting the bot (429)', 'nothing to do unless it lasts: jobq waits for Retry-After and keeps what it has to post; lower JOBQ_ALERT_MAX_PER_MINUTE if it does');
+      return problem(
+        'Slack is rate limiting the bot (429)',
+        'nothing to do unless it lasts: jobq waits for Retry-After and keeps what it has to post; lower JOBQ_ALERT_MAX_PER_MINUTE if it does',
+      );
     case 'transient':
       return problem(
         failure.code.startsWith('http_') ? `Slack answered HTTP ${failure.code.slice(5)}` : `Slack could not be reached (${failure.code})`,

@@ -31,7 +31,8 @@ export async function answer(options: { log: Logger; render: RenderOptions }, in
   let failure: JobqError | undefined;
   try {
     await run(reply);
-    if (!reply.answered) failure = new JobqError('internal', 'jobq finished without an answer to this request: this is a bug in jobq, please report it.', { runbookSection: 'troubleshooting' });
+    if (!reply.answered)
+      failure = new JobqError('internal', 'jobq finished without an answer to this request: this is a bug in jobq, please report it.', { runbookSection: 'troubleshooting' });
   } catch (error) {
     failure = asJobqError(error);
     if (failure.code === 'internal') log.error({ err: error, request: interaction.label }, 'request failed');
@@ -44,6 +45,8 @@ export async function answer(options: { log: Logger; render: RenderOptions }, in
   } catch (error) {
     // The rich reply was refused (or the placeholder had failed): one plain retry, then give up loudly.
     log.warn({ err: error, request: interaction.label }, 'could not send the error reply; retrying as plain text');
-    await interaction.respond({ response_type: 'ephemeral', replace_original: false, text: message.text }).catch((again: unknown) => log.error({ err: again, request: interaction.label }, 'could not answer the request'));
+    await interaction
+      .respond({ response_type: 'ephemeral', replace_original: false, text: message.text })
+      .catch((again: unknown) => log.error({ err: again, request: interaction.label }, 'could not answer the request'));
   }
 }

@@ -32,7 +32,7 @@ export function configuredChannels(config: Config): ConfiguredChannel[] {
   const list: ConfiguredChannel[] = [];
   if (config.JOBQ_ALERT_CHANNEL) list.push({ variable: 'JOBQ_ALERT_CHANNEL', channel: config.JOBQ_ALERT_CHANNEL });
   if (config.JOBQ_AUDIT_CHANNEL) list.push({ variable: 'JOBQ_AUDIT_CHANNEL', channel: config.JOBQ_AUDIT_CHANNEL });
-  config.JOBQ_SUMMARY_SCHEDULES.forEach((s, i) => list.push({ variable: `JOBQ_SUMMARY_SCHEDULES[${i}].channel`, channel: s.channel }));
+  for (const [i, s] of config.JOBQ_SUMMARY_SCHEDULES.entries()) list.push({ variable: `JOBQ_SUMMARY_SCHEDULES[${i}].channel`, channel: s.channel });
   return list;
 }
 
@@ -142,7 +142,13 @@ export async function slackDoctorWarnings(config: Config): Promise<{ code: strin
   try {
     result = await runSlackPreflight(preflightClient(config), config);
   } catch (error) {
-    return [{ code: 'slack_check_failed', message: `The Slack checks failed: ${String((error as Error)?.message ?? error)}`, hint: 'Run the bot with LOG_LEVEL=debug and look at the Slack calls.' }];
+    return [
+      {
+        code: 'slack_check_failed',
+        message: `The Slack checks failed: ${String((error as Error)?.message ?? error)}`,
+        hint: 'Run the bot with LOG_LEVEL=debug and look at the Slack calls.',
+      },
+    ];
   }
   return result.problems.map((p) => ({ code: `slack_${p.code}`, message: `${p.message}.`, hint: capitalize(p.fix) }));
 }

@@ -29,14 +29,24 @@ const BODY_LIMIT_BYTES = 1_000_000;
 const FALLBACK_ACK_MS = 2_500;
 
 const str = z.string();
-const slashCommand = z.looseObject({ command: z.string().regex(/^\/\S{1,64}$/), text: z.string(), user_id: str.min(1), channel_id: str.min(1), response_url: z.url(), team_id: str.optional() });
+const slashCommand = z.looseObject({
+  command: z.string().regex(/^\/\S{1,64}$/),
+  text: z.string(),
+  user_id: str.min(1),
+  channel_id: str.min(1),
+  response_url: z.url(),
+  team_id: str.optional(),
+});
 const interactive = z.looseObject({
   type: z.enum(['block_actions', 'view_submission', 'view_closed', 'shortcut', 'message_action', 'block_suggestion']),
   user: z.looseObject({ id: str.min(1) }),
 });
 const blockActions = z.looseObject({
   type: z.literal('block_actions'),
-  actions: z.array(z.looseObject({ action_id: str.min(1).max(255), value: str.optional() })).min(1).max(25),
+  actions: z
+    .array(z.looseObject({ action_id: str.min(1).max(255), value: str.optional() }))
+    .min(1)
+    .max(25),
   response_url: z.url().optional(),
 });
 const eventsApi = z.union([
@@ -222,9 +232,7 @@ export class JobqReceiver implements Receiver {
     const retryReason = header('x-slack-retry-reason');
     const context: RequestContext = { kind, id: String(body.trigger_id ?? body.event_id ?? ''), user: userOf(body) };
     try {
-      await requestContext.run(context, () =>
-        this.app!.processEvent({ body, ack, ...(retryNum ? { retryNum: Number(retryNum) } : {}), ...(retryReason ? { retryReason } : {}) }),
-      );
+      await requestContext.run(context, () => this.app!.processEvent({ body, ack, ...(retryNum ? { retryNum: Number(retryNum) } : {}), ...(retryReason ? { retryReason } : {}) }));
       // Bolt returns once every listener is done; an event no listener took still gets its 200.
       await ack();
     } catch (error) {

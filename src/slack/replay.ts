@@ -52,7 +52,7 @@ export function createReplayGuard(options: { pool: Db; ready: () => Promise<void
           }),
         ]);
       } catch (error) {
-        options.log.debug({ err: error }, 'replay check fell back to this replica\'s memory');
+        options.log.debug({ err: error }, "replay check fell back to this replica's memory");
         return true;
       } finally {
         clearTimeout(timer);

@@ -122,7 +122,11 @@ describe('failure alerts', () => {
 
     const historyBefore = slack.calls('conversations.history').length;
     await start();
-    await until(async () => (await db.worker.query(`SELECT pending_hi FROM jobq.alert_cursor WHERE name = 'failures'`)).rows[0].pending_hi === null, 5_000, 'the batch to complete');
+    await until(
+      async () => (await db.worker.query(`SELECT pending_hi FROM jobq.alert_cursor WHERE name = 'failures'`)).rows[0].pending_hi === null,
+      5_000,
+      'the batch to complete',
+    );
     expect(alertsFor('app.crash')).toHaveLength(1); // recognised by its metadata, not repeated
     expect(slack.calls('conversations.history').length).toBeGreaterThan(historyBefore);
     const recorded = await db.worker.query(`SELECT kind, parent_ts FROM jobq.failure_alerts WHERE task_name = 'app.crash'`);

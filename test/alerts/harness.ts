@@ -58,16 +58,24 @@ export const startEmulator = () => startSlackEmulator({ botToken: BOT_TOKEN });
 
 /** Resolves once some replica leads and the failure cursor exists (failures after this are alerted). */
 export async function waitForTail(db: TestDb, timeoutMs = 5_000): Promise<number> {
-  return until(async () => {
-    const row = await db.worker.query<{ last_event_id: string }>(`SELECT last_event_id FROM jobq.alert_cursor WHERE name = 'failures'`).catch(() => ({ rows: [] }));
-    return row.rows[0] ? { id: Number(row.rows[0].last_event_id) } : undefined;
-  }, timeoutMs, 'the failure cursor').then((r) => r.id);
+  return until(
+    async () => {
+      const row = await db.worker.query<{ last_event_id: string }>(`SELECT last_event_id FROM jobq.alert_cursor WHERE name = 'failures'`).catch(() => ({ rows: [] }));
+      return row.rows[0] ? { id: Number(row.rows[0].last_event_id) } : undefined;
+    },
+    timeoutMs,
+    'the failure cursor',
+  ).then((r) => r.id);
 }
 
 /** Resolves once the tail runs and no batch is being delivered (the cursor is at rest). */
 export async function waitForIdle(db: TestDb, timeoutMs = 5_000): Promise<void> {
   await waitForTail(db, timeoutMs);
-  await until(async () => (await db.worker.query(`SELECT pending_hi FROM jobq.alert_cursor WHERE name = 'failures'`)).rows[0]?.pending_hi === null, timeoutMs, 'no failure batch in delivery');
+  await until(
+    async () => (await db.worker.query(`SELECT pending_hi FROM jobq.alert_cursor WHERE name = 'failures'`)).rows[0]?.pending_hi === null,
+    timeoutMs,
+    'no failure batch in delivery',
+  );
 }
 
 /** Polls an async check with a deadline (for database state; Slack state uses emulator.waitFor). */
@@ -107,7 +115,10 @@ export async function failJobs(db: TestDb, count: number, queue: string, tasks: 
       [queue, tasks, count],
     );
     await client.query(`UPDATE procrastinate_jobs SET status = 'doing' WHERE status = 'todo' AND queue_name = $1 AND task_name = ANY($2::text[])`, [queue, tasks]);
-    await client.query(`UPDATE procrastinate_jobs SET status = 'failed', attempts = attempts + 1 WHERE status = 'doing' AND queue_name = $1 AND task_name = ANY($2::text[])`, [queue, tasks]);
+    await client.query(`UPDATE procrastinate_jobs SET status = 'failed', attempts = attempts + 1 WHERE status = 'doing' AND queue_name = $1 AND task_name = ANY($2::text[])`, [
+      queue,
+      tasks,
+    ]);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
@@ -116,4 +127,3 @@ export async function failJobs(db: TestDb, count: number, queue: string, tasks: 
     client.release();
   }
 }
-

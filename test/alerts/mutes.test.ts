@@ -27,7 +27,13 @@ describe('silences and alert buttons', () => {
   const alertsFor = (task: string) => tagged(b.slack, ALERTS, METADATA_TYPE.failure, (p) => p.task === task);
   const reply = (predicate: (text: string) => boolean, user = 'U_OPERATOR', channel = 'C_OPS') =>
     b.slack.waitFor(() => b.slack.messages(channel).find((m) => (m.visibleTo === undefined || m.visibleTo === user) && predicate(blockText(m))), 5_000, 'a matching reply');
-  const mute = async (id: string) => (await db.worker.query(`SELECT suppressed_alerts::int AS alerts, suppressed_failures::int AS failures, ended_at, end_reason FROM jobq.mutes WHERE target = $1 ORDER BY id DESC LIMIT 1`, [id])).rows[0];
+  const mute = async (id: string) =>
+    (
+      await db.worker.query(
+        `SELECT suppressed_alerts::int AS alerts, suppressed_failures::int AS failures, ended_at, end_reason FROM jobq.mutes WHERE target = $1 ORDER BY id DESC LIMIT 1`,
+        [id],
+      )
+    ).rows[0];
 
   it('refuses a mute from someone without write access, and audits the refusal', async () => {
     await b.slack.slashCommand({ text: 'mute emails 1h noisy', userId: 'U_VIEWER', channelId: 'C_OPS' });

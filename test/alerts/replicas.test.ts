@@ -100,7 +100,9 @@ describe.each([2, 3])('%i replicas', (count) => {
         await until(async () => !first.alerts.isLeader(), 3 * CHECK_MS + 1_000, 'the cut-off leader to step down');
         const steppedDown = Date.now() - cutAt;
         const next = await until(async () => leaders().find((r) => r !== first), LOST_LEADER_BOUND_MS, 'a new leader');
-        console.log(`${count} replicas: leader cut off; it stepped down after ${steppedDown} ms, failover took ${Date.now() - cutAt} ms (check ${CHECK_MS} ms, lease ${3 * CHECK_MS} ms)`);
+        console.log(
+          `${count} replicas: leader cut off; it stepped down after ${steppedDown} ms, failover took ${Date.now() - cutAt} ms (check ${CHECK_MS} ms, lease ${3 * CHECK_MS} ms)`,
+        );
         expect(leaders()).toEqual([next]);
       } finally {
         clearInterval(watcher);

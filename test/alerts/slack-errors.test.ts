@@ -34,7 +34,8 @@ describe('Slack errors at run time', () => {
   });
 
   /** chat.postMessage calls to `channel` that Slack answered with `error`. */
-  const refused = (channel: string, error: string) => b!.slack.calls('chat.postMessage').filter((c) => c.body.channel === channel && (c.response as { error?: string } | undefined)?.error === error);
+  const refused = (channel: string, error: string) =>
+    b!.slack.calls('chat.postMessage').filter((c) => c.body.channel === channel && (c.response as { error?: string } | undefined)?.error === error);
   /** Run-time warnings (not the preflight's) about posting to a channel. */
   const postWarnings = (code: string) => b!.logs.atLeast(WARN).filter((l) => l.slackError === code && l.purpose === 'post');
   const readyz = async () => {
@@ -44,7 +45,9 @@ describe('Slack errors at run time', () => {
   const alertsFor = (channel: string, task: string) => tagged(b!.slack, channel, METADATA_TYPE.failure, (p) => p.task === task);
 
   it('alert channel without the bot: nothing posts, one warning names JOBQ_ALERT_CHANNEL and /invite; once invited every failure is delivered', async () => {
-    b = await startTestBot(db, { ...FAST, JOBQ_ALERTS_DISABLED: 'stalled,backlog,no-workers' }, 'http', { channels: withChannel({ id: 'C_ALERTS', name: 'alerts', isMember: false }) });
+    b = await startTestBot(db, { ...FAST, JOBQ_ALERTS_DISABLED: 'stalled,backlog,no-workers' }, 'http', {
+      channels: withChannel({ id: 'C_ALERTS', name: 'alerts', isMember: false }),
+    });
     await waitForIdle(db);
     await f.jobs(3, { queue: 'emails', task: 'app.notify', status: 'failed' });
     await b.slack.waitFor(() => refused('C_ALERTS', 'not_in_channel').length >= 1, 5_000, 'a refused alert');
@@ -138,10 +141,13 @@ describe('Slack errors at run time', () => {
     const ticks = Number(first.metadata!.event_payload.ticks);
     expect(ticks).toBeGreaterThanOrEqual(3);
     // Every tick claimed while the channel was broken is recorded as covered by that one summary.
-    const covered = async () => (await db.worker.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobq.summary_ticks WHERE channel = 'C_SUM' AND ts = $1`, [first.ts])).rows[0]!.n;
+    const covered = async () =>
+      (await db.worker.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobq.summary_ticks WHERE channel = 'C_SUM' AND ts = $1`, [first.ts])).rows[0]!.n;
     await until(async () => (await covered()) === ticks, 5_000, `${ticks} ticks recorded as posted`);
     const tickAt = Date.parse(String(first.metadata!.event_payload.tick));
-    const unposted = await db.worker.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobq.summary_ticks WHERE channel = 'C_SUM' AND ts IS NULL AND tick_at <= $1`, [new Date(tickAt)]);
+    const unposted = await db.worker.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobq.summary_ticks WHERE channel = 'C_SUM' AND ts IS NULL AND tick_at <= $1`, [
+      new Date(tickAt),
+    ]);
     expect(unposted.rows[0]!.n).toBe(0);
     // And the schedule carries on normally.
     await b.slack.waitFor(() => tagged(b!.slack, 'C_SUM', METADATA_TYPE.summary).length >= 2, 5_000, 'the next summary');

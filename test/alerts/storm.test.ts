@@ -38,14 +38,20 @@ describe('a failure storm', () => {
     }
     const total = () => tagged(slack, CHANNEL, METADATA_TYPE.failure).reduce((n, m) => n + failuresIn(m), 0);
     await slack.waitFor(() => total() === 10_000, 45_000, 'the alert totals to reach 10,000');
-    await until(async () => (await db.worker.query(`SELECT pending_hi FROM jobq.alert_cursor WHERE name = 'failures'`)).rows[0].pending_hi === null, 10_000, 'the last batch to finish');
+    await until(
+      async () => (await db.worker.query(`SELECT pending_hi FROM jobq.alert_cursor WHERE name = 'failures'`)).rows[0].pending_hi === null,
+      10_000,
+      'the last batch to finish',
+    );
     const seconds = (Date.now() - began) / 1000;
 
     const parents = tagged(slack, CHANNEL, METADATA_TYPE.failure);
     const posted = slack.messages(CHANNEL, { ephemeral: false }); // top-level and thread replies
     const recorded = await db.worker.query<{ failures: string }>(`SELECT coalesce(sum(failures), 0) AS failures FROM jobq.failure_alerts WHERE queue_name = 'storm'`);
     const rateLimited = slack.calls().filter((c) => c.status === 429).length;
-    console.log(`storm: 10,000 failures -> ${parents.length} alerts, ${posted.length} messages in all, ${slack.calls('chat.update').filter((c) => c.status === 200).length} updates, ${rateLimited} answered 429, ${seconds.toFixed(1)} s`);
+    console.log(
+      `storm: 10,000 failures -> ${parents.length} alerts, ${posted.length} messages in all, ${slack.calls('chat.update').filter((c) => c.status === 200).length} updates, ${rateLimited} answered 429, ${seconds.toFixed(1)} s`,
+    );
 
     expect(parents).toHaveLength(TASKS.length); // one per queue/task group
     expect(posted.length).toBeLessThanOrEqual(MAX_PER_MINUTE);
@@ -56,7 +62,10 @@ describe('a failure storm', () => {
       expect(failuresIn(parent!)).toBeGreaterThan(3_000);
     }
     // Never more than one post per second in the channel.
-    const posts = slack.calls('chat.postMessage').filter((c) => c.status === 200).map((c) => c.at);
+    const posts = slack
+      .calls('chat.postMessage')
+      .filter((c) => c.status === 200)
+      .map((c) => c.at);
     for (let i = 1; i < posts.length; i++) expect(posts[i]! - posts[i - 1]!).toBeGreaterThanOrEqual(950);
   });
 });
@@ -93,7 +102,14 @@ describe('the per-minute cap', () => {
     await slack.waitFor(() => failuresIn(tagged(slack, CHANNEL, METADATA_TYPE.failure, (p) => p.task === 'app.cap.a')[0]!) === 33, 5_000, 'app.cap.a updated from 23 to 33');
     // A new group must wait for the cap: nothing is posted, its failures stay counted for later.
     await failJobs(db, 4, 'cap', ['app.cap.new']);
-    await until(async () => { const t = alerter.alerts.tailState(); return t?.heldForCap && t.pending === 4; }, 5_000, 'the batch held for the cap');
+    await until(
+      async () => {
+        const t = alerter.alerts.tailState();
+        return t?.heldForCap && t.pending === 4;
+      },
+      5_000,
+      'the batch held for the cap',
+    );
     expect(slack.messages(CHANNEL, { ephemeral: false })).toHaveLength(3);
     const cursor = await db.worker.query(`SELECT pending_hi FROM jobq.alert_cursor WHERE name = 'failures'`);
     expect(cursor.rows[0].pending_hi).toBeNull(); // nothing half-delivered: the new group is simply not flushed yet

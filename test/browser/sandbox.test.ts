@@ -60,19 +60,26 @@ describe.skipIf(!hasChromium)('the sandbox in a real browser', () => {
 
   it('answers /jobq stats', { timeout: 60_000 }, async () => {
     // The simulated workers defer their first jobs within a second or two of the start.
-    await expect.poll(async () => Number((await sandbox.bot.deps.queue.db.query<{ n: string }>(`SELECT count(*) AS n FROM procrastinate_jobs`)).rows[0]!.n), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number((await sandbox.bot.deps.queue.db.query<{ n: string }>(`SELECT count(*) AS n FROM procrastinate_jobs`)).rows[0]!.n), { timeout: 15_000 })
+      .toBeGreaterThan(0);
     await send('/jobq stats');
     await expect.poll(async () => message('Queue stats').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     const reply = message('Queue stats').last();
     expect(await reply.getAttribute('data-ephemeral')).toBe('true');
-    expect(await reply.innerText()).toMatch(/emails|reports|webhooks|billing/);
+    expect(await reply.textContent()).toMatch(/emails|reports|webhooks|billing/);
   });
 
   let failingQueue = '';
   it('previews retry-all for a queue with failures, and the operator confirms it', { timeout: 90_000 }, async () => {
     // The simulated workers fail some runs; retry the first queue that has a failed job.
     await expect
-      .poll(async () => (failingQueue = (await sandbox.bot.deps.queue.db.query<{ queue_name: string }>(`SELECT queue_name FROM procrastinate_jobs WHERE status = 'failed' LIMIT 1`)).rows[0]?.queue_name ?? ''), { timeout: 45_000 })
+      .poll(
+        async () =>
+          (failingQueue =
+            (await sandbox.bot.deps.queue.db.query<{ queue_name: string }>(`SELECT queue_name FROM procrastinate_jobs WHERE status = 'failed' LIMIT 1`)).rows[0]?.queue_name ?? ''),
+        { timeout: 45_000 },
+      )
       .not.toBe('');
     await send(`/jobq retry-all --queue ${failingQueue}`);
     const preview = message(/Retry \d+ failed jobs?\?/).last();

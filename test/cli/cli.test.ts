@@ -135,7 +135,11 @@ describe('jobq CLI', () => {
       expect(stats.stdout).toMatch(/QUEUE/);
       expect(stats.stdout).toMatch(/emails/);
       expect(failed.code).toBe(0);
-      const rowIds = failed.stdout.split('\n').map((line) => /^\s*(\d+)\s/.exec(line)?.[1]).filter(Boolean).map(Number);
+      const rowIds = failed.stdout
+        .split('\n')
+        .map((line) => /^\s*(\d+)\s/.exec(line)?.[1])
+        .filter(Boolean)
+        .map(Number);
       expect(rowIds).toEqual([...ids.failed].reverse());
       expect(job.code).toBe(0);
       expect(job.stdout).toMatch(new RegExp(`^Job ${ids.todo}: todo`));

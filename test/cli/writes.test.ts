@@ -80,7 +80,16 @@ describe('jobq CLI changes', () => {
   it('asks on a terminal and goes ahead only on yes', async () => {
     const ids = await f.jobs(2, { queue: 'emails', status: 'failed' });
     const output: string[] = [];
-    const io = (answer: string): CliIo => ({ out: (t) => output.push(t), err: (t) => output.push(t), env: { ...env }, interactive: true, ask: async (q) => (output.push(q), answer) });
+    const io = (answer: string): CliIo => ({
+      out: (t) => output.push(t),
+      err: (t) => output.push(t),
+      env: { ...env },
+      interactive: true,
+      ask: async (q) => {
+        output.push(q);
+        return answer;
+      },
+    });
     expect(await main(['retry-all', '--queue', 'emails'], io('n'))).toBe(0);
     expect(output.join('\n')).toContain('Retry 2 jobs? [y/N]');
     expect(await f.status(ids[0]!)).toBe('failed');

@@ -39,8 +39,15 @@ describe('connectionSettings', () => {
       env,
     );
     expect(config).toEqual({
-      host: 'db.example.com', port: 6543, user: 'app@corp', password: 'p@ss/word', database: 'my db',
-      application_name: 'jobq-test', options: '-c search_path=queue', connectionTimeoutMillis: 3_000, ssl: false,
+      host: 'db.example.com',
+      port: 6543,
+      user: 'app@corp',
+      password: 'p@ss/word',
+      database: 'my db',
+      application_name: 'jobq-test',
+      options: '-c search_path=queue',
+      connectionTimeoutMillis: 3_000,
+      ssl: false,
     });
     expect(config).not.toHaveProperty('connectionString');
   });
@@ -91,8 +98,9 @@ describe('connectionSettings', () => {
     const { tls } = connectionSettings('postgres://u@db.example.com/app?sslrootcert=system', env);
     expect(tls).toMatchObject({ mode: 'verify-full', verify: 'full', rootCert: 'system' });
     expect(tls.first).not.toHaveProperty('ca');
-    expect(configError(() => connectionSettings('postgres://u@db.example.com/app?sslrootcert=system&sslmode=require', env)).message)
-      .toBe('sslrootcert=system needs sslmode=verify-full, not require.');
+    expect(configError(() => connectionSettings('postgres://u@db.example.com/app?sslrootcert=system&sslmode=require', env)).message).toBe(
+      'sslrootcert=system needs sslmode=verify-full, not require.',
+    );
   });
 
   it('reads PGSSLMODE, PGSSLROOTCERT, PGSSLCERT and PGSSLKEY when the URL does not say; the URL wins', () => {
@@ -103,7 +111,7 @@ describe('connectionSettings', () => {
     expect(connectionSettings('postgres://u@db.example.com/app?sslmode=disable', fromEnv).tls.mode).toBe('disable');
   });
 
-  it('keeps node-postgres\' own ssl parameter meaning what it meant', () => {
+  it("keeps node-postgres' own ssl parameter meaning what it meant", () => {
     expect(connectionSettings('postgres://u@h/app?ssl=true', env).tls.mode).toBe('verify-full');
     expect(connectionSettings('postgres://u@h/app?ssl=no-verify', env).tls.mode).toBe('require');
     expect(connectionSettings('postgres://u@h/app?ssl=false', env).tls.mode).toBe('disable');
@@ -145,7 +153,9 @@ describe('connectionSettings', () => {
     }
     const key = configError(() => connectionSettings(`postgres://u@h/app?sslcert=${certs.clientCert}&sslkey=/no/key.pem`, env));
     expect(key.message).toBe('Cannot read the client key "/no/key.pem" named by sslkey: no such file.');
-    const wrongPassword = configError(() => connectionSettings(`postgres://u:hunter2@h/app?sslcert=${certs.clientCert}&sslkey=${certs.clientKeyEncrypted}&sslpassword=not-it`, env));
+    const wrongPassword = configError(() =>
+      connectionSettings(`postgres://u:hunter2@h/app?sslcert=${certs.clientCert}&sslkey=${certs.clientKeyEncrypted}&sslpassword=not-it`, env),
+    );
     expect(wrongPassword.message).toBe(`The client key "${certs.clientKeyEncrypted}" (sslkey) could not be decrypted with sslpassword.`);
     const noPassword = configError(() => connectionSettings(`postgres://u@h/app?sslcert=${certs.clientCert}&sslkey=${certs.clientKeyEncrypted}`, env));
     expect(noPassword.hint).toMatch(/sslpassword=/);

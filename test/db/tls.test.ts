@@ -51,11 +51,12 @@ async function viaPool(settings: ConnectionSettings): Promise<Session> {
   const pool = new pg.Pool({ ...settings.config, max: 5, connectionTimeoutMillis: 5_000, Client: tlsNegotiatingClient(negotiator) });
   pool.on('error', () => undefined);
   try {
-    const first = await Promise.all([1, 2, 3].map(() => negotiator.retrying(() => pool.query<Session>(SSL_IN_USE))))
-      .catch((error: unknown) => { throw tlsFailure(error, settings.tls) ?? error; });
+    const first = await Promise.all([1, 2, 3].map(() => negotiator.retrying(() => pool.query<Session>(SSL_IN_USE)))).catch((error: unknown) => {
+      throw tlsFailure(error, settings.tls) ?? error;
+    });
     const held = await Promise.all([pool.connect(), pool.connect(), pool.connect(), pool.connect()]);
     const later = await Promise.all(held.map((client) => client.query<Session>(SSL_IN_USE)));
-    held.forEach((client) => client.release());
+    for (const client of held) client.release();
     const sessions = [...first, ...later].map((result) => result.rows[0]!);
     expect(new Set(sessions.map((s) => JSON.stringify(s))).size).toBe(1);
     return sessions[0]!;
@@ -71,7 +72,10 @@ const paths = [
 
 /** Whatever a failed connection throws, as the user would see it. */
 async function failure(attempt: Promise<unknown>): Promise<JobqError> {
-  const error = await attempt.then(() => undefined, (e: unknown) => e);
+  const error = await attempt.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error, 'the connection should have failed').toBeInstanceOf(JobqError);
   return error as JobqError;
 }
@@ -144,26 +148,32 @@ describe.skipIf(!findPgBin())('sslmode with libpq semantics', () => {
     it('require with a root certificate verifies the chain, as libpq does', async () => {
       expect(await connect(connectionSettings(url(tlsOnly, { sslmode: 'require', sslrootcert: certs.caFile }), env))).toEqual({ ssl: true, user: 'postgres' });
       const error = await failure(connect(connectionSettings(url(tlsOnly, { sslmode: 'require', sslrootcert: certs.otherCaFile }), env)));
-      expect(error.message).toBe(`The server's certificate could not be verified (sslmode=require, sslrootcert=${certs.otherCaFile}): `
-        + 'self-signed certificate in certificate chain. With a root certificate given, sslmode=require verifies it, as libpq does.');
+      expect(error.message).toBe(
+        `The server's certificate could not be verified (sslmode=require, sslrootcert=${certs.otherCaFile}): ` +
+          'self-signed certificate in certificate chain. With a root certificate given, sslmode=require verifies it, as libpq does.',
+      );
     });
 
     it('verify-ca: the right CA passes on 127.0.0.1 (no host name check), another CA fails', async () => {
       expect(await connect(connectionSettings(url(tlsOnly, { sslmode: 'verify-ca', sslrootcert: certs.caFile }), env))).toEqual({ ssl: true, user: 'postgres' });
       const error = await failure(connect(connectionSettings(url(tlsOnly, { sslmode: 'verify-ca', sslrootcert: certs.otherCaFile }), env)));
-      expect(error.message).toBe(`The server's certificate could not be verified (sslmode=verify-ca, sslrootcert=${certs.otherCaFile}): self-signed certificate in certificate chain.`);
+      expect(error.message).toBe(
+        `The server's certificate could not be verified (sslmode=verify-ca, sslrootcert=${certs.otherCaFile}): self-signed certificate in certificate chain.`,
+      );
     });
 
     it('verify-full: the host name must be on the certificate (localhost, not 127.0.0.1)', async () => {
       const error = await failure(connect(connectionSettings(url(tlsOnly, { sslmode: 'verify-full', sslrootcert: certs.caFile }), env)));
-      expect(error.message).toBe('The server\'s certificate is not for the host name jobq connected to (sslmode=verify-full checks it): '
-        + 'Hostname/IP does not match certificate\'s altnames: IP: 127.0.0.1 is not in the cert\'s list.');
+      expect(error.message).toBe(
+        "The server's certificate is not for the host name jobq connected to (sslmode=verify-full checks it): " +
+          "Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list.",
+      );
       expect(error.hint).toMatch(/verify-ca/);
       expect(await connect(connectionSettings(url(tlsOnly, { sslmode: 'verify-full', sslrootcert: certs.caFile }, 'localhost'), env))).toEqual({ ssl: true, user: 'postgres' });
       await failure(connect(connectionSettings(url(tlsOnly, { sslmode: 'verify-full', sslrootcert: certs.otherCaFile }, 'localhost'), env)));
     });
 
-    it('verify-full with sslrootcert=system trusts only public CAs, so a private CA\'s server fails', async () => {
+    it("verify-full with sslrootcert=system trusts only public CAs, so a private CA's server fails", async () => {
       const error = await failure(connect(connectionSettings(url(tlsOnly, { sslrootcert: 'system' }, 'localhost'), env)));
       expect(error.message).toMatch(/^The server's certificate could not be verified \(sslmode=verify-full, sslrootcert=system\): /);
     });
@@ -171,8 +181,9 @@ describe.skipIf(!findPgBin())('sslmode with libpq semantics', () => {
     it('a client certificate is accepted by a `hostssl ... cert` line, with or without a key password', async () => {
       const cert = { sslmode: 'verify-ca', sslrootcert: certs.caFile, sslcert: certs.clientCert };
       expect(await connect(connectionSettings(url(tlsOnly, { ...cert, sslkey: certs.clientKey }, '127.0.0.1', CERT_USER), env))).toEqual({ ssl: true, user: CERT_USER });
-      expect(await connect(connectionSettings(url(tlsOnly, { ...cert, sslkey: certs.clientKeyEncrypted, sslpassword: CLIENT_KEY_PASSWORD }, '127.0.0.1', CERT_USER), env)))
-        .toEqual({ ssl: true, user: CERT_USER });
+      expect(await connect(connectionSettings(url(tlsOnly, { ...cert, sslkey: certs.clientKeyEncrypted, sslpassword: CLIENT_KEY_PASSWORD }, '127.0.0.1', CERT_USER), env))).toEqual(
+        { ssl: true, user: CERT_USER },
+      );
       const none = await failure(connect(connectionSettings(url(tlsOnly, { sslmode: 'require' }, '127.0.0.1', CERT_USER), env)));
       expect(none.message).toMatch(/requires a client certificate for this role/);
     });
@@ -186,7 +197,7 @@ describe.skipIf(!findPgBin())('sslmode with libpq semantics', () => {
     expect(await viaClient(connectionSettings(url(tlsOrPlain, { sslmode: 'disable' }), fromEnv))).toEqual({ ssl: false, user: 'postgres' });
   });
 
-  it('~/.postgresql/root.crt counts as libpq\'s default root certificate', async () => {
+  it("~/.postgresql/root.crt counts as libpq's default root certificate", async () => {
     const other = mkdtempSync(join(tmpdir(), 'jobq-home-'));
     try {
       mkdirSync(join(other, '.postgresql'));
@@ -208,10 +219,15 @@ describe.skipIf(!findPgBin())('sslmode with libpq semantics', () => {
     const pool = new pg.Pool({ ...settings.config, max: 3, Client: tlsNegotiatingClient(negotiator) });
     try {
       expect(negotiator.usingFallback).toBe(false);
-      await negotiator.retrying(() => pool.query('SELECT 1').catch((error: unknown) => { failures += 1; throw error; }));
+      await negotiator.retrying(() =>
+        pool.query('SELECT 1').catch((error: unknown) => {
+          failures += 1;
+          throw error;
+        }),
+      );
       expect(negotiator.usingFallback).toBe(true);
       const clients = await Promise.all([pool.connect(), pool.connect(), pool.connect()]);
-      clients.forEach((client) => client.release());
+      for (const client of clients) client.release();
       expect(failures).toBe(1);
     } finally {
       await pool.end();
@@ -230,7 +246,7 @@ describe.skipIf(!findPgBin())('sslmode with libpq semantics', () => {
     }
   });
 
-  it('the warning capture works: pg\'s own parser of sslmode is what prints the SECURITY WARNING', () => {
+  it("the warning capture works: pg's own parser of sslmode is what prints the SECURITY WARNING", () => {
     // Last in this file on purpose: pg warns once per process, so nothing above could have hidden it.
     const before = printed.length;
     new pg.Client({ connectionString: `${url(tlsOnly)}?sslmode=require` });

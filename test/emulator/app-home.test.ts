@@ -48,6 +48,7 @@ function register(app: App, seen: Seen): void {
 }
 
 describe('Slack emulator: App Home', () => {
+  // biome-ignore lint/suspicious/noConfusingVoidType: cleanups are sync or async
   const cleanups: (() => Promise<unknown> | void)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -148,7 +149,10 @@ describe('Slack emulator: App Home', () => {
 
     // Bolt checks the signature of the JSON body: a forged one is refused.
     const body = JSON.stringify({ type: 'event_callback', event: { type: 'app_home_opened', user: 'U_VIEWER', channel: 'D_U_VIEWER', tab: 'home' } });
-    expect((await emulator.sendRaw(body, { 'content-type': 'application/json', 'x-slack-signature': 'v0=forged', 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) })).status).toBe(401);
+    expect(
+      (await emulator.sendRaw(body, { 'content-type': 'application/json', 'x-slack-signature': 'v0=forged', 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) }))
+        .status,
+    ).toBe(401);
     await expect(emulator.openAppHome({ userId: 'U_NOBODY' })).rejects.toThrow(/no user U_NOBODY/);
 
     // Any other event goes the same way.

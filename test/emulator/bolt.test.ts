@@ -85,8 +85,18 @@ describe('Slack emulator driving Bolt', () => {
     const emulator = await setup();
     await startHttpBot(emulator);
     const body = slashCommandBody({
-      token: 't', team_id: 'T_JOBQ', team_domain: 'jobq', channel_id: 'C_OPS', channel_name: 'ops', user_id: 'U_OPERATOR', user_name: 'operator',
-      command: '/jobq', text: '42', api_app_id: 'A_JOBQ', response_url: emulator.responseUrl('C_OPS', 'U_OPERATOR'), trigger_id: '1.2',
+      token: 't',
+      team_id: 'T_JOBQ',
+      team_domain: 'jobq',
+      channel_id: 'C_OPS',
+      channel_name: 'ops',
+      user_id: 'U_OPERATOR',
+      user_name: 'operator',
+      command: '/jobq',
+      text: '42',
+      api_app_id: 'A_JOBQ',
+      response_url: emulator.responseUrl('C_OPS', 'U_OPERATOR'),
+      trigger_id: '1.2',
     });
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
     expect((await emulator.sendRaw(body, form)).status).toBe(401);

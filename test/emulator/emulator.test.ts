@@ -95,7 +95,7 @@ describe('Slack emulator: Web API over real HTTP', () => {
     expect(await platformError(client.users.info({ user: 'U_NOPE' }))).toBe('user_not_found');
   });
 
-  it("refuses what Slack refuses: 51 blocks, long sections, 40k text, no content", async () => {
+  it('refuses what Slack refuses: 51 blocks, long sections, 40k text, no content', async () => {
     const { emulator, client } = await setup();
     const tooMany = Array.from({ length: 51 }, (_, i) => section(`row ${i}`));
     expect(await platformError(client.chat.postMessage({ channel: 'C_OPS', text: 'x', blocks: tooMany }))).toBe('invalid_blocks');
@@ -106,7 +106,9 @@ describe('Slack emulator: Web API over real HTTP', () => {
     expect(await platformError(client.chat.postMessage({ channel: 'C_OPS', text: 'a'.repeat(40_001) }))).toBe('msg_too_long');
     expect(await platformError(client.chat.postMessage({ channel: 'C_OPS', text: '' }))).toBe('no_text');
     const button = { type: 'button' as const, action_id: 'retry', text: { type: 'plain_text' as const, text: 'b'.repeat(76) } };
-    expect(await platformError(client.chat.postEphemeral({ channel: 'C_OPS', user: 'U_OPERATOR', text: 'x', blocks: [{ type: 'actions', elements: [button] }] }))).toBe('invalid_blocks');
+    expect(await platformError(client.chat.postEphemeral({ channel: 'C_OPS', user: 'U_OPERATOR', text: 'x', blocks: [{ type: 'actions', elements: [button] }] }))).toBe(
+      'invalid_blocks',
+    );
     expect(emulator.messages('C_OPS')).toEqual([]);
     // 50 blocks of 3000 characters is the most Slack takes, and the emulator takes it too.
     const ok = await client.chat.postMessage({ channel: 'C_OPS', text: 'x', blocks: Array.from({ length: 50 }, () => section('a'.repeat(3000))) });
@@ -146,14 +148,28 @@ describe('Slack emulator: Web API over real HTTP', () => {
 
   it('signs requests exactly as Bolt verifies them', () => {
     const body = slashCommandBody({
-      token: 't', team_id: 'T', team_domain: 'd', channel_id: 'C_OPS', channel_name: 'ops', user_id: 'U_OPERATOR', user_name: 'operator',
-      command: '/jobq', text: 'retry 42 & more', api_app_id: 'A', response_url: 'http://127.0.0.1/response/x', trigger_id: '1.2',
+      token: 't',
+      team_id: 'T',
+      team_domain: 'd',
+      channel_id: 'C_OPS',
+      channel_name: 'ops',
+      user_id: 'U_OPERATOR',
+      user_name: 'operator',
+      command: '/jobq',
+      text: 'retry 42 & more',
+      api_app_id: 'A',
+      response_url: 'http://127.0.0.1/response/x',
+      trigger_id: '1.2',
     });
     const now = Math.floor(Date.now() / 1000);
     const headers = signSlackRequest('s3cret', body, now);
     expect(headers['content-type']).toBe('application/x-www-form-urlencoded');
     const verify = (signed: typeof headers, raw: string, secret = 's3cret') =>
-      verifySlackRequest({ signingSecret: secret, body: raw, headers: { 'x-slack-signature': signed['x-slack-signature'], 'x-slack-request-timestamp': Number(signed['x-slack-request-timestamp']) } });
+      verifySlackRequest({
+        signingSecret: secret,
+        body: raw,
+        headers: { 'x-slack-signature': signed['x-slack-signature'], 'x-slack-request-timestamp': Number(signed['x-slack-request-timestamp']) },
+      });
     expect(() => verify(headers, body)).not.toThrow();
     expect(() => verify(headers, `${body}x`)).toThrow(/signature mismatch/);
     expect(() => verify(headers, body, 'other')).toThrow(/signature mismatch/);

@@ -38,8 +38,14 @@ describe('Slack emulator: the table block', () => {
     const { emulator, client } = await setup();
     const rows = [row(LIMITS.tableCells, 'h'), ...Array.from({ length: LIMITS.tableRows - 2 }, () => row(LIMITS.tableCells)), [rich('total'), ...row(LIMITS.tableCells - 1)]];
     expect(rows).toHaveLength(100);
-    const settings = Array.from({ length: LIMITS.tableColumnSettings }, (_, i) => (i === 0 ? { align: 'left', is_wrapped: true } : i === 1 ? null : { align: i % 2 ? 'right' : 'center' }));
-    const posted = await client.chat.postMessage({ channel: 'C_OPS', text: 'Queue stats (plain-text fallback)', blocks: [{ type: 'header', text: { type: 'plain_text', text: 'Queue stats' } }, table(rows, settings)] as never });
+    const settings = Array.from({ length: LIMITS.tableColumnSettings }, (_, i) =>
+      i === 0 ? { align: 'left', is_wrapped: true } : i === 1 ? null : { align: i % 2 ? 'right' : 'center' },
+    );
+    const posted = await client.chat.postMessage({
+      channel: 'C_OPS',
+      text: 'Queue stats (plain-text fallback)',
+      blocks: [{ type: 'header', text: { type: 'plain_text', text: 'Queue stats' } }, table(rows, settings)] as never,
+    });
     expect(posted.ok).toBe(true);
     const stored = emulator.state.get('C_OPS', posted.ts!);
     expect(stored?.blocks?.[1]).toMatchObject({ type: 'table', rows: expect.any(Array), column_settings: settings });
@@ -58,7 +64,14 @@ describe('Slack emulator: the table block', () => {
       error: 'invalid_blocks',
       messages: ['[ERROR] no more than 20 items allowed [json-pointer:/blocks/1/rows/1]'],
     });
-    expect(await refusal(client, [table([row(2)], Array.from({ length: LIMITS.tableColumnSettings + 1 }, () => ({ align: 'right' })))])).toEqual({
+    expect(
+      await refusal(client, [
+        table(
+          [row(2)],
+          Array.from({ length: LIMITS.tableColumnSettings + 1 }, () => ({ align: 'right' })),
+        ),
+      ]),
+    ).toEqual({
       error: 'invalid_blocks',
       messages: ['[ERROR] no more than 20 items allowed [json-pointer:/blocks/0/column_settings]'],
     });
@@ -84,7 +97,9 @@ describe('Slack emulator: the table block', () => {
       '[ERROR] must be an object [json-pointer:/blocks/0/column_settings/2]',
     ]);
     // A table nested in an attachment is checked the same way.
-    expect(await refusal(client, [], [{ blocks: [table([row(LIMITS.tableCells + 1)])] }])).toMatchObject({ messages: ['[ERROR] no more than 20 items allowed [json-pointer:/attachments/0/blocks/0/rows/0]'] });
+    expect(await refusal(client, [], [{ blocks: [table([row(LIMITS.tableCells + 1)])] }])).toMatchObject({
+      messages: ['[ERROR] no more than 20 items allowed [json-pointer:/attachments/0/blocks/0/rows/0]'],
+    });
   });
 
   it('allows one table per message, as Slack does (only_one_table_allowed)', async () => {

@@ -36,7 +36,18 @@ function register(app: App): void {
         blocks: [
           { type: 'header', text: { type: 'plain_text', text: 'Queues' } },
           section(`Hello <@${event.user}>, opening ${openings}. Oldest job queued <!date^${TS}^{date_num} at {time}|Nov 14, 2023>`),
-          { type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: 'Last failure ', style: { bold: true } }, { type: 'date', timestamp: TS, format: '{date_short} {time_secs}', fallback: 'Nov 14, 2023' }] }] },
+          {
+            type: 'rich_text',
+            elements: [
+              {
+                type: 'rich_text_section',
+                elements: [
+                  { type: 'text', text: 'Last failure ', style: { bold: true } },
+                  { type: 'date', timestamp: TS, format: '{date_short} {time_secs}', fallback: 'Nov 14, 2023' },
+                ],
+              },
+            ],
+          },
           { type: 'actions', elements: [{ type: 'button', action_id: 'refresh', value: 'all', text: { type: 'plain_text', text: 'Refresh' } }] },
         ],
       },
@@ -60,7 +71,10 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
     app = await startHttpApp(emulator, BOT_TOKEN, register);
     client = new WebClient(BOT_TOKEN, { slackApiUrl: emulator.apiUrl, logger: quietLogger });
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: READER.timeZone, locale: READER.locale });
     page = await context.newPage();
     await page.goto(`${emulator.url}/?user=U_OPERATOR&channel=C_OPS`);
@@ -85,9 +99,21 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
           type: 'table',
           column_settings: [{ is_wrapped: true }, { align: 'right' }, { align: 'center' }],
           rows: [
-            [{ type: 'raw_text', text: 'Queue' }, { type: 'raw_text', text: 'Todo' }, { type: 'raw_text', text: 'Failed' }],
-            [{ type: 'raw_text', text: 'emails *not bold*' }, { type: 'raw_text', text: '12' }, { type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: '3', style: { bold: true } }] }] }],
-            [{ type: 'raw_text', text: 'reports' }, { type: 'raw_text', text: '1,204' }, { type: 'raw_text', text: '0' }],
+            [
+              { type: 'raw_text', text: 'Queue' },
+              { type: 'raw_text', text: 'Todo' },
+              { type: 'raw_text', text: 'Failed' },
+            ],
+            [
+              { type: 'raw_text', text: 'emails *not bold*' },
+              { type: 'raw_text', text: '12' },
+              { type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: '3', style: { bold: true } }] }] },
+            ],
+            [
+              { type: 'raw_text', text: 'reports' },
+              { type: 'raw_text', text: '1,204' },
+              { type: 'raw_text', text: '0' },
+            ],
           ],
         },
       ] as never,
@@ -98,7 +124,7 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
     expect(await table.locator('tbody tr').count()).toBe(2);
     const cells = table.locator('tbody tr').first().locator('td');
     expect(await cells.allInnerTexts()).toEqual(['emails *not bold*', '12', '3']);
-    expect(await cells.nth(2).locator('b').innerText()).toBe('3');
+    expect(await cells.nth(2).locator('b').textContent()).toBe('3');
     const style = (n: number, property: string) => cells.nth(n).evaluate((td, p) => getComputedStyle(td).getPropertyValue(p), property);
     expect(await style(0, 'text-align')).toBe('left');
     expect(await style(0, 'white-space')).toBe('normal');
@@ -113,7 +139,11 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
     await client.chat.postMessage({
       channel: 'C_OPS',
       text: 'dates',
-      blocks: [section(`Failed <!date^${TS}^{date_long} at {time}|Nov 14, 2023 22:13 UTC>, retried <!date^${TS}^{date_num} {nonsense}|sometime>, see <!date^${TS}^{date_short}^https://example.com/job/1|the job>`)] as never,
+      blocks: [
+        section(
+          `Failed <!date^${TS}^{date_long} at {time}|Nov 14, 2023 22:13 UTC>, retried <!date^${TS}^{date_num} {nonsense}|sometime>, see <!date^${TS}^{date_short}^https://example.com/job/1|the job>`,
+        ),
+      ] as never,
     });
     const dates = message('Failed').getByTestId('date');
     await dates.first().waitFor();
@@ -130,8 +160,8 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
     await home.filter({ hasText: 'opening 1' }).waitFor();
     expect(await page.getByTestId('tab-home').getAttribute('aria-selected')).toBe('true');
     expect(await page.getByTestId('composer').isVisible()).toBe(false);
-    expect(await home.locator('.block-header').innerText()).toBe('Queues');
-    expect(await home.locator('.mention').innerText()).toBe('@operator');
+    expect(await home.locator('.block-header').textContent()).toBe('Queues');
+    expect(await home.locator('.mention').textContent()).toBe('@operator');
     expect(await home.getByTestId('date').allInnerTexts()).toEqual([formatSlackDate(TS, '{date_num} at {time}', READER), formatSlackDate(TS, '{date_short} {time_secs}', READER)]);
     expect(page.url()).toContain('app=home');
     await page.screenshot({ path: `${ARTIFACTS}emulator-home.png` });
@@ -139,7 +169,7 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
     // A click on a Home button goes to the bot as block_actions on the view; it republishes.
     await home.getByRole('button', { name: 'Refresh' }).click();
     await home.filter({ hasText: 'Refreshed all' }).waitFor();
-    expect(await home.locator('b').innerText()).toBe('all');
+    expect(await home.locator('b').textContent()).toBe('all');
 
     // The bot publishes on its own (a dashboard refresh): the open tab follows.
     await client.views.publish({ user_id: 'U_OPERATOR', view: { type: 'home', blocks: [section('12 jobs waiting')] } });
@@ -148,7 +178,7 @@ describe.skipIf(!hasChromium)('the emulator page in a real browser', () => {
     await client.views.publish({ user_id: 'U_VIEWER', view: { type: 'home', blocks: [section('only for the viewer')] } });
     await page.getByTestId('user-switcher').selectOption('U_VIEWER');
     await home.filter({ hasText: 'opening 2' }).waitFor();
-    expect(await home.locator('.mention').innerText()).toBe('@viewer');
+    expect(await home.locator('.mention').textContent()).toBe('@viewer');
   });
 
   it('keeps the app’s DM in its Messages tab', async () => {

@@ -46,8 +46,17 @@ describe('date tokens on the emulator page', () => {
   });
 
   it('parses <!date^…> with its format, optional link and fallback', () => {
-    expect(parseDateToken('!date^1392734382^{date_short_pretty} {time}|Feb 18, 2014 6:39 AM')).toEqual({ timestamp: TS, format: '{date_short_pretty} {time}', fallback: 'Feb 18, 2014 6:39 AM' });
-    expect(parseDateToken('!date^1392734382^{date}^https://example.com/jobs/1|fallback')).toEqual({ timestamp: TS, format: '{date}', url: 'https://example.com/jobs/1', fallback: 'fallback' });
+    expect(parseDateToken('!date^1392734382^{date_short_pretty} {time}|Feb 18, 2014 6:39 AM')).toEqual({
+      timestamp: TS,
+      format: '{date_short_pretty} {time}',
+      fallback: 'Feb 18, 2014 6:39 AM',
+    });
+    expect(parseDateToken('!date^1392734382^{date}^https://example.com/jobs/1|fallback')).toEqual({
+      timestamp: TS,
+      format: '{date}',
+      url: 'https://example.com/jobs/1',
+      fallback: 'fallback',
+    });
     expect(parseDateToken('!date^soon^{date}|whenever')).toMatchObject({ timestamp: Number.NaN, fallback: 'whenever' });
     expect(parseDateToken('!here')).toBeUndefined();
     expect(parseDateToken('!subteam^S1|@oncall')).toBeUndefined();

@@ -37,7 +37,9 @@ describe('Markdown renderer for the runbook page', () => {
     );
     expect(safeHref(' JavaScript:alert(1)')).toBe('#');
     expect(safeHref('mailto:ops@example.com')).toBe('mailto:ops@example.com');
-    expect(html('see <https://example.com> or https://example.org/a.')).toBe('<p>see <a href="https://example.com">https://example.com</a> or <a href="https://example.org/a">https://example.org/a</a>.</p>');
+    expect(html('see <https://example.com> or https://example.org/a.')).toBe(
+      '<p>see <a href="https://example.com">https://example.com</a> or <a href="https://example.org/a">https://example.org/a</a>.</p>',
+    );
   });
 
   it('gives headings GitHub slugs, numbering duplicates', () => {
@@ -52,7 +54,9 @@ describe('Markdown renderer for the runbook page', () => {
     expect(html('**bold** and *em* and _em_ and ~~gone~~ and procrastinate_jobs_idx and \\*not\\* and 2 * 3 * 4')).toBe(
       '<p><strong>bold</strong> and <em>em</em> and <em>em</em> and <del>gone</del> and procrastinate_jobs_idx and *not* and 2 * 3 * 4</p>',
     );
-    expect(html('**Do NOT retry** when `a*b*c` is [**bold link**](#x)')).toBe('<p><strong>Do NOT retry</strong> when <code>a*b*c</code> is <a href="#x"><strong>bold link</strong></a></p>');
+    expect(html('**Do NOT retry** when `a*b*c` is [**bold link**](#x)')).toBe(
+      '<p><strong>Do NOT retry</strong> when <code>a*b*c</code> is <a href="#x"><strong>bold link</strong></a></p>',
+    );
   });
 
   it('renders lists (nested, ordered with a start, with fenced code inside), quotes, rules and tables', () => {

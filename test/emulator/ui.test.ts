@@ -32,7 +32,19 @@ function register(app: App): void {
             type: 'actions',
             block_id: 'confirm',
             elements: [
-              { type: 'button', action_id: 'go', value: 'q1', style: 'primary', text: { type: 'plain_text', text: 'Confirm' }, confirm: { title: { type: 'plain_text', text: 'Sure?' }, text: { type: 'mrkdwn', text: 'Really' }, confirm: { type: 'plain_text', text: 'Go' }, deny: { type: 'plain_text', text: 'No' } } },
+              {
+                type: 'button',
+                action_id: 'go',
+                value: 'q1',
+                style: 'primary',
+                text: { type: 'plain_text', text: 'Confirm' },
+                confirm: {
+                  title: { type: 'plain_text', text: 'Sure?' },
+                  text: { type: 'mrkdwn', text: 'Really' },
+                  confirm: { type: 'plain_text', text: 'Go' },
+                  deny: { type: 'plain_text', text: 'No' },
+                },
+              },
             ],
           },
         ],
@@ -62,8 +74,7 @@ async function openEvents(url: string) {
       return;
     }
     buffer += value;
-    let cut: number;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+    for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
       frames.push(buffer.slice(0, cut));
       buffer = buffer.slice(cut + 2);
     }
@@ -99,7 +110,11 @@ function runbookAnchors(markdown: string): string[] {
   const seen = new Map<string, number>();
   const anchors: string[] = [];
   for (const match of markdown.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-    const base = match[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\- _]/gu, '').replace(/ /g, '-');
+    const base = match[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\- _]/gu, '')
+      .replace(/ /g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     anchors.push(n === 0 ? base : `${base}-${n}`);
@@ -108,6 +123,7 @@ function runbookAnchors(markdown: string): string[] {
 }
 
 describe('Slack emulator web page', () => {
+  // biome-ignore lint/suspicious/noConfusingVoidType: cleanups are sync or async
   const cleanups: (() => Promise<unknown> | void)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -137,7 +153,8 @@ describe('Slack emulator web page', () => {
     const html = await page.text();
     expect(html).toContain('<script type="module" src="/ui/page/main.js">');
     expect(html).toContain('href="/ui/style.css"');
-    for (const hook of ['composer', 'user-switcher', 'confirm-dialog', 'confirm-ok', 'confirm-cancel', 'composer-status', 'tab-home', 'home']) expect(html).toContain(`data-testid="${hook}"`);
+    for (const hook of ['composer', 'user-switcher', 'confirm-dialog', 'confirm-ok', 'confirm-cancel', 'composer-status', 'tab-home', 'home'])
+      expect(html).toContain(`data-testid="${hook}"`);
     expect(html).not.toMatch(/https?:\/\//); // no CDN, no remote fonts
 
     // Every module the entry point reaches, following the imports as the browser does.
@@ -153,12 +170,15 @@ describe('Slack emulator web page', () => {
       expect(js, `${path} still holds TypeScript`).not.toMatch(/^import type |: string\b/m);
       for (const [, specifier] of js.matchAll(/^(?:import|export)\b[^'"]*?from\s+'([^']+)'/gm)) queue.push(new URL(specifier!, `http://page${path}`).pathname);
     }
-    expect([...modules.keys()]).toEqual(expect.arrayContaining(['/ui/page/main.js', '/ui/page/page.js', '/ui/page/connection.js', '/ui/page/mrkdwn.js', '/ui/page/table.js', '/ui/page/home-pane.js']));
+    expect([...modules.keys()]).toEqual(
+      expect.arrayContaining(['/ui/page/main.js', '/ui/page/page.js', '/ui/page/connection.js', '/ui/page/mrkdwn.js', '/ui/page/table.js', '/ui/page/home-pane.js']),
+    );
     const js = [...modules.values()].join('\n');
     expect(js).toContain('/ui/events');
     // Message data reaches the DOM through textContent only.
     expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
-    for (const missing of ['/ui/page/nope.js', '/ui/page/../server.js', '/ui/page/Main.js', '/ui/app.js']) expect((await fetch(`${emulator.url}${missing}`)).status, missing).toBe(404);
+    for (const missing of ['/ui/page/nope.js', '/ui/page/../server.js', '/ui/page/Main.js', '/ui/app.js'])
+      expect((await fetch(`${emulator.url}${missing}`)).status, missing).toBe(404);
 
     const css = await fetch(`${emulator.url}/ui/style.css`);
     expect(css.headers.get('content-type')).toMatch(/^text\/css/);
@@ -264,7 +284,11 @@ describe('Slack emulator web page', () => {
     expect((await post(emulator, '/ui/command', { userId: 'U_JOBQ_BOT', channelId: 'C_OPS', text: 'hi' })).status).toBe(400);
     expect((await post(emulator, '/ui/command', { userId: 'U_OPERATOR', channelId: 'C_NOPE', text: 'hi' })).status).toBe(400);
     expect((await post(emulator, '/ui/command', { userId: 'U_OPERATOR', channelId: 'C_OPS', text: '  ' })).status).toBe(400);
-    const form = await fetch(`${emulator.url}/ui/command`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'userId=U_OPERATOR&channelId=C_OPS&text=hi' });
+    const form = await fetch(`${emulator.url}/ui/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'userId=U_OPERATOR&channelId=C_OPS&text=hi',
+    });
     expect(form.status).toBe(415);
     expect(emulator.messages('C_OPS').filter((m) => m.text === 'hi')).toEqual([]);
   });

@@ -52,5 +52,5 @@ export async function startTestBot(db: TestDb, env: Record<string, string> = {},
 
 /** The text of every block of a message, for assertions. */
 export function blockText(message: { text: string; blocks?: unknown[] } | undefined): string {
-  return JSON.stringify(message?.blocks ?? []) + '\n' + (message?.text ?? '');
+  return `${JSON.stringify(message?.blocks ?? [])}\n${message?.text ?? ''}`;
 }

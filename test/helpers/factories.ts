@@ -25,7 +25,14 @@ export function factories(pool: Pool | PoolClient, shape: FixtureShape) {
   return {
     async job(spec: JobSpec = {}): Promise<number> {
       if (spec.lockMode !== undefined && !v310) throw new Error(`lockMode needs a 3.10 shape; ${shape} has no lock_mode column`);
-      const values = [spec.queue ?? 'default', spec.task ?? 'app.tasks.work', JSON.stringify(spec.args ?? {}), spec.scheduledAt ?? null, spec.lock ?? null, spec.queueingLock ?? null];
+      const values = [
+        spec.queue ?? 'default',
+        spec.task ?? 'app.tasks.work',
+        JSON.stringify(spec.args ?? {}),
+        spec.scheduledAt ?? null,
+        spec.lock ?? null,
+        spec.queueingLock ?? null,
+      ];
       const inserted = await pool.query<{ id: string }>(
         v310
           ? `INSERT INTO procrastinate_jobs (queue_name, task_name, args, scheduled_at, lock, queueing_lock, lock_mode)

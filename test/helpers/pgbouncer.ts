@@ -88,14 +88,17 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     ...options.settings,
   };
   writeServerFile(join(dir, 'userlist.txt'), users.map((user) => `"${user}" ""\n`).join(''));
-  writeServerFile(join(dir, 'pgbouncer.ini'), [
-    '[databases]',
-    // The wildcard entry: any database name is passed through to the target.
-    `* = host=${target.hostname} port=${target.port || 5432}`,
-    '[pgbouncer]',
-    ...Object.entries(settings).map(([key, value]) => `${key} = ${value}`),
-    '',
-  ].join('\n'));
+  writeServerFile(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      // The wildcard entry: any database name is passed through to the target.
+      `* = host=${target.hostname} port=${target.port || 5432}`,
+      '[pgbouncer]',
+      ...Object.entries(settings).map(([key, value]) => `${key} = ${value}`),
+      '',
+    ].join('\n'),
+  );
   const asRoot = process.getuid?.() === 0;
   const args = ['-d', join(dir, 'pgbouncer.ini')];
   const started = asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', PGBOUNCER, ...args], { encoding: 'utf8' }) : spawnSync(PGBOUNCER, args, { encoding: 'utf8' });

@@ -21,7 +21,20 @@ export function signed(body: string, contentType = 'application/x-www-form-urlen
 /** A slash command with any text, answering on a fresh response URL of the emulator. */
 export function rawCommand(slack: SlackEmulator, text: string, user = 'U_OPERATOR', channel = 'C_OPS'): RawRequest {
   const responseUrl = slack.responseUrl(channel, user);
-  const body = new URLSearchParams({ token: 't', team_id: 'T_JOBQ', team_domain: 'jobq', channel_id: channel, channel_name: 'ops', user_id: user, user_name: 'someone', command: '/jobq', text, api_app_id: 'A_JOBQ', response_url: responseUrl, trigger_id: `${Date.now()}.${Math.random()}` }).toString();
+  const body = new URLSearchParams({
+    token: 't',
+    team_id: 'T_JOBQ',
+    team_domain: 'jobq',
+    channel_id: channel,
+    channel_name: 'ops',
+    user_id: user,
+    user_name: 'someone',
+    command: '/jobq',
+    text,
+    api_app_id: 'A_JOBQ',
+    response_url: responseUrl,
+    trigger_id: `${Date.now()}.${Math.random()}`,
+  }).toString();
   return { body, headers: signed(body), responseUrl };
 }
 

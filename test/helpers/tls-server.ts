@@ -31,8 +31,26 @@ function openssl(args: string[], cwd: string): void {
 const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 function makeCa(dir: string, name: string, cn: string): void {
-  openssl(['req', '-x509', ...NEW_KEY, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${cn}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...NEW_KEY,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
 }
 
 function makeSigned(dir: string, name: string, cn: string, extensions: string): void {
@@ -96,10 +114,23 @@ export function startTlsServer(certs: TestCertificates, access: TlsAccess): Thro
   });
   try {
     // Over the Unix socket: the `local` line lets the role be made whatever the TCP lines say.
-    execFileSync(process.getuid?.() === 0 ? 'runuser' : 'psql', [
-      ...(process.getuid?.() === 0 ? ['-u', 'postgres', '--', 'psql'] : []),
-      '-h', join(server.dataDir, '..'), '-p', String(server.port), '-U', 'postgres', '-d', 'postgres', '-qAtc', `CREATE ROLE ${CERT_USER} LOGIN`,
-    ], { stdio: 'pipe' });
+    execFileSync(
+      process.getuid?.() === 0 ? 'runuser' : 'psql',
+      [
+        ...(process.getuid?.() === 0 ? ['-u', 'postgres', '--', 'psql'] : []),
+        '-h',
+        join(server.dataDir, '..'),
+        '-p',
+        String(server.port),
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+        '-qAtc',
+        `CREATE ROLE ${CERT_USER} LOGIN`,
+      ],
+      { stdio: 'pipe' },
+    );
   } catch (error) {
     server.stop();
     throw error;

@@ -82,8 +82,10 @@ describe.skipIf(!hasPostgres)('throwaway infrastructure', () => {
       await query(primary.url, 'INSERT INTO harness_marks VALUES ($1)', [marker]);
       const seen = await eventually(
         'the row on the standby',
-        () => query<{ n: number }>(standby.url, `SELECT count(*)::int AS n FROM pg_class WHERE relname = 'harness_marks'`)
-          .then(async ([row]) => (row!.n === 0 ? [] : query<{ mark: string }>(standby.url, 'SELECT mark FROM harness_marks'))),
+        () =>
+          query<{ n: number }>(standby.url, `SELECT count(*)::int AS n FROM pg_class WHERE relname = 'harness_marks'`).then(async ([row]) =>
+            row!.n === 0 ? [] : query<{ mark: string }>(standby.url, 'SELECT mark FROM harness_marks'),
+          ),
         (rows) => rows.length > 0,
       );
       expect(seen).toEqual([{ mark: marker }]);
@@ -115,11 +117,14 @@ describe.skipIf(!hasPostgres)('throwaway infrastructure', () => {
     });
 
     it('speaks TLS and refuses plain connections', async () => {
-      const rows = await query<{ ssl: boolean }>({ host: '127.0.0.1', port: server.port, user: 'postgres', database: 'postgres', ssl: { rejectUnauthorized: false } },
-        'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+      const rows = await query<{ ssl: boolean }>(
+        { host: '127.0.0.1', port: server.port, user: 'postgres', database: 'postgres', ssl: { rejectUnauthorized: false } },
+        'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+      );
       expect(rows).toEqual([{ ssl: true }]);
-      await expect(query({ host: '127.0.0.1', port: server.port, user: 'postgres', database: 'postgres', ssl: false }, 'SELECT 1'))
-        .rejects.toThrow(/no pg_hba.conf entry .* no encryption/);
+      await expect(query({ host: '127.0.0.1', port: server.port, user: 'postgres', database: 'postgres', ssl: false }, 'SELECT 1')).rejects.toThrow(
+        /no pg_hba.conf entry .* no encryption/,
+      );
     });
   });
 });

@@ -35,7 +35,13 @@ describe('through PgBouncer in transaction mode', () => {
   const cli = async (argv: string[], env: Record<string, string> = {}) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t), env: { JOB_QUEUE_DATABASE_URL: url, JOBQ_LOCK_TIMEOUT_MS: '500', ...env }, interactive: false, ask: async () => '' });
+    const code = await main(argv, {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+      env: { JOB_QUEUE_DATABASE_URL: url, JOBQ_LOCK_TIMEOUT_MS: '500', ...env },
+      interactive: false,
+      ask: async () => '',
+    });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
 

@@ -144,7 +144,7 @@ describe('Procrastinate in schema `jobs`', () => {
     expect(result.err).toContain('JOB_QUEUE_SCHEMA=jobs');
   });
 
-  it('works with JOB_QUEUE_SCHEMA=jobs: reads, Procrastinate\'s own functions and triggers, doctor', async () => {
+  it("works with JOB_QUEUE_SCHEMA=jobs: reads, Procrastinate's own functions and triggers, doctor", async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 2, options: '-c search_path=jobs' });
     try {
       const id = await factories(pool, 'v3').job({ queue: 'in-jobs', status: 'failed' });

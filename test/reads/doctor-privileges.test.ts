@@ -277,7 +277,10 @@ describe.each(SHAPES)('jobq doctor and the privileges of a %s database', (shape:
     for (const name of ['retry', 'cancel', 'run-now'] as const) expect(capability(report, name).grants, name).toEqual([eventsInsert, jobsUpdate, sequence]);
     // Before 3.4, a retried failed job writes no event, so no id is taken from the sequence.
     expect(capability(report, 'retry-all').grants).toEqual(shape === 'v3' ? [eventsInsert, jobsUpdate, sequence] : [eventsInsert, jobsUpdate]);
-    expect(capability(report, 'purge').grants).toEqual([`GRANT UPDATE, DELETE ON TABLE public.procrastinate_jobs TO ${r};`, `GRANT SELECT, UPDATE ON TABLE public.procrastinate_periodic_defers TO ${r};`]);
+    expect(capability(report, 'purge').grants).toEqual([
+      `GRANT UPDATE, DELETE ON TABLE public.procrastinate_jobs TO ${r};`,
+      `GRANT SELECT, UPDATE ON TABLE public.procrastinate_periodic_defers TO ${r};`,
+    ]);
     expect(capability(report, 'jobq-state').grants).toEqual([`CREATE SCHEMA jobq AUTHORIZATION ${r};`]);
     expect(report.grants).toEqual([
       `GRANT INSERT ON TABLE public.procrastinate_events TO ${r};`,
@@ -340,52 +343,56 @@ async function everyJobqStatement(url: string): Promise<void> {
   const rollback = new Error('rolled back on purpose');
   try {
     await pool.transaction(async (client) => {
-    await client.query(q.jobqSchemaState());
-    await client.query(q.jobqAppliedMigrations());
-    await client.query(q.jobqRecordMigration(9_999, 'privilege check'));
-    const audit = (await client.query<{ id: number }>(q.auditInsert({ actorKind: 'cli', actorId: 'doctor-test', actorName: null, action: 'retry_all', filters: {}, jobCount: 0, outcome: 'running', message: null }))).rows[0]!.id;
-    await client.query(q.auditAddJobs(audit, 1));
-    await client.query(q.auditFinish(audit, 'ok', 'done'));
-    await client.query(q.auditPage(null, 5));
-    await client.query(a.cursorInit('doctor-test', 0));
-    await client.query(a.cursorGet('doctor-test'));
-    const token = (await client.query<{ token: number }>(leaseAcquire('doctor-test', 'me', 60_000))).rows[0]!.token;
-    const fence = { name: 'doctor-test', holder: 'me', token };
-    await client.query(leaseRenew(fence, 60_000));
-    await client.query(a.cursorBeginBatch('doctor-test', 0, 10, { groups: [] }, fence));
-    await client.query(a.cursorFinishBatch('doctor-test', 0, 10));
-    await client.query(a.cursorAdvance('doctor-test', 10, 20));
-    const failure = { batchHi: 20, queue: 'q', task: 't', kind: 'post' as const, channel: 'C1', parentTs: '1.1', failures: 1, total: 1, firstFailedAt: new Date() };
-    await client.query(a.failureAlertsInsert(failure));
-    await client.query(a.failureAlertsOfBatch(20));
-    await client.query(a.failureAlertsOpen('C1', [{ queue: 'q', task: 't' }], 3_600, 30));
-    await client.query(a.failureAlertsPrune(30));
-    await client.query(a.healthAlertsOpen('k', 'no_workers', 'C1', 'summary', fence));
-    await client.query(a.healthAlertsAll());
-    await client.query(a.healthAlertsPosted('k', '1.2', 'summary'));
-    await client.query(a.healthAlertsClose('k'));
-    await client.query(a.mutesInsert('q', 3_600, null, 'U1'));
-    await client.query(a.mutesActive());
-    await client.query(a.mutesCount([1], 1, 1));
-    await client.query(a.mutesEnd('q', 'U1'));
-    await client.query(a.mutesExpire());
-    await client.query(a.mutesClaimNotes(5, fence));
-    await client.query(a.mutesUnclaimNote(1));
-    await client.query(a.summaryTicksClaim('daily', new Date(), 'C1', fence));
-    await client.query(a.summaryTicksPrevious('daily', new Date()));
-    await client.query(a.summaryTicksPosted('daily', new Date(), '1.3'));
-    await client.query(a.summaryTicksPrune(30));
-    await client.query(seenRequestsRecord('doctor-test-signature', Date.now() / 1000 + 300));
-    await client.query(seenRequestsPrune());
-    await client.query(leaseRelease(fence));
-    await client.query(pausesRecord(['q'], 'jobq', 'U1', 'why'));
-    await client.query(pausesNotes(['q']));
-    await client.query(pausesForget(['q'], 'jobq'));
-    await client.query(c.confirmationsInsert({ id: 'x1', kind: 'purge', params: {}, requestedBy: 'U1', channelId: 'C1', ttlSeconds: 60 }));
-    await client.query(c.confirmationsClaim('x1', 'U1'));
-    await client.query(c.confirmationsFinish('x1', {}));
-    await client.query(c.confirmationsCancel('x1', 'U1'));
-    await client.query(c.confirmationsById('x1'));
+      await client.query(q.jobqSchemaState());
+      await client.query(q.jobqAppliedMigrations());
+      await client.query(q.jobqRecordMigration(9_999, 'privilege check'));
+      const audit = (
+        await client.query<{ id: number }>(
+          q.auditInsert({ actorKind: 'cli', actorId: 'doctor-test', actorName: null, action: 'retry_all', filters: {}, jobCount: 0, outcome: 'running', message: null }),
+        )
+      ).rows[0]!.id;
+      await client.query(q.auditAddJobs(audit, 1));
+      await client.query(q.auditFinish(audit, 'ok', 'done'));
+      await client.query(q.auditPage(null, 5));
+      await client.query(a.cursorInit('doctor-test', 0));
+      await client.query(a.cursorGet('doctor-test'));
+      const token = (await client.query<{ token: number }>(leaseAcquire('doctor-test', 'me', 60_000))).rows[0]!.token;
+      const fence = { name: 'doctor-test', holder: 'me', token };
+      await client.query(leaseRenew(fence, 60_000));
+      await client.query(a.cursorBeginBatch('doctor-test', 0, 10, { groups: [] }, fence));
+      await client.query(a.cursorFinishBatch('doctor-test', 0, 10));
+      await client.query(a.cursorAdvance('doctor-test', 10, 20));
+      const failure = { batchHi: 20, queue: 'q', task: 't', kind: 'post' as const, channel: 'C1', parentTs: '1.1', failures: 1, total: 1, firstFailedAt: new Date() };
+      await client.query(a.failureAlertsInsert(failure));
+      await client.query(a.failureAlertsOfBatch(20));
+      await client.query(a.failureAlertsOpen('C1', [{ queue: 'q', task: 't' }], 3_600, 30));
+      await client.query(a.failureAlertsPrune(30));
+      await client.query(a.healthAlertsOpen('k', 'no_workers', 'C1', 'summary', fence));
+      await client.query(a.healthAlertsAll());
+      await client.query(a.healthAlertsPosted('k', '1.2', 'summary'));
+      await client.query(a.healthAlertsClose('k'));
+      await client.query(a.mutesInsert('q', 3_600, null, 'U1'));
+      await client.query(a.mutesActive());
+      await client.query(a.mutesCount([1], 1, 1));
+      await client.query(a.mutesEnd('q', 'U1'));
+      await client.query(a.mutesExpire());
+      await client.query(a.mutesClaimNotes(5, fence));
+      await client.query(a.mutesUnclaimNote(1));
+      await client.query(a.summaryTicksClaim('daily', new Date(), 'C1', fence));
+      await client.query(a.summaryTicksPrevious('daily', new Date()));
+      await client.query(a.summaryTicksPosted('daily', new Date(), '1.3'));
+      await client.query(a.summaryTicksPrune(30));
+      await client.query(seenRequestsRecord('doctor-test-signature', Date.now() / 1000 + 300));
+      await client.query(seenRequestsPrune());
+      await client.query(leaseRelease(fence));
+      await client.query(pausesRecord(['q'], 'jobq', 'U1', 'why'));
+      await client.query(pausesNotes(['q']));
+      await client.query(pausesForget(['q'], 'jobq'));
+      await client.query(c.confirmationsInsert({ id: 'x1', kind: 'purge', params: {}, requestedBy: 'U1', channelId: 'C1', ttlSeconds: 60 }));
+      await client.query(c.confirmationsClaim('x1', 'U1'));
+      await client.query(c.confirmationsFinish('x1', {}));
+      await client.query(c.confirmationsCancel('x1', 'U1'));
+      await client.query(c.confirmationsById('x1'));
       throw rollback;
     });
   } catch (error) {

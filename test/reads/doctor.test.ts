@@ -16,7 +16,13 @@ import { adminUrl, createTestDb, type TestDb } from '../helpers/db.js';
 import { SHAPES, type SchemaShape } from '../helpers/fixtures.js';
 
 const RELIED_ON_NAMES: Record<SchemaShape, (string | null)[]> = {
-  v3: ['procrastinate_jobs_queue_name_idx_v1', 'procrastinate_jobs_id_lock_idx_v1', 'procrastinate_jobs_priority_idx_v1', 'idx_procrastinate_jobs_worker_not_null', 'procrastinate_events_job_id_fkey_v1'],
+  v3: [
+    'procrastinate_jobs_queue_name_idx_v1',
+    'procrastinate_jobs_id_lock_idx_v1',
+    'procrastinate_jobs_priority_idx_v1',
+    'idx_procrastinate_jobs_worker_not_null',
+    'procrastinate_events_job_id_fkey_v1',
+  ],
   v2: ['procrastinate_jobs_queue_name_idx', 'procrastinate_jobs_id_lock_idx', 'procrastinate_jobs_priority_idx', 'procrastinate_events_job_id_fkey'],
 };
 
@@ -31,7 +37,14 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
     db = await createTestDb(shape);
     const report = await runDoctor(db.pool);
     const schema = await detectSchema(db.pool);
-    expect(report.procrastinate).toEqual({ found: true, generation: shape === 'v3' ? '3.4+' : '2.x', features: schema.features, error: null, schema: 'public', foundBy: 'search_path' });
+    expect(report.procrastinate).toEqual({
+      found: true,
+      generation: shape === 'v3' ? '3.4+' : '2.x',
+      features: schema.features,
+      error: null,
+      schema: 'public',
+      foundBy: 'search_path',
+    });
     expect(report.connection.serverVersion).toBe(schema.serverVersion);
     const { min, median, max } = report.connection.latencyMs;
     expect(min).toBeGreaterThanOrEqual(0);
@@ -41,7 +54,9 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
     expect(report.privileges).toEqual({ role: 'postgres', database: db.name, read: true, updateJobs: true, deleteJobs: true, createSchema: true });
     expect(report.capabilities.map((c) => [c.name, c.ok])).toEqual(CAPABILITIES.map((name) => [name, true]));
     expect(report.grants).toEqual([]);
-    expect(report.tables.map((t) => t.name).sort()).toEqual(shape === 'v3' ? ['procrastinate_events', 'procrastinate_jobs', 'procrastinate_workers'] : ['procrastinate_events', 'procrastinate_jobs']);
+    expect(report.tables.map((t) => t.name).sort()).toEqual(
+      shape === 'v3' ? ['procrastinate_events', 'procrastinate_jobs', 'procrastinate_workers'] : ['procrastinate_events', 'procrastinate_jobs'],
+    );
     expect(report.indexes.reliedOn.map((i) => i.name)).toEqual(RELIED_ON_NAMES[shape]);
     expect(report.indexes.reliedOn.every((i) => i.present && i.create === null)).toBe(true);
     expect(report.problems).toEqual([]);

@@ -32,7 +32,8 @@ describe.each(SHAPES)('getStats on a %s schema', (shape: SchemaShape) => {
     const expected: Record<string, Record<ReportedStatus, number>> = {};
     for (const p of plan) {
       await f.jobs(p.n, { queue: p.queue, status: p.status });
-      (expected[p.queue] ??= zero())[p.status] += p.n;
+      expected[p.queue] ??= zero();
+      expected[p.queue]![p.status] += p.n;
     }
     const stats = await getStats(ctx);
     expect(stats.groupBy).toBe('queue');

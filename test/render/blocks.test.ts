@@ -39,7 +39,14 @@ describe('Block Kit renderers', () => {
 
   it('renders 100 failed jobs with huge hostile args within the limits, with a Next button and a runbook link', () => {
     const page: FailedPage = {
-      jobs: Array.from({ length: 100 }, (_, i) => ({ id: 1000 - i, queue: '<!here>', task: `task_${i}*_~`, attempts: 3, failedAt: '2026-11-29T01:00:00.000Z', argsPreview: `${'`'}<!channel>${'y'.repeat(5_000)}` })),
+      jobs: Array.from({ length: 100 }, (_, i) => ({
+        id: 1000 - i,
+        queue: '<!here>',
+        task: `task_${i}*_~`,
+        attempts: 3,
+        failedAt: '2026-11-29T01:00:00.000Z',
+        argsPreview: `${'`'}<!channel>${'y'.repeat(5_000)}`,
+      })),
       nextCursor: 901,
       scanned: { fromId: 1, toId: 1000 },
     };
@@ -75,7 +82,9 @@ describe('Block Kit renderers', () => {
     const m = bulkResultBlocks({ bulk: 'retry-all', result }, 'U_OPS', options);
     const text = sectionTexts(m).join('\n');
     expect(text).toContain('Retried 13 failed jobs of 14 previewed, in 2 batches.');
-    expect(text).toContain('Skipped #123: another session held it each time this run came to it (a worker or another operator). If it is still failed, run `retry 123` in a moment.');
+    expect(text).toContain(
+      'Skipped #123: another session held it each time this run came to it (a worker or another operator). If it is still failed, run `retry 123` in a moment.',
+    );
     expect(text).toContain(`Skipped 500 jobs (#9000000000, #9000000001, `);
     expect(text).toContain('#9000000019 and 480 more): they failed again, ran or were retried after the preview. Preview again to include them.');
     expect(text).toContain('Left 30 jobs (#9000000100');
@@ -85,7 +94,22 @@ describe('Block Kit renderers', () => {
 
   it('renders a job with 1 MB of args and 10,000 events within the limits', () => {
     const detail: JobDetail = {
-      job: { id: 7, queue: 'q', task: '<@U123>', status: 'failed', attempts: 1, priority: 0, args: { blob: 'z'.repeat(1_000_000) }, lock: null, queueingLock: null, scheduledAt: null, abortRequested: false, workerId: null, lockMode: null, deferredAt: null },
+      job: {
+        id: 7,
+        queue: 'q',
+        task: '<@U123>',
+        status: 'failed',
+        attempts: 1,
+        priority: 0,
+        args: { blob: 'z'.repeat(1_000_000) },
+        lock: null,
+        queueingLock: null,
+        scheduledAt: null,
+        abortRequested: false,
+        workerId: null,
+        lockMode: null,
+        deferredAt: null,
+      },
       events: Array.from({ length: 10_000 }, (_, i) => ({ type: 'failed', at: new Date(i * 1000).toISOString() })),
       eventsTruncated: true,
       worker: null,

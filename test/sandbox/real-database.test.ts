@@ -30,7 +30,11 @@ describe('the sandbox on your own database', () => {
   });
 
   it('simulates Procrastinate workers on it when JOBQ_SANDBOX_SIMULATE=true', async () => {
-    const sandbox = await startSandbox(loadConfig({ JOB_QUEUE_DATABASE_URL: db.url, JOBQ_SANDBOX_SIMULATE: 'true', JOBQ_SANDBOX_JOBS_PER_MINUTE: '1200', JOBQ_SANDBOX_FAILURE_RATE: '0.5' }), testLogger().log, { port: 0 });
+    const sandbox = await startSandbox(
+      loadConfig({ JOB_QUEUE_DATABASE_URL: db.url, JOBQ_SANDBOX_SIMULATE: 'true', JOBQ_SANDBOX_JOBS_PER_MINUTE: '1200', JOBQ_SANDBOX_FAILURE_RATE: '0.5' }),
+      testLogger().log,
+      { port: 0 },
+    );
     sandboxes.push(sandbox);
     expect(sandbox.simulator).not.toBeNull();
     await expect.poll(async () => Math.min(sandbox.simulator!.stats().failed, sandbox.simulator!.stats().succeeded), { timeout: 20_000 }).toBeGreaterThan(0);

@@ -4,7 +4,7 @@ import { JobqError } from '../../src/errors.js';
 import { startSimulator, type Simulator } from '../../src/sandbox/simulator.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
 import { factories } from '../helpers/factories.js';
-import { type FixtureShape } from '../helpers/fixtures.js';
+import type { FixtureShape } from '../helpers/fixtures.js';
 import { testLogger } from '../helpers/log.js';
 
 /** A seeded generator, so a failing run can be replayed with the same workload. */
@@ -41,7 +41,15 @@ function useSimulatorDb() {
       return open.db;
     },
     async start(db: TestDb, seed: number) {
-      open.simulator = await startSimulator({ url: db.url, jobsPerMinute: 6_000, failureRate: 0.3, chaosEverySeconds: 0, tickMs: 100, random: seeded(seed), log: testLogger().log });
+      open.simulator = await startSimulator({
+        url: db.url,
+        jobsPerMinute: 6_000,
+        failureRate: 0.3,
+        chaosEverySeconds: 0,
+        tickMs: 100,
+        random: seeded(seed),
+        log: testLogger().log,
+      });
       return open.simulator;
     },
   };
@@ -112,7 +120,9 @@ describe('the workload simulator and paused queues (3.10)', () => {
 
     expect(await f.resume('emails')).toBe(1);
     await expect
-      .poll(async () => (await countBy(db, `SELECT 'taken' AS key, count(*) AS n FROM procrastinate_jobs WHERE queue_name = 'emails' AND status <> 'todo'`)).taken ?? 0, { timeout: 30_000 })
+      .poll(async () => (await countBy(db, `SELECT 'taken' AS key, count(*) AS n FROM procrastinate_jobs WHERE queue_name = 'emails' AND status <> 'todo'`)).taken ?? 0, {
+        timeout: 30_000,
+      })
       .toBeGreaterThan(0);
   });
 
@@ -120,7 +130,9 @@ describe('the workload simulator and paused queues (3.10)', () => {
     const db = await s.db('v310');
     const job = { queue: 'billing', task: 'app.billing.charge_card', priority: 0, lock: 'customer-1', args: {}, scheduledAt: null };
     const ids = await db.worker.query<{ id: string }>(jobsDeferBatch('procrastinate_defer_jobs_v2', [{ ...job, lockMode: 'mutex' }, job]));
-    const modes = await db.worker.query<{ lock_mode: string }>('SELECT lock_mode::text FROM procrastinate_jobs WHERE id = ANY($1::bigint[]) ORDER BY id', [ids.rows.map((r) => r.id)]);
+    const modes = await db.worker.query<{ lock_mode: string }>('SELECT lock_mode::text FROM procrastinate_jobs WHERE id = ANY($1::bigint[]) ORDER BY id', [
+      ids.rows.map((r) => r.id),
+    ]);
     expect(modes.rows.map((r) => r.lock_mode)).toEqual(['mutex', 'ordered']);
   });
 });

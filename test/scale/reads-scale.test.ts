@@ -89,7 +89,9 @@ describe(`reads stay index-bound on ${JOBS.toLocaleString('en-US')} jobs`, () =>
     expect(reads.length).toBeGreaterThan(0);
     for (const statement of reads) {
       const { plan, pages } = await explain(db.pool, statement);
-      const seq = scans(plan).filter((s) => s.type === 'Seq Scan' && /procrastinate_(jobs|events)/.test(s.relation)).map((s) => s.relation);
+      const seq = scans(plan)
+        .filter((s) => s.type === 'Seq Scan' && /procrastinate_(jobs|events)/.test(s.relation))
+        .map((s) => s.relation);
       explained.push({ op, text: statement.text, pages, seq });
       expect(seq, `${op}: sequential scan in\n${statement.text}`).toEqual([]);
       if (/FROM procrastinate_events e\s+JOIN procrastinate_jobs/.test(statement.text)) {
@@ -106,11 +108,12 @@ describe(`reads stay index-bound on ${JOBS.toLocaleString('en-US')} jobs`, () =>
 
   it('stats by queue', () => check('stats', (ctx) => getStats(ctx)));
   it('stats by task', () => check('stats/t', (ctx) => getStats(ctx, { groupBy: 'task' })));
-  it('failed, first page and a queue filter', () => check('failed', async (ctx) => {
-    const page = await listFailed(ctx, { limit: 50 });
-    expect(page.jobs).toHaveLength(50);
-    await listFailed(ctx, { queue: 'emails', limit: 20, cursor: page.nextCursor ?? undefined });
-  }));
+  it('failed, first page and a queue filter', () =>
+    check('failed', async (ctx) => {
+      const page = await listFailed(ctx, { limit: 50 });
+      expect(page.jobs).toHaveLength(50);
+      await listFailed(ctx, { queue: 'emails', limit: 20, cursor: page.nextCursor ?? undefined });
+    }));
   it('job detail', () => check('job', (ctx) => getJob(ctx, Math.floor(JOBS / 2))));
   it('stalled', () => check('stalled', (ctx) => listStalled(ctx)));
   it('workers', () => check('workers', (ctx) => listWorkers(ctx)));
@@ -138,15 +141,19 @@ describe(`reads stay index-bound on ${JOBS.toLocaleString('en-US')} jobs`, () =>
     // count and the purge, so the purge may take a few more than counted before it.
     const countOld = async () =>
       Number(
-        (await db.worker.query<{ n: string }>(
-          `SELECT count(*) AS n FROM procrastinate_jobs j WHERE j.status IN ('succeeded', 'cancelled', 'aborted')
+        (
+          await db.worker.query<{ n: string }>(
+            `SELECT count(*) AS n FROM procrastinate_jobs j WHERE j.status IN ('succeeded', 'cancelled', 'aborted')
              AND (SELECT max(at) FROM procrastinate_events e WHERE e.job_id = j.id) < now() - interval '59 days'`,
-        )).rows[0]!.n,
+          )
+        ).rows[0]!.n,
       );
     const expected = await countOld();
     expect(expected).toBeGreaterThan(5_000);
     const result = await purge(ctx, { olderThanDays: 59 }, { kind: 'cli', id: 'scale-test' });
-    console.log(`purge: ${result.total} rows in ${result.batches} batches over ids up to ${result.toId}; lock hold max ${result.lockHold.maxMs.toFixed(1)} ms, p95 ${result.lockHold.p95Ms.toFixed(1)} ms`);
+    console.log(
+      `purge: ${result.total} rows in ${result.batches} batches over ids up to ${result.toId}; lock hold max ${result.lockHold.maxMs.toFixed(1)} ms, p95 ${result.lockHold.p95Ms.toFixed(1)} ms`,
+    );
     // About one job of this table crosses the cutoff every five seconds.
     expect(result.total).toBeGreaterThanOrEqual(expected);
     expect(result.total).toBeLessThanOrEqual(expected + 20);

@@ -88,7 +88,7 @@ describe('scheduled health summaries', () => {
     expect(rows.rows[0]!.n).toBe(ticks.length);
   });
 
-  it('posts a tick once when two replicas both believe they lead: the stale leader\'s token is refused', async () => {
+  it("posts a tick once when two replicas both believe they lead: the stale leader's token is refused", async () => {
     const schedule = { cron: '0 9 * * 1-5', timezone: 'Europe/Berlin', channel: 'C_GENERAL' };
     const log = testLogger().log;
     // The lease moved from A (token 1) to B (token 2) while A was paused; A still thinks it leads.
@@ -119,5 +119,4 @@ describe('scheduled health summaries', () => {
       }
     }
   });
-
 });

@@ -110,7 +110,7 @@ describe('the bot when its database is not there yet', () => {
     expect((await ask(b, 'stats')).answer).toContain('Queue stats');
   });
 
-  it('with a role that may not create jobq\'s schema: reads work, changes are refused with the statement to run', async () => {
+  it("with a role that may not create jobq's schema: reads work, changes are refused with the statement to run", async () => {
     const db = await createTestDb('v3');
     cleanup.push(() => db.drop());
     const role = `jobq_reader_${Date.now().toString(36)}`;

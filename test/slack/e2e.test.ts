@@ -25,7 +25,7 @@ describe('the Slack app over HTTP', () => {
     await db.worker.query('DELETE FROM procrastinate_jobs');
   });
 
-  const lastReply = (user = 'U_OPERATOR', channel = 'C_OPS') => b.slack.messages(channel, { visibleTo: user }).at(-1);
+  const _lastReply = (user = 'U_OPERATOR', channel = 'C_OPS') => b.slack.messages(channel, { visibleTo: user }).at(-1);
   const waitReply = (predicate: (text: string) => boolean, channel = 'C_OPS', user = 'U_OPERATOR') =>
     b.slack.waitFor(() => b.slack.messages(channel, { visibleTo: user }).find((m) => predicate(blockText(m))), 5_000, 'a matching reply');
 
@@ -66,7 +66,11 @@ describe('the Slack app over HTTP', () => {
     const body = slashCommandBody({ command: '/jobq', text: 'stats', user_id: 'U_OPERATOR', channel_id: 'C_OPS', response_url: 'http://127.0.0.1:1/x' } as never);
     const now = Math.floor(Date.now() / 1000);
     const sign = (ts: number, secret = SIGNING_SECRET) => `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`;
-    const headers = (ts: number, signature: string) => ({ 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature });
+    const headers = (ts: number, signature: string) => ({
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(ts),
+      'x-slack-signature': signature,
+    });
     expect((await b.slack.sendRaw(body, { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(401);
     expect((await b.slack.sendRaw(body, headers(now, sign(now, 'not-the-secret')))).status).toBe(401);
     expect((await b.slack.sendRaw(body, headers(now - 6 * 60, sign(now - 6 * 60)))).status).toBe(401);
@@ -115,7 +119,7 @@ describe('the Slack app over HTTP', () => {
     const refusals = () => b.slack.messages('C_OPS', { visibleTo: 'U_VIEWER' }).filter((m) => blockText(m).includes('may not change the queue')).length;
     const before = refusals();
     await b.slack.clickButton({ message: preview, actionId: 'bulk_confirm', userId: 'U_VIEWER' });
-    await b.slack.waitFor(() => refusals() > before, 5_000, 'a refusal of the viewer\'s click');
+    await b.slack.waitFor(() => refusals() > before, 5_000, "a refusal of the viewer's click");
     expect(await f.status(ids[0]!)).toBe('failed');
     const refusal = await db.worker.query(`SELECT action, outcome, filters FROM jobq.audit_log WHERE actor_id = 'U_VIEWER' ORDER BY id DESC LIMIT 1`);
     expect(refusal.rows[0]).toMatchObject({ action: 'retry_all', outcome: 'refused', filters: { click: 'confirm' } });
@@ -161,7 +165,10 @@ describe('the Slack app over HTTP', () => {
     const seen1 = [...blockText(page1).matchAll(/#(\d+)\*/g)].map((m) => Number(m[1]));
     expect(seen1).toEqual([...ids].reverse().slice(0, 10));
     await b.slack.clickButton({ message: page1, actionId: 'failed_next', userId: 'U_OPERATOR' });
-    const page2 = await b.slack.waitFor(() => b.slack.messages('C_GENERAL', { visibleTo: 'U_OPERATOR' }).find((m) => m.ts === page1.ts && !blockText(m).includes(`#${seen1[0]}*`)), 5_000);
+    const page2 = await b.slack.waitFor(
+      () => b.slack.messages('C_GENERAL', { visibleTo: 'U_OPERATOR' }).find((m) => m.ts === page1.ts && !blockText(m).includes(`#${seen1[0]}*`)),
+      5_000,
+    );
     const seen2 = [...blockText(page2).matchAll(/#(\d+)\*/g)].map((m) => Number(m[1]));
     expect(seen2).toEqual([...ids].reverse().slice(10, 20));
   });

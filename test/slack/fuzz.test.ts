@@ -30,9 +30,61 @@ function prng(seed: number) {
   return { next, int, pick };
 }
 
-const COMMANDS = ['stats', 'failed', 'job', 'stalled', 'workers', 'doctor', 'retry', 'retry-all', 'cancel', 'run-now', 'purge', 'audit', 'mute', 'unmute', 'mutes', 'help', 'STATS', 'retyr', ''];
-const FLAGS = ['--queue', '--task', '--since', '--before', '--limit', '--cursor', '--heartbeat', '--running', '--by', '--older-than', '--include-failed', '--yes', '--dry-run', '--json', '--help', '-h', '—queue', '--', '-'];
-const ACTIONS = ['runbook_link', 'job_details', 'failed_next', 'alert_show', 'alert_retry', 'job_retry', 'job_cancel', 'job_run_now', 'bulk_cancel', 'bulk_confirm', 'unknown_action'];
+const COMMANDS = [
+  'stats',
+  'failed',
+  'job',
+  'stalled',
+  'workers',
+  'doctor',
+  'retry',
+  'retry-all',
+  'cancel',
+  'run-now',
+  'purge',
+  'audit',
+  'mute',
+  'unmute',
+  'mutes',
+  'help',
+  'STATS',
+  'retyr',
+  '',
+];
+const FLAGS = [
+  '--queue',
+  '--task',
+  '--since',
+  '--before',
+  '--limit',
+  '--cursor',
+  '--heartbeat',
+  '--running',
+  '--by',
+  '--older-than',
+  '--include-failed',
+  '--yes',
+  '--dry-run',
+  '--json',
+  '--help',
+  '-h',
+  '—queue',
+  '--',
+  '-',
+];
+const ACTIONS = [
+  'runbook_link',
+  'job_details',
+  'failed_next',
+  'alert_show',
+  'alert_retry',
+  'job_retry',
+  'job_cancel',
+  'job_run_now',
+  'bulk_cancel',
+  'bulk_confirm',
+  'unknown_action',
+];
 
 function generator(seed: number) {
   const r = prng(seed);
@@ -111,7 +163,12 @@ function generator(seed: number) {
 
 /** Ids of the response URLs that got at least one answer other than the "Working on" placeholder. */
 function finalAnswerUrls(slack: BotBundle['slack']): Set<string> {
-  return new Set(slack.responses().filter((r) => !/^Working on /.test(String(r.body.text ?? ''))).map((r) => r.urlId));
+  return new Set(
+    slack
+      .responses()
+      .filter((r) => !/^Working on /.test(String(r.body.text ?? '')))
+      .map((r) => r.urlId),
+  );
 }
 
 async function checksum(db: TestDb): Promise<string> {
@@ -158,7 +215,9 @@ describe('fuzzing the Slack boundary', () => {
     const wellFormed = sent.filter((s) => !s.malformed);
     const acks = wellFormed.map((s) => s.ackMs).sort((x, y) => x - y);
     const p99 = acks[Math.floor(acks.length * 0.99)] ?? 0;
-    console.log(`fuzz: ${sent.length} requests (seed ${SEED}) in ${(elapsed / 1000).toFixed(1)} s; ${wellFormed.length} well-formed, ack p99 ${p99.toFixed(0)} ms, max ${acks.at(-1)?.toFixed(0)} ms`);
+    console.log(
+      `fuzz: ${sent.length} requests (seed ${SEED}) in ${(elapsed / 1000).toFixed(1)} s; ${wellFormed.length} well-formed, ack p99 ${p99.toFixed(0)} ms, max ${acks.at(-1)?.toFixed(0)} ms`,
+    );
 
     expect(sent).toHaveLength(TOTAL);
     for (const s of sent.filter((x) => x.malformed)) expect([400, 401], s.request.body.slice(0, 80)).toContain(s.status);

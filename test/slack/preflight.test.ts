@@ -82,7 +82,12 @@ describe('Slack preflight', () => {
       expect(JSON.stringify(logs.lines())).not.toContain('not-this-workspace-secret');
       expect(logs.lines().some((l) => String(l.msg).includes('jobq is running'))).toBe(false);
       // Only the one check reached Slack: Bolt never made its own auth.test, nothing was posted.
-      expect(slack.calls().slice(callsBefore).map((c) => c.method)).toEqual(['auth.test']);
+      expect(
+        slack
+          .calls()
+          .slice(callsBefore)
+          .map((c) => c.method),
+      ).toEqual(['auth.test']);
     });
   });
 
@@ -127,7 +132,11 @@ describe('Slack preflight', () => {
         'JOBQ_AUDIT_CHANNEL=C_OLD: the channel is archived',
         'JOBQ_SUMMARY_SCHEDULES[0].channel=C_NOWHERE: Slack knows no such channel',
       ];
-      for (const text of expected) expect(warnings.filter((w) => w.includes(text)), text).toHaveLength(1);
+      for (const text of expected)
+        expect(
+          warnings.filter((w) => w.includes(text)),
+          text,
+        ).toHaveLength(1);
       expect(warnings.find((w) => w.includes('usergroups:read'))).toContain('reinstall the app');
 
       const ready = await fetch(`${b.slack.botUrl}/readyz`);
@@ -178,7 +187,10 @@ describe('Slack preflight', () => {
 
     it('Slack unreachable at start: one warning, the bot starts anyway and /readyz says so', async () => {
       const logs = testLogger();
-      bot = await startBot(configFor({ apiUrl: await deadApiUrl() }, { JOB_QUEUE_DATABASE_URL: db.url, JOBQ_ALERT_CHANNEL: 'C_ALERTS', JOBQ_ALERTS_DISABLED: 'failures,stalled,backlog,no-workers' }), logs.log);
+      bot = await startBot(
+        configFor({ apiUrl: await deadApiUrl() }, { JOB_QUEUE_DATABASE_URL: db.url, JOBQ_ALERT_CHANNEL: 'C_ALERTS', JOBQ_ALERTS_DISABLED: 'failures,stalled,backlog,no-workers' }),
+        logs.log,
+      );
       const warnings = logs.atLeast(WARN);
       expect(warnings.map((l) => l.msg)).toHaveLength(1);
       expect(warnings[0]!.msg).toContain('Slack could not be reached');
@@ -190,7 +202,10 @@ describe('Slack preflight', () => {
     });
 
     it('re-checks after a Slack error at run time, and logs the problem resolved once the bot is invited', async () => {
-      const slack = await startSlackEmulator({ botToken: BOT_TOKEN, channels: [...DEFAULT_CHANNELS.filter((c) => c.id !== 'C_ALERTS'), { id: 'C_ALERTS', name: 'alerts', isMember: false }] });
+      const slack = await startSlackEmulator({
+        botToken: BOT_TOKEN,
+        channels: [...DEFAULT_CHANNELS.filter((c) => c.id !== 'C_ALERTS'), { id: 'C_ALERTS', name: 'alerts', isMember: false }],
+      });
       const logs = testLogger();
       const config = configFor(slack, { JOBQ_ALERT_CHANNEL: 'C_ALERTS' });
       const client = preflightClient(config);
@@ -223,7 +238,11 @@ describe('Slack preflight', () => {
   it('classifies what the WebClient throws: platform errors, 5xx, network, rate limits', async () => {
     const slack = await startSlackEmulator({ botToken: BOT_TOKEN, channels: [...DEFAULT_CHANNELS, { id: 'C_OUT', name: 'out', isMember: false }] });
     const client = new webApi.WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
-    const thrown = (p: Promise<unknown>) => p.then(() => undefined, (error: unknown) => error);
+    const thrown = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     try {
       expect(classifySlackError(await thrown(client.chat.postMessage({ channel: 'C_OUT', text: 'x' })))).toEqual({ kind: 'fix', code: 'not_in_channel' });
       slack.archiveChannel('C_GENERAL');

@@ -50,12 +50,14 @@ describe('runbook links', () => {
     expect(missing).toEqual([]);
   });
 
-  it('the list of sections the code may name is exactly the runbook\'s headings', () => {
+  it("the list of sections the code may name is exactly the runbook's headings", () => {
     const anchors = [...runbookAnchors()].filter((a) => a !== 'job-queue-runbook-procrastinate-operated-through-jobq');
     expect([...RUNBOOK_SECTIONS].sort()).toEqual(anchors.sort());
   });
 
   it('builds links from the configured base URL', () => {
-    expect(runbookUrl('https://git.example.com/ops/blob/main/docs/runbooks/job-queue.md', 'health-checks')).toBe('https://git.example.com/ops/blob/main/docs/runbooks/job-queue.md#health-checks');
+    expect(runbookUrl('https://git.example.com/ops/blob/main/docs/runbooks/job-queue.md', 'health-checks')).toBe(
+      'https://git.example.com/ops/blob/main/docs/runbooks/job-queue.md#health-checks',
+    );
   });
 });

@@ -10,7 +10,6 @@ import { refusal } from '../helpers/refusal.js';
 
 const bob: Actor = { kind: 'cli', id: 'bob' };
 
-
 describe.each(SHAPES)('cancel and run-now (%s)', (shape: SchemaShape) => {
   const setup = useMigratedDbs(shape);
 
@@ -33,7 +32,9 @@ describe.each(SHAPES)('cancel and run-now (%s)', (shape: SchemaShape) => {
       expect(result.outcome).toBe('abort_requested');
       expect(await f.events(id)).toContain('abort_requested');
       if (shape === 'v3') {
-        const row = await db.worker.query<{ status: string; abort_requested: boolean }>('SELECT status::text AS status, abort_requested FROM procrastinate_jobs WHERE id = $1', [id]);
+        const row = await db.worker.query<{ status: string; abort_requested: boolean }>('SELECT status::text AS status, abort_requested FROM procrastinate_jobs WHERE id = $1', [
+          id,
+        ]);
         expect(row.rows[0]).toEqual({ status: 'doing', abort_requested: true });
       } else {
         expect(await f.status(id)).toBe('aborting');

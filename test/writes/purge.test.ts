@@ -88,7 +88,14 @@ describe.each(SHAPES)('purge (%s)', (shape: SchemaShape) => {
     expect(result.lockHold.maxMs).toBeGreaterThan(0);
 
     const entry = (await listAudit(ctx, { limit: 1 })).entries[0]!;
-    expect(entry).toMatchObject({ id: result.auditId, action: 'purge', outcome: 'ok', jobCount: 7, actor: erin, message: 'Deleted 7 jobs older than 30 days (4 succeeded, 2 cancelled, 1 aborted).' });
+    expect(entry).toMatchObject({
+      id: result.auditId,
+      action: 'purge',
+      outcome: 'ok',
+      jobCount: 7,
+      actor: erin,
+      message: 'Deleted 7 jobs older than 30 days (4 succeeded, 2 cancelled, 1 aborted).',
+    });
     expect(entry.filters).toMatchObject({ olderThanDays: 30, queue: null, includeFailed: false, statuses: ['succeeded', 'cancelled', 'aborted'] });
   });
 

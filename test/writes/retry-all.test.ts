@@ -123,7 +123,15 @@ describe.each(SHAPES)('retry-all (%s)', (shape: SchemaShape) => {
 
     const progress: RetryAllProgress[] = [];
     const result = await retryAll(ctx, preview, carol, { onProgress: (p) => progress.push(p) });
-    expect(result).toMatchObject({ retried: 8, previewed: { total: 8, exact: true }, batches: 3, stopped: false, upToId: preview.upToId, nextId: preview.upToId + 1, skippedQueueingLock: 0 });
+    expect(result).toMatchObject({
+      retried: 8,
+      previewed: { total: 8, exact: true },
+      batches: 3,
+      stopped: false,
+      upToId: preview.upToId,
+      nextId: preview.upToId + 1,
+      skippedQueueingLock: 0,
+    });
     expect(result.skipped).toEqual({ locked: { count: 0, ids: [] }, changed: { count: 0, ids: [] }, queueingLock: { count: 0, ids: [] } });
     expect(progress.map((p) => p.retried)).toEqual([3, 6, 8]);
     expect(progress.every((p) => p.total === 8)).toBe(true);
@@ -134,7 +142,14 @@ describe.each(SHAPES)('retry-all (%s)', (shape: SchemaShape) => {
     if (shape === 'v3') expect(await retriedEvents(db, failed)).toEqual(failed.map(() => 1));
 
     const entry = (await listAudit(ctx, { limit: 1 })).entries[0]!;
-    expect(entry).toMatchObject({ id: result.auditId, action: 'retry_all', outcome: 'ok', jobCount: 8, actor: carol, message: `Retried 8 failed jobs of 8 previewed (ids up to ${preview.upToId}).` });
+    expect(entry).toMatchObject({
+      id: result.auditId,
+      action: 'retry_all',
+      outcome: 'ok',
+      jobCount: 8,
+      actor: carol,
+      message: `Retried 8 failed jobs of 8 previewed (ids up to ${preview.upToId}).`,
+    });
     expect(entry.filters).toMatchObject({ queue: 'emails', task: null, upToId: preview.upToId, upToEventId: preview.upToEventId, previewTotal: 8, previewToken: preview.token });
     expect(entry.finishedAt).not.toBeNull();
   });
@@ -208,7 +223,10 @@ describe.each(SHAPES)('retry-all (%s)', (shape: SchemaShape) => {
       expect(await w.fetch(['q'])).toBe(ran);
       await w.finish(ran, 'failed');
       await worker.query('COMMIT');
-      const times = await db.worker.query<{ before: boolean }>(`SELECT max(at) <= $2::timestamptz AS before FROM procrastinate_events WHERE job_id = $1 AND type = 'failed'`, [ran, preview.snapshotAt]);
+      const times = await db.worker.query<{ before: boolean }>(`SELECT max(at) <= $2::timestamptz AS before FROM procrastinate_events WHERE job_id = $1 AND type = 'failed'`, [
+        ran,
+        preview.snapshotAt,
+      ]);
       expect(times.rows[0]!.before).toBe(true);
 
       const again = await retryAll(ctx, preview, dave);

@@ -9,7 +9,6 @@ import { refusal } from '../helpers/refusal.js';
 
 const alice: Actor = { kind: 'slack', id: 'U0ALICE', name: 'alice' };
 
-
 describe.each(SHAPES)('retry one job (%s)', (shape: SchemaShape) => {
   const setup = useMigratedDbs(shape);
 

@@ -1,4 +1,3 @@
-import type { QueryConfig } from 'pg';
 import type { Query } from '../database.js';
 import type { JobStatus } from '../procrastinate.js';
 

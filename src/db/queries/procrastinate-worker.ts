@@ -92,7 +92,14 @@ export interface JobToDefer {
 
 /** Defers a batch in one statement, returning one row (`id`) per job, whatever the release. */
 export function jobsDeferBatch(fn: DeferFunction, jobs: JobToDefer[]): QueryConfig {
-  const values = [jobs.map((j) => j.queue), jobs.map((j) => j.task), jobs.map((j) => j.priority), jobs.map((j) => j.lock), jobs.map((j) => JSON.stringify(j.args)), jobs.map((j) => j.scheduledAt)];
+  const values = [
+    jobs.map((j) => j.queue),
+    jobs.map((j) => j.task),
+    jobs.map((j) => j.priority),
+    jobs.map((j) => j.lock),
+    jobs.map((j) => JSON.stringify(j.args)),
+    jobs.map((j) => j.scheduledAt),
+  ];
   const columns = `unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::timestamptz[]`;
   switch (fn) {
     case 'procrastinate_defer_jobs_v2':

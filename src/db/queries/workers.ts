@@ -1,4 +1,3 @@
-import type { QueryConfig } from 'pg';
 import type { Query } from '../database.js';
 
 /** Statements on procrastinate_workers (3.1+). The table holds one row per live-ish worker. */

@@ -290,7 +290,14 @@ function alignments(separator: string): (string | undefined)[] {
 }
 
 function startsBlock(line: string, next: string | undefined): boolean {
-  return FENCE.test(line) || HEADING.test(line) || RULE.test(line) || LIST_ITEM.test(line) || QUOTE.test(line) || (line.includes('|') && next !== undefined && TABLE_SEPARATOR.test(next) && next.includes('-'));
+  return (
+    FENCE.test(line) ||
+    HEADING.test(line) ||
+    RULE.test(line) ||
+    LIST_ITEM.test(line) ||
+    QUOTE.test(line) ||
+    (line.includes('|') && next !== undefined && TABLE_SEPARATOR.test(next) && next.includes('-'))
+  );
 }
 
 interface Context {

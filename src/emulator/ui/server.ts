@@ -81,7 +81,8 @@ function loadAssets(): Map<string, Asset> {
 
 /** No inline script, no remote anything: message data can never become code on this page. */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };
@@ -336,7 +337,12 @@ export class SandboxUi {
    * Runs a delivery into the bot. A bot that is not connected or cannot be reached is what Slack
    * calls dispatch_failed; a click on a message or button that is not there is the caller's error.
    */
-  private async deliver(userId: string, channelId: string, command: string | undefined, send: () => Promise<BotAnswer>): Promise<{ status: number; ackMs: number; slackError?: string; detail?: string }> {
+  private async deliver(
+    userId: string,
+    channelId: string,
+    command: string | undefined,
+    send: () => Promise<BotAnswer>,
+  ): Promise<{ status: number; ackMs: number; slackError?: string; detail?: string }> {
     const started = performance.now();
     const unreachable = (detail: string) => {
       if (command) {

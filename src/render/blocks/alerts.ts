@@ -60,7 +60,15 @@ export function failureAlertBlocks(v: FailureGroupView, options: RenderOptions):
       button({ text: 'Retry these', actionId: 'alert_retry', value, style: 'primary' }),
       button({ text: 'Show them', actionId: 'alert_show', value }),
       ...(options.pauseButtons
-        ? [button({ text: 'Pause queue', actionId: 'alert_pause', value: v.queue, style: 'danger', confirm: { title: `Pause ${v.queue}?`, text: 'Workers stop taking its jobs until it is resumed; running jobs finish.', confirm: 'Pause it', deny: 'Not now' } })]
+        ? [
+            button({
+              text: 'Pause queue',
+              actionId: 'alert_pause',
+              value: v.queue,
+              style: 'danger',
+              confirm: { title: `Pause ${v.queue}?`, text: 'Workers stop taking its jobs until it is resumed; running jobs finish.', confirm: 'Pause it', deny: 'Not now' },
+            }),
+          ]
         : []),
       runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures')),
     ),
@@ -110,7 +118,9 @@ export function healthAlertBlocks(v: HealthAlertView, repeatSeconds: number, opt
     `${ALERT_TITLE[v.alert]}: ${v.title.replace(/`/g, '')}`,
     [
       section(`:warning: *${v.title}*\n${v.detail}`),
-      context(`Firing since ${slackTime(v.startedAt)} · repeats every ${formatAge(Math.round(repeatSeconds))} while it lasts · ${v.commands.map((c) => `\`/jobq ${c}\``).join(' ')} · mute: \`/jobq mute ${escapeMrkdwn(v.muteTarget)} 1h reason\``),
+      context(
+        `Firing since ${slackTime(v.startedAt)} · repeats every ${formatAge(Math.round(repeatSeconds))} while it lasts · ${v.commands.map((c) => `\`/jobq ${c}\``).join(' ')} · mute: \`/jobq mute ${escapeMrkdwn(v.muteTarget)} 1h reason\``,
+      ),
     ],
     [runbookContext(options, slug, ALERT_TITLE[v.alert])],
   );
@@ -125,7 +135,11 @@ export function healthResolvedBlocks(v: Pick<HealthAlertView, 'alert' | 'title' 
   const lasted = formatAge(Math.round((Date.now() - Date.parse(v.startedAt)) / 1000));
   const slug = ALERT_RUNBOOK[v.alert];
   return {
-    parent: message(`Resolved: ${v.title.replace(/`/g, '')}`, [section(`:white_check_mark: *Resolved:* ~${v.title}~\nFired ${slackTime(v.startedAt)}, lasted ${lasted}.`)], [runbookContext(options, slug, ALERT_TITLE[v.alert])]),
+    parent: message(
+      `Resolved: ${v.title.replace(/`/g, '')}`,
+      [section(`:white_check_mark: *Resolved:* ~${v.title}~\nFired ${slackTime(v.startedAt)}, lasted ${lasted}.`)],
+      [runbookContext(options, slug, ALERT_TITLE[v.alert])],
+    ),
     reply: { text: `Resolved after ${lasted}`, blocks: [section(`:white_check_mark: Resolved after ${lasted}.`)] },
   };
 }
@@ -136,7 +150,9 @@ export function healthResolvedBlocks(v: Pick<HealthAlertView, 'alert' | 'title' 
 const who = (id: string | null) => (id && /^[UW][A-Z0-9_]{2,}$/.test(id) ? `<@${id}>` : code(id ?? 'someone'));
 
 const suppressedText = (m: Mute) =>
-  m.suppressedAlerts === 0 ? 'no alerts were suppressed' : `${plural(m.suppressedAlerts, 'alert')} suppressed${m.suppressedFailures > 0 ? ` (${plural(m.suppressedFailures, 'failure')})` : ''}`;
+  m.suppressedAlerts === 0
+    ? 'no alerts were suppressed'
+    : `${plural(m.suppressedAlerts, 'alert')} suppressed${m.suppressedFailures > 0 ? ` (${plural(m.suppressedFailures, 'failure')})` : ''}`;
 
 function muteLine(m: Mute): string {
   return `${code(m.target)} until ${slackTime(m.expiresAt)} by ${who(m.createdBy)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''} · ${suppressedText(m)} so far`;
@@ -145,7 +161,11 @@ function muteLine(m: Mute): string {
 export function muteCreatedBlocks(m: Mute, userId: string, options: RenderOptions): SlackMessage {
   return message(
     `${who(userId)} muted ${escapeMrkdwn(m.target)} until ${m.expiresAt}`,
-    [section(`:no_bell: ${who(userId)} muted ${code(m.target)} until ${slackTime(m.expiresAt)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''}\nMatching alerts are counted, not posted; the count is posted when the silence ends.`)],
+    [
+      section(
+        `:no_bell: ${who(userId)} muted ${code(m.target)} until ${slackTime(m.expiresAt)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''}\nMatching alerts are counted, not posted; the count is posted when the silence ends.`,
+      ),
+    ],
     [runbookContext(options, 'silencing-alerts', 'Silencing alerts')],
   );
 }
@@ -163,7 +183,9 @@ export function unmuteBlocks(ended: Mute[], userId: string, options: RenderOptio
 }
 
 export function mutesListBlocks(mutes: Mute[], options: RenderOptions): SlackMessage {
-  const body: KnownBlock[] = mutes.length ? [section(`*Active silences (${mutes.length})*`), ...mutes.map((m) => section(`:no_bell: ${muteLine(m)}`))] : [section('No active silences: every alert is posted.')];
+  const body: KnownBlock[] = mutes.length
+    ? [section(`*Active silences (${mutes.length})*`), ...mutes.map((m) => section(`:no_bell: ${muteLine(m)}`))]
+    : [section('No active silences: every alert is posted.')];
   return message(mutes.length ? `${mutes.length} active silences` : 'No active silences', body, [runbookContext(options, 'silencing-alerts', 'Silencing alerts')]);
 }
 

@@ -75,5 +75,5 @@ export function encodeFailureButton(value: FailureButtonValue): string {
 export function decodeFailureButton(value: string | undefined): { queue: string; task: string; since: Date } {
   const parsed = failureValue.safeParse(json(value, 'alert'));
   if (!parsed.success) throw unreadable('alert');
-  return { queue: parsed.data.q, task: parsed.data.t, since: parseInstant(parsed.data.s, 'The alert\'s first failure') };
+  return { queue: parsed.data.q, task: parsed.data.t, since: parseInstant(parsed.data.s, "The alert's first failure") };
 }

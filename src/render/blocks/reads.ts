@@ -1,9 +1,9 @@
 import type { RunbookSection } from '../../runbook-sections.js';
-import type { KnownBlock } from '@slack/types';
+import type { Button, KnownBlock } from '@slack/types';
 import { REPORTED_STATUSES } from '../../db/procrastinate.js';
 import type { DoctorReport } from '../../queue/doctor.js';
 import type { FailedPage, FailedQuery } from '../../queue/failed.js';
-import type { JobDetail } from '../../queue/job.js';
+import type { JobAction, JobDetail } from '../../queue/job.js';
 import type { StalledResult } from '../../queue/stalled.js';
 import type { StatsResult } from '../../queue/stats.js';
 import type { WorkersResult } from '../../queue/workers.js';
@@ -87,7 +87,7 @@ export function failedBlocks(page: FailedPage, query: FailedQuery, options: Rend
   // Show only what fits, and page on from the last job shown, so Next never skips a job.
   const shown = fittingCount(rows, [...head, nextButton(1), runbook, context('note')]);
   const jobs = page.jobs.slice(0, shown);
-  const cursor = shown < page.jobs.length ? jobs[jobs.length - 1]?.id ?? page.nextCursor : page.nextCursor;
+  const cursor = shown < page.jobs.length ? (jobs[jobs.length - 1]?.id ?? page.nextCursor) : page.nextCursor;
   const body = [...head, ...rows.slice(0, shown)];
   if (shown < page.jobs.length) body.push(context(`Showing ${shown} of ${page.jobs.length}: *Next* continues after #${jobs[jobs.length - 1]?.id}.`));
   const tail: KnownBlock[] = [...(cursor ? [nextButton(cursor)] : []), runbook];
@@ -110,24 +110,48 @@ export function jobBlocks(detail: JobDetail, options: RenderOptions): SlackMessa
   else if (j.workerId !== null) info.push(`*Worker*\n${j.workerId} (gone)`);
   if (j.abortRequested) info.push('*Abort*\nrequested');
   const timeline = detail.events.map((e) => `${formatTime(e.at)}  ${e.type}`).join('\n') + (detail.eventsTruncated ? '\n…' : '');
-  const buttons = detail.actions.map((action) => {
-    switch (action) {
-      case 'retry':
-        return button({ text: 'Retry', actionId: 'job_retry', value: String(j.id), style: 'primary', confirm: { title: `Retry job ${j.id}?`, text: `Job ${j.id} goes back to todo and will run again.`, confirm: 'Retry', deny: 'Keep' } });
-      case 'run-now':
-        return button({ text: 'Run now', actionId: 'job_run_now', value: String(j.id), confirm: { title: `Run job ${j.id} now?`, text: 'Its scheduled time is moved to now.', confirm: 'Run now', deny: 'Keep' } });
-      case 'cancel':
-        return button({ text: 'Cancel', actionId: 'job_cancel', value: String(j.id), style: 'danger', confirm: { title: `Cancel job ${j.id}?`, text: 'The job will not run.', confirm: 'Cancel job', deny: 'Keep' } });
-      case 'abort':
-        return button({ text: 'Abort', actionId: 'job_cancel', value: String(j.id), style: 'danger', confirm: { title: `Abort job ${j.id}?`, text: 'The worker is asked to stop it.', confirm: 'Abort', deny: 'Keep' } });
-    }
-  });
+  const buttonFor: Record<JobAction, () => Button> = {
+    retry: () =>
+      button({
+        text: 'Retry',
+        actionId: 'job_retry',
+        value: String(j.id),
+        style: 'primary',
+        confirm: { title: `Retry job ${j.id}?`, text: `Job ${j.id} goes back to todo and will run again.`, confirm: 'Retry', deny: 'Keep' },
+      }),
+    'run-now': () =>
+      button({
+        text: 'Run now',
+        actionId: 'job_run_now',
+        value: String(j.id),
+        confirm: { title: `Run job ${j.id} now?`, text: 'Its scheduled time is moved to now.', confirm: 'Run now', deny: 'Keep' },
+      }),
+    cancel: () =>
+      button({
+        text: 'Cancel',
+        actionId: 'job_cancel',
+        value: String(j.id),
+        style: 'danger',
+        confirm: { title: `Cancel job ${j.id}?`, text: 'The job will not run.', confirm: 'Cancel job', deny: 'Keep' },
+      }),
+    abort: () =>
+      button({
+        text: 'Abort',
+        actionId: 'job_cancel',
+        value: String(j.id),
+        style: 'danger',
+        confirm: { title: `Abort job ${j.id}?`, text: 'The worker is asked to stop it.', confirm: 'Abort', deny: 'Keep' },
+      }),
+  };
+  const buttons = detail.actions.map((action) => buttonFor[action]());
   const body: KnownBlock[] = [
     header(`Job ${j.id} · ${j.status}${detail.stalled ? ' (stalled)' : ''}`),
     fields(info),
     section(`*Args*\n\`\`\`${cut(escapeMrkdwn(JSON.stringify(j.args, null, 1)), 2_500)}\`\`\``),
     ...(detail.waiting.length ? [section(`*Not running yet because*\n${detail.waiting.map((w) => `• ${escapeMrkdwn(w)}`).join('\n')}`)] : []),
-    ...(detail.sharingLocks.length ? [context(`Sharing a lock${j.lockMode ? ` (${j.lockMode})` : ''}: ${detail.sharingLocks.map((s) => `#${s.id} (${s.status}, ${s.via})`).join(', ')}`)] : []),
+    ...(detail.sharingLocks.length
+      ? [context(`Sharing a lock${j.lockMode ? ` (${j.lockMode})` : ''}: ${detail.sharingLocks.map((s) => `#${s.id} (${s.status}, ${s.via})`).join(', ')}`)]
+      : []),
     section(`*Timeline*\n\`\`\`${cut(escapeMrkdwn(timeline || 'no events'), 2_700)}\`\`\``),
   ];
   const slug = j.status === 'failed' ? 'triaging-failed-jobs' : detail.stalled ? 'stalled-jobs-and-dead-workers' : 'reading-the-stats';
@@ -141,11 +165,9 @@ export function jobBlocks(detail: JobDetail, options: RenderOptions): SlackMessa
 
 export function stalledBlocks(result: StalledResult, options: RenderOptions): SlackMessage {
   const body: KnownBlock[] = [header(`Stalled jobs: ${result.jobs.length}${result.truncated ? '+' : ''}`), ...preformatted(stalledText(result))];
-  return message(
-    result.jobs.length ? `${result.jobs.length} stalled jobs: ${result.jobs.map((j) => `#${j.id}`).join(', ')}` : 'No stalled jobs.',
-    body,
-    [runbookContext(options, 'stalled-jobs-and-dead-workers', 'Stalled jobs and dead workers')],
-  );
+  return message(result.jobs.length ? `${result.jobs.length} stalled jobs: ${result.jobs.map((j) => `#${j.id}`).join(', ')}` : 'No stalled jobs.', body, [
+    runbookContext(options, 'stalled-jobs-and-dead-workers', 'Stalled jobs and dead workers'),
+  ]);
 }
 
 export function workersBlocks(result: WorkersResult, options: RenderOptions): SlackMessage {
@@ -162,9 +184,7 @@ export function doctorBlocks(report: DoctorReport, options: RenderOptions): Slac
   if (report.capabilities.length) {
     body.push(
       fields(
-        report.capabilities.map((c) =>
-          c.ok ? `✅ *${c.name}*` : `❌ *${c.name}*: missing\n${c.missing.map((m) => `${m.privilege} on ${m.kind} ${code(m.object)}`).join('\n')}`,
-        ),
+        report.capabilities.map((c) => (c.ok ? `✅ *${c.name}*` : `❌ *${c.name}*: missing\n${c.missing.map((m) => `${m.privilege} on ${m.kind} ${code(m.object)}`).join('\n')}`)),
       ),
     );
   }
@@ -176,9 +196,7 @@ export function doctorBlocks(report: DoctorReport, options: RenderOptions): Slac
   }
   if (report.problems.length) body.push(section(`*Problems*\n${report.problems.map((p) => `• ${escapeMrkdwn(p)}`).join('\n')}`));
   body.push(...preformatted(doctorBasicsLines(report).join('\n')));
-  return message(
-    report.ok ? `jobq doctor: no problems found${warned}` : `jobq doctor: ${report.problems.length} problem(s)${warned}`,
-    body,
-    [runbookContext(options, 'health-checks', 'Health checks')],
-  );
+  return message(report.ok ? `jobq doctor: no problems found${warned}` : `jobq doctor: ${report.problems.length} problem(s)${warned}`, body, [
+    runbookContext(options, 'health-checks', 'Health checks'),
+  ]);
 }

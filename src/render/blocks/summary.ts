@@ -53,6 +53,8 @@ export function summaryBlocks(s: HealthSummary, options: RenderOptions): SlackMe
   }
   const text = `Queue health: ${formatCount(t.current.failed)} failed, ${formatCount(t.current.succeeded)} done, backlog ${formatCount(t.todo)}, ${s.stalled.count} stalled`;
   return message(text, body, [
-    context(`\`/jobq stats\` · \`/jobq failed\` · \`/jobq stalled\` · \`/jobq workers\` · 📖 <${runbookUrl(options.runbookBase, 'scheduled-health-summaries')}|Reading this summary> · <${runbookUrl(options.runbookBase, 'triaging-failed-jobs')}|Triaging failed jobs>`),
+    context(
+      `\`/jobq stats\` · \`/jobq failed\` · \`/jobq stalled\` · \`/jobq workers\` · 📖 <${runbookUrl(options.runbookBase, 'scheduled-health-summaries')}|Reading this summary> · <${runbookUrl(options.runbookBase, 'triaging-failed-jobs')}|Triaging failed jobs>`,
+    ),
   ]);
 }

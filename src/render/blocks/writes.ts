@@ -29,7 +29,11 @@ export function jobChangeBlocks(outcome: JobChangeOutcome, userId: string, optio
   const slug = outcome.kind === 'retry' ? 'retrying-jobs-safely' : outcome.kind === 'cancel' ? 'cancelling-and-aborting-jobs' : 'running-a-scheduled-job-now';
   return message(
     `<@${userId}> ${verb} job ${outcome.result.jobId}: ${escapeMrkdwn(text)}`,
-    [section(`:arrows_counterclockwise: <@${userId}> ${verb} job *#${outcome.result.jobId}* (${code(outcome.result.task)} on ${code(outcome.result.queue)})\n${escapeMrkdwn(text)}`)],
+    [
+      section(
+        `:arrows_counterclockwise: <@${userId}> ${verb} job *#${outcome.result.jobId}* (${code(outcome.result.task)} on ${code(outcome.result.queue)})\n${escapeMrkdwn(text)}`,
+      ),
+    ],
     [actions(button({ text: 'Show job', actionId: 'job_details', value: String(outcome.result.jobId) })), runbookContext(options, slug, 'What this does')],
   );
 }
@@ -45,7 +49,11 @@ export function bulkPreviewBlocks(preview: BulkPreview, pending: PendingBulk, op
   const [slug, label] = RUNBOOK[preview.bulk];
   return message(
     `<@${pending.requestedBy}> asks: ${question}`,
-    [header(question), section(`Requested by <@${pending.requestedBy}>. Confirm before ${formatTime(pending.expiresAt)}, or the preview expires.`), ...preformatted(bulkPreviewText(preview))],
+    [
+      header(question),
+      section(`Requested by <@${pending.requestedBy}>. Confirm before ${formatTime(pending.expiresAt)}, or the preview expires.`),
+      ...preformatted(bulkPreviewText(preview)),
+    ],
     [
       actions(
         button({
@@ -65,14 +73,22 @@ export function bulkPreviewBlocks(preview: BulkPreview, pending: PendingBulk, op
 export function bulkProgressBlocks(kind: BulkKind, progress: BulkProgress | null, by: string, options: RenderOptions): SlackMessage {
   const line = progress === null ? 'starting…' : bulkProgressText(progress);
   const [slug, label] = RUNBOOK[kind];
-  return message(`${BULK_NAME[kind]} running: ${line}`, [section(`:hourglass_flowing_sand: *${BULK_NAME[kind]}* confirmed by <@${by}>, running: ${escapeMrkdwn(line)}`)], [runbookContext(options, slug, label)]);
+  return message(
+    `${BULK_NAME[kind]} running: ${line}`,
+    [section(`:hourglass_flowing_sand: *${BULK_NAME[kind]}* confirmed by <@${by}>, running: ${escapeMrkdwn(line)}`)],
+    [runbookContext(options, slug, label)],
+  );
 }
 
 export function bulkResultBlocks(result: BulkResult, by: string, options: RenderOptions): SlackMessage {
   const text = bulkResultText(result);
   const stopped = 'stopped' in result.result && result.result.stopped;
   const [slug, label] = RUNBOOK[result.bulk];
-  return message(`${BULK_NAME[result.bulk]} confirmed by <@${by}>: ${text}`, [section(`${stopped ? ':octagonal_sign:' : ':white_check_mark:'} *${BULK_NAME[result.bulk]}* confirmed by <@${by}>\n${escapeMrkdwn(text)}`)], [runbookContext(options, slug, label)]);
+  return message(
+    `${BULK_NAME[result.bulk]} confirmed by <@${by}>: ${text}`,
+    [section(`${stopped ? ':octagonal_sign:' : ':white_check_mark:'} *${BULK_NAME[result.bulk]}* confirmed by <@${by}>\n${escapeMrkdwn(text)}`)],
+    [runbookContext(options, slug, label)],
+  );
 }
 
 export function bulkClosedBlocks(kind: BulkKind, why: string, options: RenderOptions): SlackMessage {
@@ -93,7 +109,11 @@ export function pauseChangeBlocks(change: { kind: 'pause'; result: PauseResult }
 }
 
 export function pausedListBlocks(paused: PausedQueue[], options: RenderOptions): SlackMessage {
-  return message(paused.length ? `${paused.length} pause(s)` : 'No queue is paused.', [header('Paused queues'), ...preformatted(pausedText(paused))], [runbookContext(options, 'emergency-stop', 'Emergency stop')]);
+  return message(
+    paused.length ? `${paused.length} pause(s)` : 'No queue is paused.',
+    [header('Paused queues'), ...preformatted(pausedText(paused))],
+    [runbookContext(options, 'emergency-stop', 'Emergency stop')],
+  );
 }
 
 /** Any refusal or failure: what happened, what to do, and the runbook section. */
@@ -104,7 +124,10 @@ export function errorBlocks(error: JobqError, options: RenderOptions): SlackMess
   const body = escapeMrkdwnKeepMentions(error.message);
   return message(
     body,
-    [section(`${icon} ${body.replace(/\nUsage: (.*)$/s, (_m, usage: string) => `\n*Usage:* \`/jobq ${escapeMrkdwn(usage.replace(/^jobq /, ''))}\``)}`), ...(error.hint ? [context(escapeMrkdwn(error.hint))] : [])],
+    [
+      section(`${icon} ${body.replace(/\nUsage: (.*)$/s, (_m, usage: string) => `\n*Usage:* \`/jobq ${escapeMrkdwn(usage.replace(/^jobq /, ''))}\``)}`),
+      ...(error.hint ? [context(escapeMrkdwn(error.hint))] : []),
+    ],
     [runbookContext(options, slug, 'Runbook')],
   );
 }
@@ -114,10 +137,12 @@ export function helpBlocks(topic: CommandName | null, options: RenderOptions): S
     const d = DEFINITIONS[topic];
     return message(`/jobq ${d.usage}: ${d.summary}`, [section(`\`/jobq ${escapeMrkdwn(d.usage)}\`\n${escapeMrkdwn(d.summary)}`)], [runbookContext(options, d.runbook, 'Runbook')]);
   }
-  const lines = COMMAND_NAMES.map((n) => `\`/jobq ${escapeMrkdwn(DEFINITIONS[n].usage)}\`\n${escapeMrkdwn(DEFINITIONS[n].summary)}${DEFINITIONS[n].access === 'write' ? ' _(changes the queue)_' : ''}`);
+  const lines = COMMAND_NAMES.map(
+    (n) => `\`/jobq ${escapeMrkdwn(DEFINITIONS[n].usage)}\`\n${escapeMrkdwn(DEFINITIONS[n].summary)}${DEFINITIONS[n].access === 'write' ? ' _(changes the queue)_' : ''}`,
+  );
   const body: KnownBlock[] = [header('jobq commands')];
   for (let i = 0; i < lines.length; i += 5) body.push(section(lines.slice(i, i + 5).join('\n')));
-  return message('jobq commands: ' + COMMAND_NAMES.join(', '), body, [runbookContext(options, 'using-jobq', 'Using jobq')]);
+  return message(`jobq commands: ${COMMAND_NAMES.join(', ')}`, body, [runbookContext(options, 'using-jobq', 'Using jobq')]);
 }
 
 export function auditBlocks(page: AuditPage, options: RenderOptions): SlackMessage {

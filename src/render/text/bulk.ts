@@ -16,16 +16,34 @@ export function bulkQuestion(p: BulkPreview): { question: string; prompt: string
   const atLeast = p.preview.exact ? '' : 'at least ';
   switch (p.bulk) {
     case 'retry-all':
-      return { question: `Retry ${atLeast}${plural(p.preview.total, 'failed job')}?`, prompt: `Retry ${atLeast}${p.preview.total} jobs?`, confirm: `Retry ${p.preview.total}`, danger: false, consequence: 'The jobs go back to todo in batches and run again.' };
+      return {
+        question: `Retry ${atLeast}${plural(p.preview.total, 'failed job')}?`,
+        prompt: `Retry ${atLeast}${p.preview.total} jobs?`,
+        confirm: `Retry ${p.preview.total}`,
+        danger: false,
+        consequence: 'The jobs go back to todo in batches and run again.',
+      };
     case 'purge':
-      return { question: `Purge ${atLeast}${plural(p.preview.total, 'old job')}?`, prompt: `Delete ${atLeast}${p.preview.total} jobs?`, confirm: `Delete ${p.preview.total}`, danger: true, consequence: 'Deleted jobs and their events cannot be brought back.' };
+      return {
+        question: `Purge ${atLeast}${plural(p.preview.total, 'old job')}?`,
+        prompt: `Delete ${atLeast}${p.preview.total} jobs?`,
+        confirm: `Delete ${p.preview.total}`,
+        danger: true,
+        consequence: 'Deleted jobs and their events cannot be brought back.',
+      };
     case 'pause-all': {
       const question = `Pause ${plural(p.preview.total, 'queue')}?`;
       return { question, prompt: question, confirm: `Pause ${p.preview.total}`, danger: true, consequence: 'Workers stop taking new jobs from every queue; running jobs finish.' };
     }
     case 'resume-key': {
       const question = `Lift the "${p.preview.key}" pause of ${p.preview.queue}?`;
-      return { question, prompt: question, confirm: 'Lift it', danger: true, consequence: 'Someone else set this pause; workers take the queue again unless another key still pauses it.' };
+      return {
+        question,
+        prompt: question,
+        confirm: 'Lift it',
+        danger: true,
+        consequence: 'Someone else set this pause; workers take the queue again unless another key still pauses it.',
+      };
     }
   }
 }
@@ -37,7 +55,8 @@ export function bulkPreviewText(p: BulkPreview): string {
     case 'purge':
       return purgePreviewText(p.preview);
     case 'pause-all':
-      if (p.preview.total === 0) return p.preview.alreadyPaused.length ? `Every known queue is already paused by jobq (${p.preview.alreadyPaused.join(', ')}).` : 'No queue is known yet: nothing to pause.';
+      if (p.preview.total === 0)
+        return p.preview.alreadyPaused.length ? `Every known queue is already paused by jobq (${p.preview.alreadyPaused.join(', ')}).` : 'No queue is known yet: nothing to pause.';
       return [
         `These queues would be paused (workers on Procrastinate 3.10+ stop taking their jobs; running jobs finish):`,
         `  ${p.preview.queues.join(', ')}`,
@@ -72,20 +91,36 @@ export const BULK_NAME: Record<BulkKind, string> = { 'retry-all': 'retry-all', p
 
 export function pauseText(r: PauseResult): string {
   const lines = [];
-  if (r.paused.length) lines.push(`Paused ${r.paused.join(', ')}: workers on Procrastinate 3.10+ take no new jobs from ${r.paused.length === 1 ? 'it' : 'them'}; running jobs finish. \`resume\` lets them work again.`);
+  if (r.paused.length)
+    lines.push(
+      `Paused ${r.paused.join(', ')}: workers on Procrastinate 3.10+ take no new jobs from ${r.paused.length === 1 ? 'it' : 'them'}; running jobs finish. \`resume\` lets them work again.`,
+    );
   if (r.alreadyPaused.length) lines.push(`Already paused by jobq: ${r.alreadyPaused.join(', ')}.`);
   if (r.reason) lines.push(`Reason: ${r.reason}`);
   return lines.join('\n') || 'Nothing to pause.';
 }
 
 export function resumeText(r: ResumeResult): string {
-  const lines = r.resumed.map((p) => `Resumed ${p.queue}${r.key !== 'jobq' ? ` (lifted key "${r.key}")` : ''}: it had been paused for ${formatAge(Math.round((Date.now() - Date.parse(p.pausedAt)) / 1000))}.`);
-  for (const s of r.stillPaused) lines.push(`${s.queue} stays paused under ${s.keys.map((k) => `"${k}"`).join(', ')}: workers still skip it. \`resume ${s.queue} --key ${s.keys[0]}\` lifts that too, after a confirmation.`);
+  const lines = r.resumed.map(
+    (p) =>
+      `Resumed ${p.queue}${r.key !== 'jobq' ? ` (lifted key "${r.key}")` : ''}: it had been paused for ${formatAge(Math.round((Date.now() - Date.parse(p.pausedAt)) / 1000))}.`,
+  );
+  for (const s of r.stillPaused)
+    lines.push(
+      `${s.queue} stays paused under ${s.keys.map((k) => `"${k}"`).join(', ')}: workers still skip it. \`resume ${s.queue} --key ${s.keys[0]}\` lifts that too, after a confirmation.`,
+    );
   return lines.join('\n');
 }
 
 export function pausedText(paused: PausedQueue[]): string {
   if (paused.length === 0) return 'No queue is paused: workers take jobs from every queue.';
-  const rows = paused.map((p) => [p.queue, p.key, formatTime(p.pausedAt), formatAge(Math.round((Date.now() - Date.parse(p.pausedAt)) / 1000)), p.pausedBy ?? (p.key === 'jobq' ? '?' : 'not through jobq'), p.reason ?? '']);
+  const rows = paused.map((p) => [
+    p.queue,
+    p.key,
+    formatTime(p.pausedAt),
+    formatAge(Math.round((Date.now() - Date.parse(p.pausedAt)) / 1000)),
+    p.pausedBy ?? (p.key === 'jobq' ? '?' : 'not through jobq'),
+    p.reason ?? '',
+  ]);
   return table(['QUEUE', 'KEY', 'SINCE', 'FOR', 'BY', 'REASON'], rows, new Set());
 }

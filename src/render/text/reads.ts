@@ -26,7 +26,10 @@ export function statsText(stats: StatsResult): string {
   if (stats.queues.length === 0) return 'No jobs at all: the queue is empty.';
   const lines = [table(headers, rows, new Set([1, 2, 3, 4, 5, 6]))];
   if (stats.countMethod.kind === 'sampled') {
-    lines.push('', `~ estimated from a ${stats.countMethod.samplePercent.toPrecision(2)}% block sample of about ${formatCount(stats.countMethod.estimatedRows)} jobs; todo and doing are exact.`);
+    lines.push(
+      '',
+      `~ estimated from a ${stats.countMethod.samplePercent.toPrecision(2)}% block sample of about ${formatCount(stats.countMethod.estimatedRows)} jobs; todo and doing are exact.`,
+    );
   } else {
     lines.push('', 'All counts exact.');
   }
@@ -36,9 +39,7 @@ export function statsText(stats: StatsResult): string {
 
 export function failedText(page: FailedPage): string {
   if (page.jobs.length === 0) {
-    return page.nextCursor
-      ? `No failed jobs among ids ${page.scanned.fromId}-${page.scanned.toId}. Older ones: --cursor ${page.nextCursor}`
-      : 'No failed jobs.';
+    return page.nextCursor ? `No failed jobs among ids ${page.scanned.fromId}-${page.scanned.toId}. Older ones: --cursor ${page.nextCursor}` : 'No failed jobs.';
   }
   const rows = page.jobs.map((j) => [String(j.id), j.queue, j.task, String(j.attempts), formatTime(j.failedAt), j.argsPreview]);
   const lines = [table(['ID', 'QUEUE', 'TASK', 'ATTEMPTS', 'FAILED AT', 'ARGS'], rows, new Set([0, 3]))];
@@ -61,7 +62,11 @@ export function jobText(detail: JobDetail): string {
   if (j.deferredAt) lines.push(`  deferred  ${formatTime(j.deferredAt)}`);
   if (j.abortRequested !== null) lines.push(`  abort requested ${j.abortRequested ? 'yes' : 'no'}`);
   if (j.workerId !== null || detail.worker) {
-    lines.push(detail.worker ? `  worker    ${detail.worker.id}, last heartbeat ${formatAge(detail.worker.heartbeatAgeSeconds)} ago${detail.worker.alive ? '' : ' (stale)'}` : `  worker    ${j.workerId} (gone)`);
+    lines.push(
+      detail.worker
+        ? `  worker    ${detail.worker.id}, last heartbeat ${formatAge(detail.worker.heartbeatAgeSeconds)} ago${detail.worker.alive ? '' : ' (stale)'}`
+        : `  worker    ${j.workerId} (gone)`,
+    );
   }
   lines.push(`  args      ${JSON.stringify(j.args)}`);
   if (detail.waiting.length) lines.push('', 'Not running yet because:', ...detail.waiting.map((w) => `  ${w}`));
@@ -80,7 +85,14 @@ export function stalledText(result: StalledResult): string {
   if (result.jobs.length === 0) {
     return `No stalled jobs (heartbeat older than ${result.thresholds.heartbeatSeconds ?? '-'}s, or running longer than ${formatAge(result.thresholds.runningSeconds)}).`;
   }
-  const rows = result.jobs.map((j) => [String(j.id), j.queue, j.task, formatAge(j.runningSeconds), j.workerId === null ? '-' : String(j.workerId), j.reasons.map((r) => REASONS[r]).join(', ')]);
+  const rows = result.jobs.map((j) => [
+    String(j.id),
+    j.queue,
+    j.task,
+    formatAge(j.runningSeconds),
+    j.workerId === null ? '-' : String(j.workerId),
+    j.reasons.map((r) => REASONS[r]).join(', '),
+  ]);
   const lines = [table(['ID', 'QUEUE', 'TASK', 'RUNNING', 'WORKER', 'WHY'], rows, new Set([0]))];
   if (result.truncated) lines.push(`(first ${result.limit} shown)`);
   return lines.join('\n');
@@ -88,8 +100,12 @@ export function stalledText(result: StalledResult): string {
 
 export function workersText(result: WorkersResult): string {
   if (result.workers.length === 0) return 'No workers registered.';
-  const rows = result.workers.map((w) => [String(w.id), formatAge(w.heartbeatAgeSeconds) + ' ago', w.alive ? 'live' : 'stale', String(w.jobs)]);
-  return [table(['ID', 'LAST HEARTBEAT', 'STATE', 'JOBS'], rows, new Set([0, 3])), '', `${result.live} live, ${result.stale} stale (no heartbeat for ${result.staleAfterSeconds}s).`].join('\n');
+  const rows = result.workers.map((w) => [String(w.id), `${formatAge(w.heartbeatAgeSeconds)} ago`, w.alive ? 'live' : 'stale', String(w.jobs)]);
+  return [
+    table(['ID', 'LAST HEARTBEAT', 'STATE', 'JOBS'], rows, new Set([0, 3])),
+    '',
+    `${result.live} live, ${result.stale} stale (no heartbeat for ${result.staleAfterSeconds}s).`,
+  ].join('\n');
 }
 
 export function doctorText(report: DoctorReport): string {
@@ -146,4 +162,3 @@ function capabilitiesLines(report: DoctorReport): string[] {
   lines.push(`  (${AUDITED.join(', ')} write jobq's audit log: they also need jobq-state.)`);
   return lines;
 }
-

@@ -18,7 +18,9 @@ export function retryText(r: RetryResult): string {
 }
 
 export function cancelText(r: CancelResult): string {
-  return r.outcome === 'cancelled' ? `Job ${r.jobId} (${r.task} on ${r.queue}) is cancelled: it will not run.` : `Job ${r.jobId} (${r.task} on ${r.queue}) is running: its worker was asked to abort it.`;
+  return r.outcome === 'cancelled'
+    ? `Job ${r.jobId} (${r.task} on ${r.queue}) is cancelled: it will not run.`
+    : `Job ${r.jobId} (${r.task} on ${r.queue}) is running: its worker was asked to abort it.`;
 }
 
 export function runNowText(r: RunNowResult): string {
@@ -76,14 +78,25 @@ export function purgeResultText(r: PurgeResult): string {
     .map(([s, n]) => `${n} ${s}`)
     .join(', ');
   return [
-    r.stopped ? `Stopped after deleting ${r.total} jobs; running the same command again continues.` : `Deleted ${r.total} job${r.total === 1 ? '' : 's'}${per ? ` (${per})` : ''} in ${r.batches} batch${r.batches === 1 ? '' : 'es'}.`,
+    r.stopped
+      ? `Stopped after deleting ${r.total} jobs; running the same command again continues.`
+      : `Deleted ${r.total} job${r.total === 1 ? '' : 's'}${per ? ` (${per})` : ''} in ${r.batches} batch${r.batches === 1 ? '' : 'es'}.`,
     `Longest batch held its locks ${Math.round(r.lockHold.maxMs)} ms (p95 ${Math.round(r.lockHold.p95Ms)} ms). Audit entry ${r.auditId}.`,
   ].join('\n');
 }
 
 export function auditText(page: AuditPage): string {
   if (page.entries.length === 0) return 'No changes recorded yet.';
-  const rows = page.entries.map((e) => [String(e.id), formatTime(e.at), `${e.actor.kind}:${e.actor.name ?? e.actor.id}`, e.action, JSON.stringify(e.filters), String(e.jobCount), e.outcome, e.message ?? '']);
+  const rows = page.entries.map((e) => [
+    String(e.id),
+    formatTime(e.at),
+    `${e.actor.kind}:${e.actor.name ?? e.actor.id}`,
+    e.action,
+    JSON.stringify(e.filters),
+    String(e.jobCount),
+    e.outcome,
+    e.message ?? '',
+  ]);
   const lines = [table(['ID', 'AT', 'WHO', 'ACTION', 'FILTERS', 'JOBS', 'OUTCOME', 'MESSAGE'], rows, new Set([0, 5]))];
   if (page.nextCursor) lines.push('', `More: --cursor ${page.nextCursor}`);
   return lines.join('\n');

@@ -42,7 +42,8 @@ export function register(app: App, deps: SlackDeps): void {
     const actionId = typeof action?.action_id === 'string' ? action.action_id : '';
     await answer(deps, { ack, respond, label: `button ${actionId.slice(0, 60)}`, placeholder: false }, async (reply) => {
       const handler = handlers[actionId];
-      if (!handler) throw new JobqError('usage', 'This button belongs to a version of jobq that is gone: run the command again for fresh buttons.', { runbookSection: 'using-jobq' });
+      if (!handler)
+        throw new JobqError('usage', 'This button belongs to a version of jobq that is gone: run the command again for fresh buttons.', { runbookSection: 'using-jobq' });
       await handler({ body, action, reply, client });
     });
   });
@@ -87,7 +88,8 @@ function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promis
     },
 
     // "Pause queue" on a failure alert (3.10+): the same as `/jobq pause QUEUE`, announced in the channel.
-    alert_pause: async (click) => run(click, { name: 'pause', queue: parseName(click.action.value, 'The alert\'s queue'), reason: 'paused from a failure alert', yes: false, dryRun: false }),
+    alert_pause: async (click) =>
+      run(click, { name: 'pause', queue: parseName(click.action.value, "The alert's queue"), reason: 'paused from a failure alert', yes: false, dryRun: false }),
 
     job_retry: jobChange('retry'),
     job_cancel: jobChange('cancel'),
@@ -135,7 +137,9 @@ function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promis
         await postToAuditChannel(deps, client, message);
       } catch (error) {
         const e = asJobqError(error);
-        await deps.confirmations.finish(id, { error: e.message }).catch((finishError: unknown) => deps.log.warn({ err: finishError, confirmation: id }, 'could not record the failed run'));
+        await deps.confirmations
+          .finish(id, { error: e.message })
+          .catch((finishError: unknown) => deps.log.warn({ err: finishError, confirmation: id }, 'could not record the failed run'));
         await reply.replaceClicked(bulkClosedBlocks(kind, e.message, deps.render));
       }
     },

@@ -36,11 +36,20 @@ export async function deliverOutcome(deps: SlackDeps, outcome: Outcome, reply: R
   if (outcome.kind === 'bulk-preview') {
     if (outcome.preview.total === 0 && outcome.preview.exact) {
       // Nothing to confirm: the preview's own words say why, privately.
-      return reply.ephemeral(errorBlocks(new JobqError('not_found', emptyPreview(outcome), { runbookSection: outcome.bulk === 'retry-all' ? 'retrying-jobs-safely' : outcome.bulk === 'purge' ? 'purging-and-retention' : 'emergency-stop' }), deps.render));
+      return reply.ephemeral(
+        errorBlocks(
+          new JobqError('not_found', emptyPreview(outcome), {
+            runbookSection: outcome.bulk === 'retry-all' ? 'retrying-jobs-safely' : outcome.bulk === 'purge' ? 'purging-and-retention' : 'emergency-stop',
+          }),
+          deps.render,
+        ),
+      );
     }
     // What runs on Confirm is exactly what was previewed (retry-all keeps its snapshot): stored with the confirmation.
     const pending = await deps.confirmations.create(outcome.bulk, outcome.params, who.userId, who.channelId);
-    return reply.inChannel(outcomeBlocks(outcome, { userId: who.userId, pending: { confirmationId: pending.id, requestedBy: who.userId, expiresAt: pending.expiresAt } }, deps.render));
+    return reply.inChannel(
+      outcomeBlocks(outcome, { userId: who.userId, pending: { confirmationId: pending.id, requestedBy: who.userId, expiresAt: pending.expiresAt } }, deps.render),
+    );
   }
   const message = outcomeBlocks(outcome, { userId: who.userId }, deps.render);
   if (!isChange(outcome)) return reply.ephemeral(message);

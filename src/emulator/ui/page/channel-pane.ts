@@ -21,7 +21,10 @@ export function renderHeader(ctx: RenderContext, els: PageElements): void {
     els.channelTitle.textContent = store.botName;
     els.channelTopic.textContent = '';
     els.homeTab.hidden = !store.homeTabEnabled;
-    for (const [tab, button] of [['home', els.homeTab], ['messages', els.messagesTab]] as const) {
+    for (const [tab, button] of [
+      ['home', els.homeTab],
+      ['messages', els.messagesTab],
+    ] as const) {
       button.classList.toggle('active', location.tab === tab);
       button.setAttribute('aria-selected', String(location.tab === tab));
     }

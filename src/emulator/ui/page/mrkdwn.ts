@@ -110,7 +110,10 @@ export function renderMrkdwn(text: string, ctx: RenderContext): HTMLElement {
       const quoted = /^(&gt;|>) ?/.exec(line);
       if (quoted) {
         if (quote) quote.append(el('br'));
-        else root.append((quote = el('blockquote')));
+        else {
+          quote = el('blockquote');
+          root.append(quote);
+        }
         parseInline(line.slice(quoted[0].length), quote, ctx);
         return;
       }
