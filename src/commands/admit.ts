@@ -13,6 +13,8 @@ const ACTION_OF: Partial<Record<ParsedCommand['name'], AuditAction>> = {
   purge: AUDIT_ACTION.purge,
   mute: AUDIT_ACTION.mute,
   unmute: AUDIT_ACTION.unmute,
+  pause: AUDIT_ACTION.pause,
+  resume: AUDIT_ACTION.resume,
 };
 
 /**

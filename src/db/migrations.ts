@@ -12,7 +12,7 @@ import {
   jobqRecordMigration,
   jobqSchemaState,
 } from './queries/jobq.js';
-import { confirmationsCreateTable } from './queries/jobq-confirmations.js';
+import { confirmationsCreateTable, confirmationsWidenKinds } from './queries/jobq-confirmations.js';
 import { alertsCreateTables } from './queries/jobq-alerts.js';
 import { seenRequestsCreateTable } from './queries/jobq-requests.js';
 import { leasesCreateTable } from './queries/jobq-leases.js';
@@ -32,6 +32,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'seen slack requests', statements: () => [seenRequestsCreateTable()] },
   { version: 5, name: 'leadership leases', statements: () => [leasesCreateTable()] },
   { version: 6, name: 'who paused a queue, and why', statements: () => [pausesCreateTable()] },
+  { version: 7, name: 'confirmations for pausing', statements: () => [confirmationsWidenKinds()] },
 ];
 
 export interface MigrateResult {

@@ -106,7 +106,8 @@ export async function pauseQueues(ctx: QueueContext, queues: string[], reason: s
     assertPausable(ctx);
     return ctx.db.transaction(async (tx) => {
       const inserted = (await tx.query(pausedQueuesInsert(queues, JOBQ_PAUSE_KEY))).rows.map((r) => r.queue_name);
-      if (inserted.length) await tx.query(pausesRecord(inserted, JOBQ_PAUSE_KEY, actor.name ?? actor.id, reason));
+      // A Slack user by id (names can be changed or copied), a terminal user by name.
+      if (inserted.length) await tx.query(pausesRecord(inserted, JOBQ_PAUSE_KEY, actor.kind === 'slack' ? actor.id : (actor.name ?? actor.id), reason));
       const alreadyPaused = queues.filter((q) => !inserted.includes(q));
       const message = `paused ${inserted.length ? inserted.join(', ') : 'nothing new'}${alreadyPaused.length ? `; already paused by jobq: ${alreadyPaused.join(', ')}` : ''}`;
       await recordAudit(tx, audit, AUDIT_OUTCOME.ok, 0, message);

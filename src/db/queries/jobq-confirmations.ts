@@ -92,3 +92,12 @@ export function confirmationsById(id: string): Query<ConfirmationsByIdRow> {
     values: [id],
   };
 }
+
+/** Migration 7: confirmations also for pausing every queue and lifting another key's pause (3.10). */
+export function confirmationsWidenKinds(): Query {
+  return {
+    text: `
+      ALTER TABLE jobq.confirmations DROP CONSTRAINT IF EXISTS confirmations_kind_check,
+        ADD CONSTRAINT confirmations_kind_check CHECK (kind IN ('retry-all', 'purge', 'pause-all', 'resume-key'))`,
+  };
+}
