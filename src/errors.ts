@@ -9,6 +9,7 @@ export type JobqErrorCode =
   | 'config_invalid'
   | 'usage'
   | 'db_unreachable'
+  | 'busy'
   | 'db_timeout'
   | 'db_permission'
   | 'not_procrastinate'

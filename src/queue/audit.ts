@@ -55,7 +55,7 @@ export interface AuditPage {
 }
 
 /** A refusal changed nothing and says why; anything else is a failure of jobq or the database. */
-const REFUSALS: ReadonlySet<JobqErrorCode> = new Set(['usage', 'not_found', 'wrong_status', 'conflict', 'expired', 'forbidden', 'disabled', 'unsupported']);
+const REFUSALS: ReadonlySet<JobqErrorCode> = new Set(['usage', 'not_found', 'wrong_status', 'conflict', 'expired', 'forbidden', 'disabled', 'unsupported', 'busy']);
 
 export function outcomeOf(error: JobqError): AuditOutcome {
   return REFUSALS.has(error.code) ? AUDIT_OUTCOME.refused : AUDIT_OUTCOME.failed;

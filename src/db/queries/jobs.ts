@@ -42,12 +42,18 @@ export interface JobsCountByStatusRow {
  * `failed`, when jobq's recommended partial index exists).
  */
 export function jobsCountByStatus(group: GroupColumn, statuses: readonly string[]): Query<JobsCountByStatusRow> {
+  const indexed = statuses.every((s) => s === 'todo' || s === 'doing') || statuses.every((s) => s === 'failed' || s === 'cancelled' || s === 'aborted');
   return {
     text: `
       SELECT ${group} AS key, status::text AS status, count(*)::bigint AS count
       FROM procrastinate_jobs
       WHERE status IN (${literalList(statuses)})
       GROUP BY 1, 2`,
+    // Live jobs (2% of a big table, at its end) through Procrastinate's partial index: at 10M rows
+    // the planner otherwise switches to a full scan, 40 times the pages. The rare final statuses
+    // go through jobq's recommended partial index when it exists (callers check); succeeded has
+    // no index and is only counted this way while the table is small.
+    ...(indexed ? { planner: { enable_seqscan: 'off' as const } } : {}),
   };
 }
 
@@ -97,6 +103,8 @@ export function jobsOldestDueTodo(group: GroupColumn, keys: string[], perGroup: 
                     ORDER BY j.id LIMIT $2::int) c) AS waiting_since
       FROM unnest($1::text[]) AS k(key)`,
     values: [keys, perGroup],
+    // Procrastinate's partial indexes on live jobs serve this; at 10M rows the planner would scan the table.
+    planner: { enable_seqscan: 'off' },
   };
 }
 
@@ -229,5 +237,7 @@ export function jobsStalled(filter: StalledFilter, runningStatuses: readonly str
       ORDER BY j.id
       LIMIT $2::int`,
     values: withWorkers ? [filter.runningSeconds, filter.limit, filter.heartbeatSeconds] : [filter.runningSeconds, filter.limit],
+    // Procrastinate's partial indexes on live jobs serve this; at 10M rows the planner would scan the table.
+    planner: { enable_seqscan: 'off' },
   };
 }
