@@ -92,6 +92,10 @@ export const envSchema = z.object({
   JOBQ_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   JOBQ_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
   JOBQ_POOL_MAX: z.coerce.number().int().min(1).max(50).default(5),
+  /** How long a request waits for a connection when all JOBQ_POOL_MAX are in use; then it is told jobq is busy. */
+  JOBQ_POOL_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** Identical heavy reads (stats, failed) within this many seconds share one answer, which says its age; 0: only reads still running are joined. */
+  JOBQ_READ_CACHE_SECONDS: z.coerce.number().min(0).max(60).default(5),
   /** Below this many rows (planner estimate), final-status counts are exact; above, sampled. */
   JOBQ_EXACT_COUNT_MAX_ROWS: z.coerce.number().int().min(0).default(500_000),
   JOBQ_STALLED_HEARTBEAT_SECONDS: seconds(30),

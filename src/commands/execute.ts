@@ -33,12 +33,17 @@ import type { ParsedCommand } from './parse.js';
 
 /** A read command's typed result, tagged so renderers can pick the right view. */
 export type ReadOutcome =
-  | { kind: 'stats'; result: StatsResult; source: ReadSource }
-  | { kind: 'failed'; result: FailedPage; query: FailedQuery; source: ReadSource }
+  | { kind: 'stats'; result: StatsResult; source: ReadSource; answeredAt?: AnsweredAt | undefined }
+  | { kind: 'failed'; result: FailedPage; query: FailedQuery; source: ReadSource; answeredAt?: AnsweredAt | undefined }
   | { kind: 'job'; result: JobDetail }
   | { kind: 'stalled'; result: StalledResult }
   | { kind: 'workers'; result: WorkersResult }
   | { kind: 'doctor'; result: DoctorReport };
+
+/** Set when the answer was shared with another asker: when its reads started. */
+export interface AnsweredAt {
+  at: string;
+}
 
 /** What a bulk change would touch, and what runs on Confirm: exactly what was previewed. */
 export type BulkPreview =
@@ -95,6 +100,8 @@ export async function executeCommand(connect: () => Promise<QueueContext>, comma
       return { kind: 'paused', result: await listPaused(ctx) };
   }
   await admitChange(ctx, command, caller);
+  // Whoever changes something sees its effect: no answer from before the change is reused.
+  ctx.shared?.forget();
   switch (command.name) {
     case 'mute':
       return { kind: 'mute', result: await createMute(ctx, { target: command.target, seconds: command.durationSeconds, reason: command.reason }, caller.actor) };
@@ -128,17 +135,27 @@ export async function executeCommand(connect: () => Promise<QueueContext>, comma
   }
 }
 
+/** A heavy read, joined with the same question in flight or just answered (which then says its age). */
+async function shareRead<O extends Extract<ReadOutcome, { kind: 'stats' | 'failed' }>>(ctx: QueueContext, command: ReadCommand, load: () => Promise<O>): Promise<O> {
+  if (!ctx.shared) return load();
+  const shared = await ctx.shared.get(JSON.stringify(command), load);
+  return shared.reused ? { ...shared.value, answeredAt: { at: new Date(shared.at).toISOString() } } : shared.value;
+}
+
 /** Runs a read command against the queue core. */
 export async function executeRead(ctx: QueueContext, command: ReadCommand): Promise<ReadOutcome> {
   switch (command.name) {
-    case 'stats': {
-      const { heavy, source } = await heavyRead(ctx);
-      return { kind: 'stats', result: await getStats(heavy, { groupBy: command.groupBy }), source };
-    }
+    case 'stats':
+      return shareRead(ctx, command, async () => {
+        const { heavy, source } = await heavyRead(ctx);
+        return { kind: 'stats', result: await getStats(heavy, { groupBy: command.groupBy }), source };
+      });
     case 'failed': {
       const { name: _name, ...query } = command;
-      const { heavy, source } = await heavyRead(ctx);
-      return { kind: 'failed', result: await listFailed(heavy, query), query, source };
+      return shareRead(ctx, command, async () => {
+        const { heavy, source } = await heavyRead(ctx);
+        return { kind: 'failed', result: await listFailed(heavy, query), query, source };
+      });
     }
     case 'job':
       return { kind: 'job', result: await getJob(ctx, command.id) };

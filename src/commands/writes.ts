@@ -54,6 +54,15 @@ export async function runBulk(
   actor: Actor,
   options: { signal?: AbortSignal; onProgress?: (progress: BulkProgress) => void } = {},
 ): Promise<BulkResult> {
+  try {
+    return await runPlan(ctx, plan, actor, options);
+  } finally {
+    // Answers read before or during the change are not reused after it.
+    ctx.shared?.forget();
+  }
+}
+
+async function runPlan(ctx: QueueContext, plan: BulkPlan, actor: Actor, options: { signal?: AbortSignal; onProgress?: (progress: BulkProgress) => void }): Promise<BulkResult> {
   if (plan.bulk === 'pause-all') return { bulk: 'pause-all', result: await pauseQueues(ctx, plan.params.queues, plan.params.reason, actor) };
   if (plan.bulk === 'resume-key') return { bulk: 'resume-key', result: await resumeQueues(ctx, [plan.params.queue], actor, plan.params.key) };
   if (plan.bulk === 'retry-all') {

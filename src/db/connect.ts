@@ -9,6 +9,8 @@ export interface DbUrlOptions {
   statementTimeoutMs: number;
   lockTimeoutMs: number;
   max: number;
+  /** How long a request waits for a connection when all are in use (then: "busy, try again"). */
+  queueWaitMs?: number;
   applicationName?: string;
 }
 
@@ -28,6 +30,7 @@ export function dbFromUrl(options: DbUrlOptions, log?: Logger): Db {
       statementTimeoutMs: options.statementTimeoutMs,
       lockTimeoutMs: options.lockTimeoutMs,
       max: options.max,
+      ...(options.queueWaitMs ? { queueWaitMs: options.queueWaitMs } : {}),
       ...(options.applicationName ? { applicationName: options.applicationName } : {}),
     },
     log,
@@ -37,7 +40,13 @@ export function dbFromUrl(options: DbUrlOptions, log?: Logger): Db {
 /** The configured database, not yet checked for Procrastinate. */
 export function dbFromConfig(config: Config, log?: Logger): Db {
   return dbFromUrl(
-    { url: requireDatabaseUrl(config), statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS, lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS, max: config.JOBQ_POOL_MAX },
+    {
+      url: requireDatabaseUrl(config),
+      statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS,
+      max: config.JOBQ_POOL_MAX,
+      queueWaitMs: config.JOBQ_POOL_WAIT_MS,
+    },
     log,
   );
 }
@@ -62,6 +71,7 @@ export function openQueueDatabases(config: Config, log?: Logger): QueueDatabases
           statementTimeoutMs: config.JOBQ_STATEMENT_TIMEOUT_MS,
           lockTimeoutMs: config.JOBQ_LOCK_TIMEOUT_MS,
           max: config.JOBQ_POOL_MAX,
+          queueWaitMs: config.JOBQ_POOL_WAIT_MS,
           applicationName: 'jobq-reads',
         },
         log,

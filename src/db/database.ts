@@ -51,6 +51,8 @@ export interface DbOptions extends Limits {
   connecting?: <T>(connect: () => Promise<T>) => Promise<T>;
   /** Requests allowed to wait for a connection when all are busy; more are turned away at once. */
   maxWaiting?: number;
+  /** How long a request waits for a busy pool's connection before it is told jobq is busy. */
+  queueWaitMs?: number;
   /** Turns a connection failure into a clearer error (TLS refusals), or returns undefined. */
   explain?: (error: unknown) => Error | undefined;
 }
@@ -83,14 +85,21 @@ export interface Db extends Queryable {
 }
 
 export function openDb(options: DbOptions, log?: Logger): Db {
+  // A frozen network or server must not hold a reply past Slack's patience: a new connection gives
+  // up in 2 s (or the URL's connect_timeout), a statement the server never answers a little after
+  // its own timeout. Waiting for a busy pool's connection is another matter, with its own limit.
+  const connectTimeoutMs = options.connection.connectionTimeoutMillis || 2_000;
+  const Base = options.Client ?? pg.Client;
   const pool = new pg.Pool({
     ...options.connection,
-    ...(options.Client ? { Client: options.Client } : {}),
+    Client: class extends Base {
+      constructor(config?: string | pg.ClientConfig) {
+        super(typeof config === 'string' ? config : { ...config, connectionTimeoutMillis: connectTimeoutMs });
+      }
+    } as typeof pg.Client,
     application_name: options.applicationName ?? 'jobq',
     max: options.max,
-    // A frozen network or server must not hold a reply past Slack's patience: give up on a
-    // connection in 2 s, and on a statement the server never answers a little after its own timeout.
-    connectionTimeoutMillis: 2_000,
+    connectionTimeoutMillis: options.queueWaitMs ?? connectTimeoutMs,
     query_timeout: options.statementTimeoutMs + 2_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
@@ -128,6 +137,7 @@ export function openDb(options: DbOptions, log?: Logger): Db {
     try {
       return await connecting(() => pool.connect());
     } catch (error) {
+      // pg-pool's words for a wait in its queue that ran out; a new connection that fails says otherwise.
       if (full && /timeout exceeded when trying to connect/i.test((error as Error).message) && pool.totalCount > 0) throw busy(pool.waitingCount);
       throw options.explain?.(error) ?? error;
     }

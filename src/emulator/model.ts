@@ -157,6 +157,8 @@ export class SlackState extends EventEmitter<{ message: [MessageChange]; call: [
 
   constructor(seed: WorkspaceSeed = {}) {
     super();
+    // Every test or page waiting for a message listens here; dozens at once is normal, not a leak.
+    this.setMaxListeners(0);
     this.bot = { ...DEFAULT_BOT, ...seed.bot };
     this.users.set(this.bot.userId, { id: this.bot.userId, name: this.bot.name, isBot: true });
     for (const user of seed.users ?? DEFAULT_USERS) this.users.set(user.id, user);

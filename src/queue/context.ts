@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import type { ReadRouter, ReadSource } from '../db/read-routing.js';
 import type { SchemaInfo } from '../db/schema.js';
 import type { Logger } from '../log.js';
+import type { SharedReads } from './shared-reads.js';
 
 /** Tunables of the queue core, from config. */
 export interface QueueSettings {
@@ -21,6 +22,8 @@ export interface QueueContext {
   schema: SchemaInfo;
   settings: QueueSettings;
   log?: Logger | undefined;
+  /** Identical heavy reads in flight or just answered, shared (absent: every read runs). */
+  shared?: SharedReads | undefined;
 }
 
 export function settingsFrom(config: Config): QueueSettings {

@@ -2,6 +2,7 @@ import { backgroundTask } from '../background.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { settingsFrom, type QueueContext } from './context.js';
+import { SharedReads } from './shared-reads.js';
 import { asJobqError, type JobqError } from '../errors.js';
 import { openQueueDatabases } from '../db/connect.js';
 import type { ReadRouter } from '../db/read-routing.js';
@@ -37,6 +38,7 @@ export function createQueueHandle(config: Config, log: Logger): QueueHandle {
   let closed = false;
   let readyHook: (() => Promise<void>) | undefined;
   const settings = settingsFrom(config);
+  const shared = new SharedReads(config.JOBQ_READ_CACHE_SECONDS * 1000);
 
   const detect = () => {
     schema ??= detectSchema(db, { configured: config.JOB_QUEUE_SCHEMA }).then(
@@ -77,7 +79,7 @@ export function createQueueHandle(config: Config, log: Logger): QueueHandle {
     db,
     reader,
     async get() {
-      return { db, reader, schema: await detect(), settings, log };
+      return { db, reader, schema: await detect(), settings, log, shared };
     },
     async ready() {
       try {

@@ -36,7 +36,16 @@ export function table(headers: string[], rows: string[][], rightAlign: Set<numbe
 }
 
 /** Where a heavy read came from, when that is worth saying: a replica and its lag, or why not the replica. */
-export function sourceLine(source: { kind: 'primary'; fallback?: string } | { kind: 'replica'; lagSeconds: number }): string | null {
-  if (source.kind === 'replica') return `Read from the replica, ${source.lagSeconds < 1 ? 'less than a second' : formatAge(Math.round(source.lagSeconds))} behind the primary.`;
-  return source.fallback ? `Read from the primary: ${source.fallback}.` : null;
+export function sourceLine(
+  source: { kind: 'primary'; fallback?: string } | { kind: 'replica'; lagSeconds: number },
+  answeredAt?: { at: string } | undefined,
+  now = Date.now(),
+): string | null {
+  const lines: string[] = [];
+  if (source.kind === 'replica')
+    lines.push(`Read from the replica, ${source.lagSeconds < 1 ? 'less than a second' : formatAge(Math.round(source.lagSeconds))} behind the primary.`);
+  else if (source.fallback) lines.push(`Read from the primary: ${source.fallback}.`);
+  // A shared answer says how old it is, so nobody mistakes it for a fresh read.
+  if (answeredAt) lines.push(`Answer shared with the same question asked ${formatAge(ageOf(answeredAt.at, now))} ago (read at ${formatTime(answeredAt.at)}).`);
+  return lines.length ? lines.join(' ') : null;
 }

@@ -1,4 +1,4 @@
-import type { Outcome, ReadOutcome } from '../../commands/execute.js';
+import type { AnsweredAt, Outcome, ReadOutcome } from '../../commands/execute.js';
 import type { ReadSource } from '../../db/read-routing.js';
 import { sourceLine } from '../format.js';
 import { context, type SlackMessage } from './kit.js';
@@ -48,9 +48,9 @@ export function outcomeBlocks(outcome: Outcome, by: { userId: string; pending?: 
 export function readBlocks(outcome: ReadOutcome, options: RenderOptions): SlackMessage {
   switch (outcome.kind) {
     case 'stats':
-      return withSource(statsBlocks(outcome.result, options), outcome.source);
+      return withSource(statsBlocks(outcome.result, options), outcome.source, outcome.answeredAt);
     case 'failed':
-      return withSource(failedBlocks(outcome.result, outcome.query, options), outcome.source);
+      return withSource(failedBlocks(outcome.result, outcome.query, options), outcome.source, outcome.answeredAt);
     case 'job':
       return jobBlocks(outcome.result, options);
     case 'stalled':
@@ -63,8 +63,8 @@ export function readBlocks(outcome: ReadOutcome, options: RenderOptions): SlackM
 }
 
 /** Says where a heavy read came from when it was not simply the primary: a reader sees how fresh it is. */
-function withSource(message: SlackMessage, source: ReadSource): SlackMessage {
-  const line = sourceLine(source);
+function withSource(message: SlackMessage, source: ReadSource, answeredAt: AnsweredAt | undefined): SlackMessage {
+  const line = sourceLine(source, answeredAt);
   if (!line) return message;
   // Just before the trailing links, and only if the message has room (it is built to leave some).
   const blocks = [...message.blocks];

@@ -1,4 +1,4 @@
-import type { Outcome, ReadOutcome } from '../../commands/execute.js';
+import type { AnsweredAt, Outcome, ReadOutcome } from '../../commands/execute.js';
 import type { ReadSource } from '../../db/read-routing.js';
 import { formatTime, sourceLine } from '../format.js';
 import { helpText } from './help.js';
@@ -83,9 +83,9 @@ export function outcomeJson(outcome: Outcome): unknown {
 export function readText(outcome: ReadOutcome): string {
   switch (outcome.kind) {
     case 'stats':
-      return withSource(statsText(outcome.result), outcome.source);
+      return withSource(statsText(outcome.result), outcome.source, outcome.answeredAt);
     case 'failed':
-      return withSource(failedText(outcome.result), outcome.source);
+      return withSource(failedText(outcome.result), outcome.source, outcome.answeredAt);
     case 'job':
       return jobText(outcome.result);
     case 'stalled':
@@ -100,11 +100,12 @@ export function readText(outcome: ReadOutcome): string {
 /** A read outcome as the stable JSON documented in the README. */
 export function readJson(outcome: ReadOutcome): unknown {
   if (outcome.kind === 'doctor') return { features: outcome.result.procrastinate.features, ...outcome.result };
-  if (outcome.kind === 'stats' || outcome.kind === 'failed') return { ...outcome.result, source: outcome.source };
+  if (outcome.kind === 'stats' || outcome.kind === 'failed')
+    return { ...outcome.result, source: outcome.source, ...(outcome.answeredAt ? { answeredAt: outcome.answeredAt.at } : {}) };
   return outcome.result;
 }
 
-function withSource(text: string, source: ReadSource): string {
-  const line = sourceLine(source);
+function withSource(text: string, source: ReadSource, answeredAt: AnsweredAt | undefined): string {
+  const line = sourceLine(source, answeredAt);
   return line ? `${text}\n${line}` : text;
 }
