@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { JobqError } from './errors.js';
 
 /** postgres:// and postgresql:// URLs, including socket forms like postgres:///app. */
-function isPostgresUrl(value: string): boolean {
+export function isPostgresUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
@@ -82,6 +82,8 @@ export const DEFAULT_RUNBOOK_URL = 'https://github.com/jobq-dev/jobq/blob/main/d
 /** The one schema for the environment. Every variable jobq reads is named here. */
 export const envSchema = z.object({
   // Checked below: only the one jobq uses must be a PostgreSQL URL (DATABASE_URL may belong to another app).
+  /** A YAML or JSON file listing several environments (databases); see the README, "Several databases". */
+  JOBQ_CONFIG: z.string().trim().optional(),
   JOB_QUEUE_DATABASE_URL: z.string().trim().optional(),
   DATABASE_URL: z.string().trim().optional(),
   /** Procrastinate's schema, when not found through the search_path or in public. */

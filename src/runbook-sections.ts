@@ -16,6 +16,7 @@ export const RUNBOOK_SECTIONS = [
   'purging-and-retention',
   'database-connectivity',
   'poolers-replicas-and-schemas',
+  'several-databases',
   'database-tls',
   'slack-preflight-warnings',
   'permissions',
