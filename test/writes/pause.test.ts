@@ -85,7 +85,9 @@ describe('pausing and resuming queues on 3.10', () => {
 
     expect(await ask('resume mailer')).toContain('Resumed mailer');
     expect(await f.fetch()).toBe(waiting);
-    const audit = await db.worker.query<{ action: string; outcome: string; filters: { reason?: string } }>(`SELECT action, outcome, filters FROM jobq.audit_log WHERE action IN ('pause', 'resume') ORDER BY id`);
+    const audit = await db.worker.query<{ action: string; outcome: string; filters: { reason?: string } }>(
+      `SELECT action, outcome, filters FROM jobq.audit_log WHERE action IN ('pause', 'resume') ORDER BY id`,
+    );
     expect(audit.rows.map((r) => [r.action, r.outcome])).toEqual([
       ['pause', 'ok'],
       ['resume', 'ok'],

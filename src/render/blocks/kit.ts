@@ -113,8 +113,14 @@ export const actions = (...buttons: Button[]): KnownBlock => ({ type: 'actions',
 
 export const runbookButton = (url: string, label = 'Runbook'): Button => button({ text: `📖 ${label}`, actionId: 'runbook_link', url });
 
-function blockChars(block: KnownBlock): number {
-  return JSON.stringify(block).length;
+/**
+ * What a block costs against the message budget. A table's JSON is mostly structure (a rich-text
+ * cell is ~100 characters of wrapping around a date); Slack's limit is on what it holds.
+ */
+export function blockSize(block: KnownBlock): number {
+  if (block.type !== 'table') return JSON.stringify(block).length;
+  const cell = (c: unknown) => (typeof c === 'object' && c !== null && 'text' in c ? String(c.text).length : JSON.stringify(c).length / 3);
+  return block.rows.reduce((n, row) => n + row.reduce((m, c) => m + cell(c) + 3, 0), 0);
 }
 
 /**
@@ -122,10 +128,10 @@ function blockChars(block: KnownBlock): number {
  * cut a list itself (and page from the last row shown) instead of letting message() drop rows.
  */
 export function fittingCount(blocks: KnownBlock[], reserved: KnownBlock[]): number {
-  let chars = reserved.reduce((n, b) => n + blockChars(b), 0) + 400;
+  let chars = reserved.reduce((n, b) => n + blockSize(b), 0) + 400;
   let count = 0;
   for (const block of blocks) {
-    const size = blockChars(block);
+    const size = blockSize(block);
     if (count + reserved.length + 1 >= LIMITS.blocks || chars + size > LIMITS.messageChars - 200) break;
     chars += size;
     count++;
@@ -140,11 +146,11 @@ export function fittingCount(blocks: KnownBlock[], reserved: KnownBlock[]): numb
  */
 export function message(text: string, body: KnownBlock[], tail: KnownBlock[] = []): SlackMessage {
   const budgetBlocks = LIMITS.blocks - tail.length - 1;
-  const tailChars = tail.reduce((n, b) => n + blockChars(b), 0);
+  const tailChars = tail.reduce((n, b) => n + blockSize(b), 0);
   const kept: KnownBlock[] = [];
   let chars = tailChars;
   for (const block of body) {
-    const size = blockChars(block);
+    const size = blockSize(block);
     if (kept.length >= budgetBlocks || chars + size > LIMITS.messageChars - 200) break;
     kept.push(block);
     chars += size;
