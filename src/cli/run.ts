@@ -13,7 +13,7 @@ import { connectQueue } from '../queue/open.js';
 import { bulkResultText, outcomeJson, outcomeText } from '../render/text/index.js';
 import { doctorText } from '../render/text/reads.js';
 import { bulkProgressText, bulkQuestion } from '../render/text/bulk.js';
-import type { TextStyle } from '../render/text/style.js';
+import { type TextStyle, wrapText } from '../render/text/style.js';
 import type { CliIo } from './io.js';
 
 interface Options {
@@ -46,7 +46,7 @@ export async function runCommand(command: ParsedCommand, options: Options): Prom
   try {
     const outcome = await executeCommand(async () => (ctx = await connectQueue(config, log)), command, caller);
     if (outcome.kind !== 'bulk-preview') {
-      io.out(json ? JSON.stringify(outcomeJson(outcome), null, 2) : outcomeText(outcome, style, { logsUrlTemplate: config.JOBQ_LOGS_URL_TEMPLATE }));
+      io.out(json ? JSON.stringify(outcomeJson(outcome), null, 2) : wrapText(outcomeText(outcome, style, { logsUrlTemplate: config.JOBQ_LOGS_URL_TEMPLATE }), style.columns));
       return 0;
     }
     return await confirmAndRun(outcome, command as Extract<ParsedCommand, { name: 'retry-all' | 'purge' | 'pause' | 'resume' }>, caller, ctx!, { io, json, style });
@@ -65,7 +65,7 @@ async function doctor({ io, json, config, log, style }: Options): Promise<number
     // With Slack configured, doctor also says what the bot's preflight would warn about.
     const extraWarnings = config.SLACK_BOT_TOKEN ? await (await import('../slack/preflight.js')).slackDoctorWarnings(config) : [];
     const report = await runDoctor(db, { settings: settingsFrom(config), schema: config.JOB_QUEUE_SCHEMA, urlPort, replica: await reader.status(), extraWarnings });
-    io.out(json ? JSON.stringify({ features: report.procrastinate.features, ...report }, null, 2) : doctorText(report, style));
+    io.out(json ? JSON.stringify({ features: report.procrastinate.features, ...report }, null, 2) : wrapText(doctorText(report, style), style.columns));
     // Warnings leave it at 0; a missing privilege or index, or no Procrastinate, is a failure.
     return report.ok ? 0 : 1;
   } finally {
@@ -81,7 +81,7 @@ async function confirmAndRun(
   { io, json, style }: { io: CliIo; json: boolean; style: TextStyle },
 ): Promise<number> {
   const { preview } = outcome;
-  if (!json) io.err(outcomeText(outcome, style));
+  if (!json) io.err(wrapText(outcomeText(outcome, style), style.columns));
   const finish = (result: BulkResult | null, text?: string) => {
     if (json) io.out(JSON.stringify({ preview, result: result?.result ?? null }, null, 2));
     else if (text) io.out(text);

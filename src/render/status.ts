@@ -16,7 +16,7 @@ export interface Thresholds {
 export const DEFAULT_THRESHOLDS: Thresholds = { backlogMaxAgeSeconds: 600, backlogMaxJobs: 10_000 };
 
 export interface QueueHealth {
-  /** Jobs failed in the last hour. */
+  /** Jobs failed in the last hour and failed jobs are still there (not all retried or purged since). */
   failing: boolean;
   /** The oldest waiting job is older than the queue's threshold. */
   backlogOld: boolean;
@@ -34,7 +34,7 @@ export function thresholdsOf(thresholds: Thresholds, queue: string): { maxAgeSec
 export function queueHealth(g: GroupStats, thresholds: Thresholds = DEFAULT_THRESHOLDS, byQueue = true): QueueHealth {
   const limits = byQueue ? thresholdsOf(thresholds, g.name) : { maxAgeSeconds: thresholds.backlogMaxAgeSeconds, maxJobs: thresholds.backlogMaxJobs };
   return {
-    failing: g.recent.lastHour.failed > 0,
+    failing: g.recent.lastHour.failed > 0 && g.counts.failed > 0,
     backlogOld: g.oldestTodoAgeSeconds !== null && g.oldestTodoAgeSeconds > limits.maxAgeSeconds,
     backlogLarge: g.counts.todo > limits.maxJobs,
     paused: g.paused !== null,

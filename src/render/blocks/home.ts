@@ -45,7 +45,10 @@ function queueBlocks(g: GroupStats, overview: Overview, viewer: HomeViewer, opti
     fields: [
       { type: 'mrkdwn', text: `*Backlog*\n${warn(h.backlogLarge, `${formatCount(g.counts.todo, g.estimated.includes('todo'))} waiting`)}` },
       { type: 'mrkdwn', text: `*Oldest waiting*\n${g.oldestTodoAgeSeconds === null ? 'nothing waiting' : warn(h.backlogOld, formatAge(g.oldestTodoAgeSeconds))}` },
-      { type: 'mrkdwn', text: `*Failed, last hour*\n${h.failing ? `*${formatCount(g.recent.lastHour.failed)}*` : '0'} (${formatCount(g.recent.last24h.failed)} in 24 h)` },
+      {
+        type: 'mrkdwn',
+        text: `*Failed, last hour*\n${h.failing ? `*${formatCount(g.recent.lastHour.failed)}*` : formatCount(g.recent.lastHour.failed)} (${formatCount(g.recent.last24h.failed)} in 24 h)`,
+      },
       { type: 'mrkdwn', text: `*Stalled*\n${stalled > 0 ? `*${formatCount(stalled)}${overview.stalled.truncated ? '+' : ''}*` : '0'}` },
     ],
     ...(g.counts.failed > 0 ? { accessory: button({ text: 'Failed jobs', actionId: 'home_failed', value: g.name }) } : {}),

@@ -113,14 +113,29 @@ export const actions = (...buttons: Button[]): KnownBlock => ({ type: 'actions',
 
 export const runbookButton = (url: string, label = 'Runbook'): Button => button({ text: `📖 ${label}`, actionId: 'runbook_link', url });
 
+/** What a table cell shows: its text, an emoji as one character, a date as its longest rendering. */
+function cellChars(cell: unknown): number {
+  if (typeof cell !== 'object' || cell === null) return 0;
+  if ('text' in cell) return String(cell.text).length;
+  const sections = 'elements' in cell && Array.isArray(cell.elements) ? (cell.elements as { elements?: unknown[] }[]) : [];
+  return sections.reduce(
+    (n, s) =>
+      n +
+      (s.elements ?? []).reduce<number>((m, e) => {
+        const el = e as { type?: string; text?: string; url?: string };
+        return m + (el.type === 'date' ? 24 : el.type === 'emoji' ? 2 : el.type === 'link' ? (el.text ?? '').length + (el.url ?? '').length : (el.text ?? '').length);
+      }, 0),
+    0,
+  );
+}
+
 /**
  * What a block costs against the message budget. A table's JSON is mostly structure (a rich-text
  * cell is ~100 characters of wrapping around a date); Slack's limit is on what it holds.
  */
 export function blockSize(block: KnownBlock): number {
   if (block.type !== 'table') return JSON.stringify(block).length;
-  const cell = (c: unknown) => (typeof c === 'object' && c !== null && 'text' in c ? String(c.text).length : JSON.stringify(c).length / 3);
-  return block.rows.reduce((n, row) => n + row.reduce((m, c) => m + cell(c) + 3, 0), 0);
+  return block.rows.reduce((n, row) => n + row.reduce((m, c) => m + cellChars(c) + 3, 0), 0);
 }
 
 /**

@@ -94,7 +94,7 @@ export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMe
   const byQueue = stats.groupBy === 'queue';
   const totals = REPORTED_STATUSES.map((s) => `${s} ${formatCount(stats.totals.counts[s], stats.totals.estimated.includes(s))}`).join(' · ');
   const worstWait = Math.max(-1, ...stats.queues.map((q) => q.oldestTodoAgeSeconds ?? -1));
-  const failing = stats.queues.filter((q) => q.recent.lastHour.failed > 0);
+  const failing = stats.queues.filter((q) => queueHealth(q, options.thresholds, byQueue).failing);
   const backedUp = stats.queues.filter((q) => {
     const h = queueHealth(q, options.thresholds, byQueue);
     return h.backlogOld || h.backlogLarge;
@@ -106,21 +106,15 @@ export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMe
     `*Totals:* ${totals}`,
     worstWait >= 0 ? `*Oldest waiting job:* ${formatAge(worstWait)}` : '*Nothing waiting.*',
     workersLine,
-    failing.length ? `:red_circle: *Failing in the last hour:* ${failing.map((q) => `${code(q.name)} (${formatCount(q.recent.lastHour.failed)})`).join(', ')}` : '',
-    backedUp.length ? `:warning: *Backlog over its threshold:* ${backedUp.map((q) => code(q.name)).join(', ')}` : '',
+    failing.length ? `:red_circle: *Failing in the last hour:* ${few(failing.map((q) => `${code(q.name)} (${formatCount(q.recent.lastHour.failed)})`))}` : '',
+    backedUp.length ? `:warning: *Backlog over its threshold:* ${few(backedUp.map((q) => code(q.name)))}` : '',
     pausedLine(stats),
   ].filter(Boolean);
   const body: KnownBlock[] = [header(`Queue stats by ${stats.groupBy}`), section(summary.join('\n'))];
   if (stats.queues.length > 0) {
-    // One table per message, 99 rows under its header: the groups that need a look come first when not all fit.
-    const room = TABLE_BODY_ROWS - 1;
-    const groups =
-      stats.queues.length <= room
-        ? stats.queues
-        : [...stats.queues]
-            .sort((a, b) => attentionRank(b, options, byQueue) - attentionRank(a, options, byQueue))
-            .slice(0, room)
-            .sort((a, b) => a.name.localeCompare(b.name));
+    // One table per message, 99 rows under its header and within the message's budget: the groups
+    // that need a look come first when not all fit.
+    const byAttention = [...stats.queues].sort((a, b) => attentionRank(b, options, byQueue) - attentionRank(a, options, byQueue) || a.name.localeCompare(b.name));
     const totalRow: TableCell[] = [
       richCell(text(byQueue ? 'All queues' : 'All tasks', { bold: true })),
       ...(['todo', 'doing', 'failed'] as const).map((s) => richCell(text(formatCount(stats.totals.counts[s], stats.totals.estimated.includes(s)), { bold: true }))),
@@ -128,24 +122,29 @@ export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMe
       rawCell(`${formatCount(sum(stats.queues, (q) => q.recent.lastHour.succeeded))} ✓ / ${formatCount(sum(stats.queues, (q) => q.recent.lastHour.failed))} ✗`),
       rawCell(`${formatCount(sum(stats.queues, (q) => q.recent.last24h.succeeded))} ✓ / ${formatCount(sum(stats.queues, (q) => q.recent.last24h.failed))} ✗`),
     ];
-    body.push(
-      tableBlock(
-        [
-          { header: byQueue ? 'Queue' : 'Task' },
-          { header: 'Waiting', align: 'right' },
-          { header: 'Running', align: 'right' },
-          { header: 'Failed', align: 'right' },
-          { header: 'Oldest waiting', align: 'right' },
-          { header: 'Last hour', align: 'right' },
-          { header: 'Last 24 h', align: 'right' },
-        ],
-        [...groups.map((g) => statsRow(g, options, byQueue)), totalRow],
-      ),
-    );
-    if (groups.length < stats.queues.length) {
-      body.push(
-        context(`${stats.queues.length - groups.length} more ${byQueue ? 'queues' : 'tasks'} not shown (the failing and backed-up ones are): \`jobq stats\` lists them all.`),
-      );
+    const columns = [
+      { header: byQueue ? 'Queue' : 'Task' },
+      { header: 'Waiting', align: 'right' as const },
+      { header: 'Running', align: 'right' as const },
+      { header: 'Failed', align: 'right' as const },
+      { header: 'Oldest waiting', align: 'right' as const },
+      { header: 'Last hour', align: 'right' as const },
+      { header: 'Last 24 h', align: 'right' as const },
+    ];
+    const build = (count: number) =>
+      tableBlock(columns, [
+        ...byAttention
+          .slice(0, count)
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .map((g) => statsRow(g, options, byQueue)),
+        totalRow,
+      ]);
+    const reserve = body.reduce((n, b) => n + blockSize(b), 0) + 1_500;
+    let shown = Math.min(stats.queues.length, TABLE_BODY_ROWS - 1);
+    while (shown > 1 && reserve + blockSize(build(shown)) > LIMITS.messageChars) shown--;
+    body.push(build(shown));
+    if (shown < stats.queues.length) {
+      body.push(context(`${stats.queues.length - shown} more ${byQueue ? 'queues' : 'tasks'} not shown (the failing and backed-up ones are): \`jobq stats\` lists them all.`));
     }
   } else {
     body.push(section('No jobs at all: the queue is empty.'));
@@ -156,12 +155,15 @@ export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMe
       : 'All counts exact';
   body.push(context(`${method} · as of ${dateToken(stats.generatedAt, '{time_secs}')}${stats.recentEstimated ? ' · last 24 h scaled from the newest events' : ''}`));
   const attention = [
-    failing.length ? `failing in the last hour: ${failing.map((q) => q.name).join(', ')}` : '',
-    backedUp.length ? `backlog over threshold: ${backedUp.map((q) => q.name).join(', ')}` : '',
+    failing.length ? `failing in the last hour: ${few(failing.map((q) => q.name))}` : '',
+    backedUp.length ? `backlog over threshold: ${few(backedUp.map((q) => q.name))}` : '',
   ].filter(Boolean);
   const fallback = [`Queue stats: ${totals}`, ...attention].join('\n');
   return message(fallback, body, [runbookContext(options, 'reading-the-stats', 'Reading the stats')]);
 }
+
+/** A list of names, the first ten and how many more. */
+const few = (items: string[]) => items.slice(0, 10).join(', ') + (items.length > 10 ? ` and ${items.length - 10} more` : '');
 
 const sum = <T>(items: T[], of: (item: T) => number) => items.reduce((n, item) => n + of(item), 0);
 

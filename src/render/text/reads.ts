@@ -22,7 +22,7 @@ export function statsText(stats: StatsResult, style: TextStyle = PLAIN): string 
   const byQueue = stats.groupBy === 'queue';
   // The most useful columns last to go: the name, waiting, failed, the oldest wait, the last hour.
   const columns: Column[] = [
-    { header: byQueue ? 'QUEUE' : 'TASK', minWidth: 12 },
+    { header: byQueue ? 'QUEUE' : 'TASK', minWidth: 20 },
     { header: 'TODO', align: 'right' },
     { header: 'DOING', align: 'right', drop: 6 },
     { header: 'FAILED', align: 'right' },
@@ -51,7 +51,7 @@ export function statsText(stats: StatsResult, style: TextStyle = PLAIN): string 
     ];
   });
   const lines = [fitTable(columns, rows, style)];
-  const failing = stats.queues.filter((g) => g.recent.lastHour.failed > 0);
+  const failing = stats.queues.filter((g) => queueHealth(g, style.thresholds, byQueue).failing);
   const backedUp = stats.queues.filter((g) => {
     const h = queueHealth(g, style.thresholds, byQueue);
     return h.backlogOld || h.backlogLarge;
@@ -79,11 +79,11 @@ export function failedText(page: FailedPage, style: TextStyle = PLAIN, extra: { 
   }
   const columns: Column[] = [
     { header: 'ID', align: 'right' },
-    { header: 'QUEUE', minWidth: 8, drop: 3 },
-    { header: 'TASK', minWidth: 12 },
+    { header: 'QUEUE', minWidth: 12, drop: 3 },
+    { header: 'TASK', minWidth: 24 },
     { header: 'RUNS', align: 'right', drop: 2 },
     { header: 'FAILED', minWidth: 10 },
-    { header: 'ARGS', minWidth: 10, drop: 1 },
+    { header: 'ARGS', minWidth: 16, drop: 1 },
   ];
   const rows: Cell[][] = page.jobs.map((j) => [{ text: String(j.id), paint: ['bold'] }, j.queue, j.task, String(j.attempts), timeCell(j.failedAt, style), j.argsPreview]);
   const lines = [fitTable(columns, rows, style)];
@@ -154,8 +154,8 @@ export function stalledText(result: StalledResult, style: TextStyle = PLAIN): st
   ]);
   const columns: Column[] = [
     { header: 'ID', align: 'right' },
-    { header: 'QUEUE', minWidth: 8, drop: 2 },
-    { header: 'TASK', minWidth: 12 },
+    { header: 'QUEUE', minWidth: 12, drop: 2 },
+    { header: 'TASK', minWidth: 24 },
     { header: 'RUNNING' },
     { header: 'WORKER', drop: 1 },
     { header: 'WHY', minWidth: 12 },

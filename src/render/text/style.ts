@@ -119,6 +119,32 @@ export function fitTable(columns: Column[], rows: Cell[][], style: TextStyle): s
     ),
     ...rows.map((r) => line(r, false)),
   ];
-  if (dropped.length) lines.push(paint(style, `(${dropped.join(', ')} left out to fit ${limit} columns; --json or a wider terminal shows them)`, 'dim'));
+  if (dropped.length) lines.push(paint(style, `(left out to fit ${limit} columns: ${dropped.join(', ')})`, 'dim'));
   return lines.join('\n');
+}
+
+/**
+ * Prose wrapped to the terminal at spaces, keeping each line's indentation; lines that already
+ * fit (every table line) are untouched. A colour running across a break carries on, as terminals do.
+ */
+export function wrapText(text: string, columns: number | null): string {
+  if (columns === null) return text;
+  return text
+    .split('\n')
+    .flatMap((line) => {
+      if (visibleLength(line) <= columns) return [line];
+      const indent = /^\s*/.exec(line)![0];
+      const out: string[] = [];
+      let current = '';
+      for (const word of line.slice(indent.length).split(' ')) {
+        const next = current ? `${current} ${word}` : word;
+        if (current && visibleLength(indent) + visibleLength(next) > columns) {
+          out.push(indent + current);
+          current = word;
+        } else current = next;
+      }
+      if (current) out.push(indent + current);
+      return out.map((l, i) => (i === 0 ? l : `${indent}  ${l.slice(indent.length)}`));
+    })
+    .join('\n');
 }
