@@ -208,7 +208,7 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
       const report = await runDoctor(pool);
       const message = doctorBlocks(report, { runbookBase: 'https://example.com/runbook' });
       const json = JSON.stringify(message);
-      expect(message.text).toMatch(/^jobq doctor: 7 problem\(s\)/);
+      expect(message.text).toMatch(/^jobq doctor: 7 problems\./);
       expect(json).toContain('❌ *retry*: missing');
       expect(json).toContain(`CREATE SCHEMA jobq AUTHORIZATION ${role};   -- or: GRANT CREATE ON DATABASE ${db.name} TO ${role};`);
       for (const statement of report.grants.filter((g) => !g.startsWith('CREATE SCHEMA'))) expect(json).toContain(statement);

@@ -12,7 +12,7 @@ import { formatAge, formatCount } from '../format.js';
 import { logsUrl } from '../logs.js';
 import { runbookUrl } from '../runbook.js';
 import { queueHealth, type Thresholds } from '../status.js';
-import { relativeTime } from '../time.js';
+import { relativeTime, secondsSince } from '../time.js';
 import { doctorBasicsLines, doctorGrantLines, doctorSummary, stalledText } from '../text/reads.js';
 import { encodeFailedQuery } from './button-values.js';
 import { agoToken, dateElement, dateToken } from './dates.js';
@@ -61,7 +61,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${formatCount(n)} 
 function pausedLine(stats: StatsResult): string {
   const paused = stats.queues.filter((q) => q.paused);
   if (paused.length === 0) return '';
-  return `:pause_button: *Paused:* ${paused.map((q) => `${code(q.name)} since ${agoToken(q.paused!.since)}`).join(', ')}`;
+  return `:pause_button: *Paused:* ${paused.map((q) => `${code(q.name)} for ${formatAge(secondsSince(q.paused!.since) ?? 0)}`).join(', ')}`;
 }
 
 /** The rows that need a look first, when not all fit: failing, then backed up, then paused. */
