@@ -12,7 +12,9 @@ export type { CliIo } from './cli/io.js';
  * code (0 done, 1 operational failure, 2 usage). Only what `--help` needs is loaded up front:
  * the database driver, Slack and the queue core load when a command needs them.
  */
-export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+export async function main(rawArgv: string[], io: CliIo = defaultIo()): Promise<number> {
+  // --no-color may stand anywhere, like --json; the style reads it, the grammar never sees it.
+  const argv = rawArgv.filter((a) => a !== '--no-color');
   const json = wantsJson(argv);
   let runbookBase: string | undefined;
   try {
@@ -29,7 +31,8 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     const config = loadConfig(io.env);
     runbookBase = config.JOBQ_RUNBOOK_URL;
     const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
-    return await runCommand(command, { io, json, config, log });
+    const { styleFor } = await import('./cli/style.js');
+    return await runCommand(command, { io, json, config, log, style: styleFor(io, rawArgv) });
   } catch (error) {
     const e = asJobqError(error);
     const { runbookUrl } = await import('./render/runbook.js');
@@ -37,7 +40,9 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     if (json) {
       io.out(JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint ?? null, runbook: runbook ?? null } }, null, 2));
     } else {
-      io.err(`jobq: ${e.message}`);
+      const { styleFor } = await import('./cli/style.js');
+      const { paint } = await import('./render/text/style.js');
+      io.err(`${paint(styleFor(io, rawArgv), 'jobq:', 'red', 'bold')} ${e.message}`);
       if (e.hint) io.err(`  hint: ${e.hint}`);
       if (runbook) io.err(`  runbook: ${runbook}`);
       if (e.code === 'internal' && io.env.JOBQ_DEBUG && error instanceof Error) io.err(error.stack ?? '');

@@ -105,6 +105,12 @@ export const envSchema = z.object({
   JOBQ_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   JOBQ_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(50),
   JOBQ_RUNBOOK_URL: z.string().url().default(DEFAULT_RUNBOOK_URL),
+  /** A link to the team's log search for one job: {job_id}, {task}, {queue}, {failed_at} are filled in, URL-encoded. */
+  JOBQ_LOGS_URL_TEMPLATE: z
+    .string()
+    .url()
+    .refine((v) => /^https?:\/\//.test(v) && /\{(job_id|task|queue|failed_at)\}/.test(v), 'must be an http(s) URL with at least one of {job_id}, {task}, {queue}, {failed_at}')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Slack front
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must start with xoxb-').optional(),

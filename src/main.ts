@@ -2,6 +2,7 @@ import { alertsConfigured, startAlerts, type RunningAlerts } from './alerts/star
 import { DEFAULT_RUNBOOK_URL, type Config } from './config.js';
 import { migrate } from './db/migrations.js';
 import { createQueueHandle } from './queue/handle.js';
+import { renderOptionsFrom } from './render/options.js';
 import { asJobqError } from './errors.js';
 import type { Logger } from './log.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
@@ -50,7 +51,7 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
     permissions: createPermissions(config),
     confirmations: createConfirmations(queue.db, config.JOBQ_CONFIRM_TTL_SECONDS),
     migrated,
-    render: { runbookBase: config.JOBQ_RUNBOOK_URL },
+    render: renderOptionsFrom(config),
     log,
     ...(slackCheck ? { slackStatus: slackCheck.status } : {}),
   };

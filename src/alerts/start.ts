@@ -15,6 +15,7 @@ import { startLeadership, type LeaderEvent } from './leadership.js';
 import { listMutes, type Mute } from '../queue/mutes.js';
 import { createPoster } from './poster.js';
 import { alertEnabled, alertSettingsFrom } from './settings.js';
+import { renderOptionsFrom } from '../render/options.js';
 
 export interface AlertsDeps {
   config: Config;
@@ -49,7 +50,7 @@ export function alertsConfigured(config: Config): boolean {
 export function startAlerts(deps: AlertsDeps): RunningAlerts {
   const settings = alertSettingsFrom(deps.config);
   const log = deps.log.child({ component: 'alerts' });
-  const render = { runbookBase: deps.config.JOBQ_RUNBOOK_URL };
+  const render = renderOptionsFrom(deps.config);
   const watch = deps.watch ?? createDeliveryWatch({ log, channels: configuredChannels(deps.config) });
   const poster = createPoster(deps.client, { ...settings, log, watch });
   const migrated = deps.migrated ?? (() => migrate(deps.queue.db).then(() => undefined));

@@ -6,6 +6,10 @@ export interface CliIo {
   /** Whether a person can answer a question (stdin is a terminal). */
   interactive: boolean;
   ask: (question: string) => Promise<string>;
+  /** Whether stdout is a terminal (colour, relative times, fitting tables); false when piped. */
+  tty?: boolean;
+  /** The terminal's width, when stdout is one. */
+  columns?: number | undefined;
 }
 
 export const defaultIo = (): CliIo => ({
@@ -13,6 +17,8 @@ export const defaultIo = (): CliIo => ({
   err: (text) => process.stderr.write(`${text}\n`),
   env: process.env,
   interactive: Boolean(process.stdin.isTTY),
+  tty: Boolean(process.stdout.isTTY),
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
   ask: async (question) => {
     const { createInterface } = await import('node:readline/promises');
     const rl = createInterface({ input: process.stdin, output: process.stderr });

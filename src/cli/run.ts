@@ -13,6 +13,7 @@ import { connectQueue } from '../queue/open.js';
 import { bulkResultText, outcomeJson, outcomeText } from '../render/text/index.js';
 import { doctorText } from '../render/text/reads.js';
 import { bulkProgressText, bulkQuestion } from '../render/text/bulk.js';
+import { type TextStyle, wrapText } from '../render/text/style.js';
 import type { CliIo } from './io.js';
 
 interface Options {
@@ -20,14 +21,20 @@ interface Options {
   json: boolean;
   config: Config;
   log: Logger;
+  style: TextStyle;
 }
 
 /**
  * A parsed command, run from a terminal: the one dispatch (commands/execute.ts) decides; this
  * front prints, asks for a bulk change's confirmation, and shows its progress.
  */
-export async function runCommand(command: ParsedCommand, { io, json, config, log }: Options): Promise<number> {
-  if (command.name === 'doctor') return doctor({ io, json, config, log });
+export async function runCommand(command: ParsedCommand, options: Options): Promise<number> {
+  const { io, json, config, log } = options;
+  const style: TextStyle = {
+    ...options.style,
+    thresholds: { backlogMaxAgeSeconds: config.JOBQ_BACKLOG_MAX_AGE_SECONDS, backlogMaxJobs: config.JOBQ_BACKLOG_MAX_JOBS, perQueue: config.JOBQ_QUEUE_THRESHOLDS },
+  };
+  if (command.name === 'doctor') return doctor({ ...options, style });
   let ctx: Awaited<ReturnType<typeof connectQueue>> | undefined;
   // A terminal user has database access, which is the permission; the emergency stop still applies.
   const caller: Caller = {
@@ -39,10 +46,10 @@ export async function runCommand(command: ParsedCommand, { io, json, config, log
   try {
     const outcome = await executeCommand(async () => (ctx = await connectQueue(config, log)), command, caller);
     if (outcome.kind !== 'bulk-preview') {
-      io.out(json ? JSON.stringify(outcomeJson(outcome), null, 2) : outcomeText(outcome));
+      io.out(json ? JSON.stringify(outcomeJson(outcome), null, 2) : wrapText(outcomeText(outcome, style, { logsUrlTemplate: config.JOBQ_LOGS_URL_TEMPLATE }), style.columns));
       return 0;
     }
-    return await confirmAndRun(outcome, command as Extract<ParsedCommand, { name: 'retry-all' | 'purge' | 'pause' | 'resume' }>, caller, ctx!, { io, json });
+    return await confirmAndRun(outcome, command as Extract<ParsedCommand, { name: 'retry-all' | 'purge' | 'pause' | 'resume' }>, caller, ctx!, { io, json, style });
   } finally {
     await ctx?.close();
   }
@@ -52,13 +59,13 @@ export async function runCommand(command: ParsedCommand, { io, json, config, log
  * Doctor works where no other command can (no Procrastinate tables yet, missing grants, a standby
  * given as the primary), so it opens the databases without detecting the schema first.
  */
-async function doctor({ io, json, config, log }: Options): Promise<number> {
+async function doctor({ io, json, config, log, style }: Options): Promise<number> {
   const { db, reader, urlPort, close } = openQueueDatabases(config, log);
   try {
     // With Slack configured, doctor also says what the bot's preflight would warn about.
     const extraWarnings = config.SLACK_BOT_TOKEN ? await (await import('../slack/preflight.js')).slackDoctorWarnings(config) : [];
     const report = await runDoctor(db, { settings: settingsFrom(config), schema: config.JOB_QUEUE_SCHEMA, urlPort, replica: await reader.status(), extraWarnings });
-    io.out(json ? JSON.stringify({ features: report.procrastinate.features, ...report }, null, 2) : doctorText(report));
+    io.out(json ? JSON.stringify({ features: report.procrastinate.features, ...report }, null, 2) : wrapText(doctorText(report, style), style.columns));
     // Warnings leave it at 0; a missing privilege or index, or no Procrastinate, is a failure.
     return report.ok ? 0 : 1;
   } finally {
@@ -71,10 +78,10 @@ async function confirmAndRun(
   command: Extract<ParsedCommand, { name: 'retry-all' | 'purge' | 'pause' | 'resume' }>,
   caller: Caller,
   ctx: Awaited<ReturnType<typeof connectQueue>>,
-  { io, json }: { io: CliIo; json: boolean },
+  { io, json, style }: { io: CliIo; json: boolean; style: TextStyle },
 ): Promise<number> {
   const { preview } = outcome;
-  if (!json) io.err(outcomeText(outcome));
+  if (!json) io.err(wrapText(outcomeText(outcome, style), style.columns));
   const finish = (result: BulkResult | null, text?: string) => {
     if (json) io.out(JSON.stringify({ preview, result: result?.result ?? null }, null, 2));
     else if (text) io.out(text);

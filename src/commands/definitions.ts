@@ -12,6 +12,10 @@ export interface CommandDefinition {
   /** Takes a job id as its one positional argument. */
   takesId: boolean;
   options: Options;
+  /** What each option does, one line each: `--help` lists them (a test checks none is missing). */
+  flags: Record<string, string>;
+  /** Lines to try, as typed after `jobq ` (or `/jobq `). */
+  examples: string[];
   /** Runbook section (GitHub slug) for this command's replies. */
   runbook: RunbookSection;
 }
@@ -47,7 +51,17 @@ const str = { type: 'string' } as const;
 const flag = { type: 'boolean' } as const;
 
 export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
-  help: { name: 'help', summary: "List commands, or show one command's usage", usage: 'help [COMMAND]', access: 'read', takesId: false, options: {}, runbook: 'using-jobq' },
+  help: {
+    name: 'help',
+    summary: "List commands, or show one command's usage",
+    usage: 'help [COMMAND]',
+    access: 'read',
+    takesId: false,
+    options: {},
+    flags: {},
+    examples: ['help', 'help retry-all'],
+    runbook: 'using-jobq',
+  },
   stats: {
     name: 'stats',
     summary: 'Jobs per queue by status, oldest waiting job, recent outcomes, live workers',
@@ -55,6 +69,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'read',
     takesId: false,
     options: { by: str },
+    flags: { by: 'Group by `queue` (the default) or by `task`.' },
+    examples: ['stats', 'stats --by task'],
     runbook: 'reading-the-stats',
   },
   failed: {
@@ -64,6 +80,15 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'read',
     takesId: false,
     options: { queue: str, task: str, since: str, before: str, limit: str, cursor: str },
+    flags: {
+      queue: 'Only jobs of this queue.',
+      task: 'Only jobs of this task.',
+      since: 'Failed at or after this time: an age (2h, 30m, 7d) or an ISO date.',
+      before: 'Failed before this time: an age or an ISO date.',
+      limit: 'How many jobs per page, 1-100 (default 20).',
+      cursor: 'Continue after this job id (the nextCursor of the previous page).',
+    },
+    examples: ['failed --queue emails --since 2h', 'failed --task app.send_email --limit 50'],
     runbook: 'triaging-failed-jobs',
   },
   job: {
@@ -73,6 +98,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'read',
     takesId: true,
     options: {},
+    flags: {},
+    examples: ['job 123'],
     runbook: 'triaging-failed-jobs',
   },
   stalled: {
@@ -82,6 +109,12 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'read',
     takesId: false,
     options: { heartbeat: str, running: str, limit: str },
+    flags: {
+      heartbeat: 'A worker silent this long counts as gone (default: JOBQ_STALLED_HEARTBEAT_SECONDS).',
+      running: 'A job running this long counts as stalled (default: JOBQ_STALLED_RUNNING_SECONDS).',
+      limit: 'How many jobs to list, 1-200.',
+    },
+    examples: ['stalled', 'stalled --running 30m'],
     runbook: 'stalled-jobs-and-dead-workers',
   },
   workers: {
@@ -91,6 +124,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'read',
     takesId: false,
     options: {},
+    flags: {},
+    examples: ['workers'],
     runbook: 'stalled-jobs-and-dead-workers',
   },
   doctor: {
@@ -100,9 +135,21 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'read',
     takesId: false,
     options: {},
+    flags: {},
+    examples: ['doctor', 'doctor --json'],
     runbook: 'health-checks',
   },
-  retry: { name: 'retry', summary: 'Put a failed (or stalled) job back to todo', usage: 'retry ID', access: 'write', takesId: true, options: {}, runbook: 'retrying-jobs-safely' },
+  retry: {
+    name: 'retry',
+    summary: 'Put a failed (or stalled) job back to todo',
+    usage: 'retry ID',
+    access: 'write',
+    takesId: true,
+    options: {},
+    flags: {},
+    examples: ['retry 123'],
+    runbook: 'retrying-jobs-safely',
+  },
   'retry-all': {
     name: 'retry-all',
     summary: 'Retry every failed job matching filters, in batches, after a preview',
@@ -110,6 +157,15 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'write',
     takesId: false,
     options: { queue: str, task: str, since: str, before: str, yes: flag, 'dry-run': flag },
+    flags: {
+      queue: 'Only failed jobs of this queue.',
+      task: 'Only failed jobs of this task.',
+      since: 'Only jobs that failed at or after this time: an age (2h) or an ISO date.',
+      before: 'Only jobs that failed before this time.',
+      yes: 'Go ahead without asking (scripts).',
+      'dry-run': 'Only show the preview; change nothing.',
+    },
+    examples: ['retry-all --queue emails --since 2h', 'retry-all --task app.send_email --dry-run'],
     runbook: 'retrying-jobs-safely',
   },
   cancel: {
@@ -119,6 +175,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'write',
     takesId: true,
     options: {},
+    flags: {},
+    examples: ['cancel 123'],
     runbook: 'cancelling-and-aborting-jobs',
   },
   'run-now': {
@@ -128,15 +186,25 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'write',
     takesId: true,
     options: {},
+    flags: {},
+    examples: ['run-now 123'],
     runbook: 'running-a-scheduled-job-now',
   },
   purge: {
     name: 'purge',
-    summary: 'Delete finished jobs older than N days, in batches, after a preview',
-    usage: 'purge --older-than DAYS [--queue Q] [--include-failed] [--yes] [--dry-run]',
+    summary: 'Delete finished jobs older than an age (30d, 36h), in batches, after a preview',
+    usage: 'purge --older-than AGE [--queue Q] [--include-failed] [--yes] [--dry-run]',
     access: 'write',
     takesId: false,
     options: { 'older-than': str, queue: str, 'include-failed': flag, yes: flag, 'dry-run': flag },
+    flags: {
+      'older-than': 'How long ago a job finished (its last event): 30d, 36h, 90m; a bare number is days.',
+      queue: 'Only jobs of this queue.',
+      'include-failed': 'Delete failed jobs too (kept by default: they are what people triage).',
+      yes: 'Go ahead without asking (scripts).',
+      'dry-run': 'Only show the preview; delete nothing.',
+    },
+    examples: ['purge --older-than 30d', 'purge --older-than 36h --queue emails --dry-run'],
     runbook: 'purging-and-retention',
   },
   pause: {
@@ -146,6 +214,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'write',
     takesId: false,
     options: { all: flag, yes: flag, 'dry-run': flag },
+    flags: { all: 'Every known queue, after a preview.', yes: 'Go ahead without asking (scripts; with --all).', 'dry-run': 'Only show what --all would pause.' },
+    examples: ['pause emails deploying the mailer fix', 'pause --all database failover'],
     runbook: 'emergency-stop',
   },
   resume: {
@@ -155,6 +225,13 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'write',
     takesId: false,
     options: { all: flag, key: str, yes: flag, 'dry-run': flag },
+    flags: {
+      all: 'Every queue jobq paused.',
+      key: "Lift a pause set under another key (not jobq's), after a preview.",
+      yes: 'Go ahead without asking (scripts; with --key).',
+      'dry-run': 'Only show what --key would lift.',
+    },
+    examples: ['resume emails', 'resume emails --key deploy-bot'],
     runbook: 'emergency-stop',
   },
   paused: {
@@ -164,6 +241,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'read',
     takesId: false,
     options: {},
+    flags: {},
+    examples: ['paused'],
     runbook: 'emergency-stop',
   },
   audit: {
@@ -173,6 +252,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'read',
     takesId: false,
     options: { limit: str, cursor: str },
+    flags: { limit: 'How many entries, 1-100 (default 20).', cursor: 'Continue after this entry id (the nextCursor of the previous page).' },
+    examples: ['audit', 'audit --limit 50'],
     runbook: 'audit-trail',
   },
   mute: {
@@ -182,6 +263,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'write',
     takesId: false,
     options: {},
+    flags: {},
+    examples: ['mute emails 2h deploying the mailer fix', 'mute alert:backlog 30m', 'mute task:app.new_task 1d not deployed yet'],
     runbook: 'silencing-alerts',
   },
   unmute: {
@@ -191,6 +274,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'write',
     takesId: false,
     options: {},
+    flags: {},
+    examples: ['unmute emails'],
     runbook: 'silencing-alerts',
   },
   mutes: {
@@ -200,6 +285,8 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     access: 'read',
     takesId: false,
     options: {},
+    flags: {},
+    examples: ['mutes'],
     runbook: 'silencing-alerts',
   },
 };

@@ -21,10 +21,12 @@ import {
 import { previewPurge, type PurgeOptions, type PurgePreview } from '../queue/purge.js';
 import { previewRetryAll, type RetryAllPreview } from '../queue/retry-all.js';
 import { listStalled, type StalledResult } from '../queue/stalled.js';
+import { failedTotal, type FailedTotal } from '../queue/failed-total.js';
 import { getStats, type StatsResult } from '../queue/stats.js';
 import { listWorkers, type WorkersResult } from '../queue/workers.js';
 import type { CommandName } from './definitions.js';
 import { admitChange } from './admit.js';
+import { checkNames } from './names.js';
 import type { Caller } from './caller.js';
 
 export type { Caller } from './caller.js';
@@ -34,7 +36,7 @@ import type { ParsedCommand } from './parse.js';
 /** A read command's typed result, tagged so renderers can pick the right view. */
 export type ReadOutcome =
   | { kind: 'stats'; result: StatsResult; source: ReadSource; answeredAt?: AnsweredAt | undefined }
-  | { kind: 'failed'; result: FailedPage; query: FailedQuery; source: ReadSource; answeredAt?: AnsweredAt | undefined }
+  | { kind: 'failed'; result: FailedPage; query: FailedQuery; source: ReadSource; total?: FailedTotal | null; note?: string | null; answeredAt?: AnsweredAt | undefined }
   | { kind: 'job'; result: JobDetail }
   | { kind: 'stalled'; result: StalledResult }
   | { kind: 'workers'; result: WorkersResult }
@@ -58,7 +60,7 @@ export type Outcome =
   | { kind: 'help'; topic: CommandName | null }
   | { kind: 'audit'; result: AuditPage }
   | { kind: 'mutes'; result: Mute[] }
-  | { kind: 'mute'; result: Mute }
+  | { kind: 'mute'; result: Mute; note?: string | null }
   | { kind: 'unmute'; result: Mute[] }
   | { kind: 'pause'; result: PauseResult }
   | { kind: 'resume'; result: ResumeResult }
@@ -89,7 +91,12 @@ export function isReadCommand(command: ParsedCommand): command is ReadCommand {
 export async function executeCommand(connect: () => Promise<QueueContext>, command: ParsedCommand, caller: Caller): Promise<Outcome> {
   if (command.name === 'help') return { kind: 'help', topic: command.topic };
   const ctx = await connect();
-  if (isReadCommand(command)) return executeRead(ctx, command);
+  // A misspelt queue or task name is said as such, before it can read as "nothing found".
+  const note = await checkNames(ctx, command);
+  if (isReadCommand(command)) {
+    const outcome = await executeRead(ctx, command);
+    return outcome.kind === 'failed' && note ? { ...outcome, note } : outcome;
+  }
   await caller.migrated();
   switch (command.name) {
     case 'audit':
@@ -104,7 +111,7 @@ export async function executeCommand(connect: () => Promise<QueueContext>, comma
   ctx.shared?.forget();
   switch (command.name) {
     case 'mute':
-      return { kind: 'mute', result: await createMute(ctx, { target: command.target, seconds: command.durationSeconds, reason: command.reason }, caller.actor) };
+      return { kind: 'mute', result: await createMute(ctx, { target: command.target, seconds: command.durationSeconds, reason: command.reason }, caller.actor), note };
     case 'unmute':
       return { kind: 'unmute', result: await endMutes(ctx, command.target, caller.actor) };
     case 'retry':
@@ -154,7 +161,8 @@ export async function executeRead(ctx: QueueContext, command: ReadCommand): Prom
       const { name: _name, ...query } = command;
       return shareRead(ctx, command, async () => {
         const { heavy, source } = await heavyRead(ctx);
-        return { kind: 'failed', result: await listFailed(heavy, query), query, source };
+        const result = await listFailed(heavy, query);
+        return { kind: 'failed', result, query, source, total: await failedTotal(heavy, query, result) };
       });
     }
     case 'job':

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { JobqError } from '../errors.js';
 import { MUTE_MAX_SECONDS } from '../queue/limits.js';
+import { nearest } from '../suggest.js';
 import { COMMAND_NAMES, type CommandName, DEFINITIONS, isCommandName } from './definitions.js';
 import { parseDuration, parseTimeAgo, shown } from './time.js';
 import { COMMAND_TEXT_MAX, checkName, parseJobId, parseName, parseReason } from './values.js';
@@ -18,7 +19,7 @@ export type ParsedCommand =
   | { name: 'retry-all'; queue?: string; task?: string; since?: Date; before?: Date; yes: boolean; dryRun: boolean }
   | { name: 'cancel'; id: number }
   | { name: 'run-now'; id: number }
-  | { name: 'purge'; olderThanDays: number; queue?: string; includeFailed: boolean; yes: boolean; dryRun: boolean }
+  | { name: 'purge'; olderThanSeconds: number; queue?: string; includeFailed: boolean; yes: boolean; dryRun: boolean }
   | { name: 'audit'; limit?: number; cursor?: number }
   | { name: 'pause'; queue: string | null; reason: string | null; yes: boolean; dryRun: boolean }
   | { name: 'resume'; queue: string | null; key: string | null; yes: boolean; dryRun: boolean }
@@ -52,6 +53,50 @@ function usageError(command: CommandName, problem: string): JobqError {
   return new JobqError('usage', `${problem}\nUsage: jobq ${DEFINITIONS[command].usage}`, { runbookSection: DEFINITIONS[command].runbook });
 }
 
+/** Options every command takes besides its own (CLI: --json, --no-color; both fronts: --help). */
+const GLOBAL_OPTIONS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'no-color': { type: 'boolean' } } as const;
+
+/** "Unknown command "retyr". Did you mean `retry`?" with the list, so a typo never reads as an answer. */
+function unknownCommand(typed: string): JobqError {
+  const guess = nearest(typed, COMMAND_NAMES);
+  return new JobqError('usage', `Unknown command "${shown(typed)}".${guess ? ` Did you mean \`${guess}\`?` : ''} Commands: ${COMMAND_NAMES.join(', ')}.`, {
+    hint: guess ? `\`${guess} --help\` shows its options and an example.` : '`help` describes each command.',
+    runbookSection: 'using-jobq',
+  });
+}
+
+/** Node's parseArgs message for an unknown or misused option, with the nearest option this command has. */
+function optionProblem(command: CommandName, error: Error & { code?: string }): string {
+  const message = error.message.replace(/\. To specify.*$/s, '.');
+  const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(error.message)?.[1];
+  if (error.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || !unknown) return message;
+  const names = [...Object.keys(DEFINITIONS[command].options), ...Object.keys(GLOBAL_OPTIONS)];
+  const guess = nearest(unknown.replace(/^-+/, '').split('=')[0]!, names);
+  return `Unknown option ${unknown} for \`${command}\`.${guess ? ` Did you mean --${guess}?` : ''}${
+    names.length > 3
+      ? ` Options: ${
+          names
+            .filter((n) => !(n in GLOBAL_OPTIONS))
+            .map((n) => `--${n}`)
+            .join(', ') || 'none'
+        }.`
+      : ''
+  }`;
+}
+
+/** `--older-than`: an age (30d, 36h, 90m) or, as before, a bare number of days. */
+function parseAge(value: string): number {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) {
+    const days = Number(text);
+    if (days < 1 || days > 36_500) throw new JobqError('usage', `--older-than takes an age from 1m to 36500d (got "${shown(value)}").`);
+    return days * 86_400;
+  }
+  const seconds = parseDuration(text, '--older-than', 36_500 * 86_400);
+  if (seconds < 60) throw new JobqError('usage', `--older-than is at least 1m: a job that finished seconds ago is still being looked at (got "${shown(value)}").`);
+  return seconds;
+}
+
 /** Parses tokens (`["failed", "--queue", "emails"]`) into a typed command, or a usage error. */
 export function parseCommand(tokens: string[]): ParsedCommand {
   if (tokens.reduce((n, t) => n + t.length + 1, 0) > COMMAND_TEXT_MAX) {
@@ -60,21 +105,19 @@ export function parseCommand(tokens: string[]): ParsedCommand {
   const [first, ...rest] = tokens;
   if (first === undefined || first === '--help' || first === '-h') return { name: 'help', topic: null };
   const command = first.toLowerCase();
-  if (!isCommandName(command)) {
-    throw new JobqError('usage', `Unknown command "${shown(first)}". Commands: ${COMMAND_NAMES.join(', ')}.`, { runbookSection: 'using-jobq' });
-  }
+  if (!isCommandName(command)) throw unknownCommand(first);
   const definition = DEFINITIONS[command];
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: rest,
-      options: { ...definition.options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { ...definition.options, ...GLOBAL_OPTIONS },
       allowPositionals: true,
       strict: true,
     }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (error) {
-    throw usageError(command, (error as Error).message.replace(/\. To specify.*$/s, '.'));
+    throw usageError(command, optionProblem(command, error as Error));
   }
   if (values.help) return { name: 'help', topic: command };
   const str = (key: string) => {
@@ -106,7 +149,7 @@ export function parseCommand(tokens: string[]): ParsedCommand {
       case 'help': {
         const topic = positionals[0];
         if (topic === undefined) return { name: 'help', topic: null };
-        if (!isCommandName(topic)) throw new JobqError('usage', `Unknown command "${shown(topic)}". Commands: ${COMMAND_NAMES.join(', ')}.`);
+        if (!isCommandName(topic)) throw unknownCommand(topic);
         return { name: 'help', topic };
       }
       case 'stats': {
@@ -190,11 +233,11 @@ export function parseCommand(tokens: string[]): ParsedCommand {
       }
       case 'purge': {
         noPositionals();
-        const days = str('older-than');
-        if (days === undefined) throw usageError(command, '--older-than DAYS is required: how old a finished job must be to go.');
+        const age = str('older-than');
+        if (age === undefined) throw usageError(command, '--older-than AGE is required: how long ago a job must have finished to go (30d, 36h).');
         return compact({
           name: 'purge' as const,
-          olderThanDays: intIn('--older-than', 1, 36_500)(days.replace(/d$/i, ''))!,
+          olderThanSeconds: parseAge(age),
           queue: str('queue'),
           includeFailed: values['include-failed'] === true,
           yes: values.yes === true,
@@ -219,4 +262,9 @@ function compact<T extends object>(value: T): T {
 /** Whether the tokens ask for JSON output (CLI only). */
 export function wantsJson(tokens: string[]): boolean {
   return tokens.includes('--json');
+}
+
+/** Whether the tokens turn colour off (CLI only; NO_COLOR does the same). */
+export function refusesColor(tokens: string[]): boolean {
+  return tokens.includes('--no-color');
 }

@@ -30,7 +30,9 @@ export function retryAllFilterOf(command: Extract<ParsedCommand, { name: 'retry-
 }
 
 export function purgeOptionsOf(command: Extract<ParsedCommand, { name: 'purge' }>): PurgeOptions {
-  return { olderThanDays: command.olderThanDays, queue: command.queue, includeFailed: command.includeFailed };
+  const seconds = command.olderThanSeconds;
+  // Whole days keep olderThanDays too: audit records (and their JSON) have always carried it.
+  return { ...(seconds % 86_400 === 0 ? { olderThanDays: seconds / 86_400 } : {}), olderThanSeconds: seconds, queue: command.queue, includeFailed: command.includeFailed };
 }
 
 /** What a confirmed bulk change runs: the stored preview (retry-all) or options (purge). */

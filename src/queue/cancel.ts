@@ -5,7 +5,7 @@ import type { Actor } from './actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, recordAudit, type AuditInput } from './audit.js';
 import type { QueueContext } from './context.js';
 import { changeJob } from './job-change.js';
-import { type JobState, movedOn } from './job-state.js';
+import { type JobState, movedOn, stallReason } from './job-state.js';
 
 export interface CancelResult {
   jobId: number;
@@ -17,6 +17,11 @@ export interface CancelResult {
    * to stop it (3.x: `abort_requested` set, still `doing`; 2.x: status `aborting`).
    */
   outcome: 'cancelled' | 'abort_requested';
+  /**
+   * For an abort request (3.1+): why no worker will act on it (its worker is gone or silent), or
+   * null when a live worker holds the job. The job then stays `doing`, stalled, until retried.
+   */
+  workerGone?: string | null;
   auditId: number;
 }
 
@@ -32,15 +37,19 @@ export async function cancelJob(ctx: QueueContext, jobId: number, actor: Actor):
 async function cancel(ctx: QueueContext, job: JobState, audit: AuditInput, abort: boolean): Promise<CancelResult> {
   const fn = ctx.schema.has('v1_functions') ? FUNCTIONS.cancel.v1 : FUNCTIONS.cancel.legacy;
   const outcome = abort ? 'abort_requested' : 'cancelled';
+  // Only the worker's state counts here (not how long the job has run): is anyone there to stop it?
+  const workerGone = abort && ctx.schema.has('workers') ? stallReason({ ...job, startedSecondsAgo: null }, ctx.settings, true) : null;
   const result = await ctx.db.transaction(async (client) => {
     // Procrastinate's cancel returns NULL when the job is no longer in the status it acts on.
     const row = (await client.query(jobsCallCancel(fn, job.id, abort))).rows[0];
     if (row?.id == null) return null;
-    const message = abort
-      ? `Job ${job.id} (${job.task} on ${job.queue}) is running; its worker was asked to abort it.`
-      : `Job ${job.id} (${job.task} on ${job.queue}) was cancelled before it ran.`;
+    const message = !abort
+      ? `Job ${job.id} (${job.task} on ${job.queue}) was cancelled before it ran.`
+      : workerGone
+        ? `Job ${job.id} (${job.task} on ${job.queue}) was marked for abort, but no worker will act on it: ${workerGone}.`
+        : `Job ${job.id} (${job.task} on ${job.queue}) is running; its worker was asked to abort it.`;
     const auditId = await recordAudit(client, audit, AUDIT_OUTCOME.ok, 1, message);
-    return { jobId: job.id, queue: job.queue, task: job.task, previousStatus: job.status as 'todo' | 'doing', outcome, auditId } satisfies CancelResult;
+    return { jobId: job.id, queue: job.queue, task: job.task, previousStatus: job.status as 'todo' | 'doing', outcome, workerGone, auditId } satisfies CancelResult;
   });
   if (result) return result;
   throw await movedOn(ctx, job, 'cancel');

@@ -8,7 +8,9 @@ import type { QueueContext } from './context.js';
 
 export interface PurgeOptions {
   /** Jobs whose latest event is older than this many days (whole days, at least 1). */
-  olderThanDays: number;
+  olderThanDays?: number;
+  /** The same age in seconds (at least a minute), for `--older-than 36h`; wins over olderThanDays. */
+  olderThanSeconds?: number;
   queue?: string | undefined;
   /** Failed jobs are kept unless asked for: they are what people triage. */
   includeFailed?: boolean | undefined;
@@ -92,7 +94,7 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
   const auditInput: AuditInput = {
     actor,
     action: AUDIT_ACTION.purge,
-    filters: { olderThanDays: options.olderThanDays, queue: options.queue ?? null, includeFailed: options.includeFailed ?? false },
+    filters: { olderThanDays: options.olderThanDays, olderThanSeconds: options.olderThanSeconds, queue: options.queue ?? null, includeFailed: options.includeFailed ?? false },
   };
   const { statuses, plan } = await auditFailures(ctx, auditInput, async () => {
     assertActor(actor);
@@ -126,7 +128,7 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
     const summary = describeCounts(deleted);
     const message = batches.stopped
       ? `Stopped on request after deleting ${batches.done} jobs (${summary}); ids below ${batches.nextId} were done, up to ${plan.toId} remained.`
-      : `Deleted ${batches.done} jobs older than ${options.olderThanDays} days (${summary}).`;
+      : `Deleted ${batches.done} jobs older than ${describeAge(options)} (${summary}).`;
     await finishAudit(ctx.db, auditId, batches.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, message);
     return {
       cutoff: plan.cutoff.toISOString(),
@@ -148,11 +150,30 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
   }
 }
 
-function purgeStatuses(options: PurgeOptions): FinalStatus[] {
+/** The age in seconds, checked: whole days from olderThanDays, or any whole number of seconds from a minute up. */
+function ageSeconds(options: PurgeOptions): number {
+  const seconds = options.olderThanSeconds;
+  if (seconds !== undefined) {
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 60 || seconds > MAX_DAYS * 86_400) {
+      throw new JobqError('usage', `The age must be between 1 minute and ${MAX_DAYS} days; got \`${String(seconds)}\` seconds.`, { runbookSection: 'purging-and-retention' });
+    }
+    return seconds;
+  }
   const days = options.olderThanDays;
   if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > MAX_DAYS) {
     throw new JobqError('usage', `The age must be a whole number of days between 1 and ${MAX_DAYS}; got \`${String(days)}\`.`, { runbookSection: 'purging-and-retention' });
   }
+  return days * 86_400;
+}
+
+function describeAge(options: PurgeOptions): string {
+  if (options.olderThanSeconds === undefined) return `${options.olderThanDays} days`;
+  const s = options.olderThanSeconds;
+  return s % 86_400 === 0 ? `${s / 86_400} days` : s % 3_600 === 0 ? `${s / 3_600} hours` : `${Math.round(s / 60)} minutes`;
+}
+
+function purgeStatuses(options: PurgeOptions): FinalStatus[] {
+  ageSeconds(options);
   if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue.trim() === '')) {
     throw new JobqError('usage', 'The queue filter must be a non-empty queue name.', { runbookSection: 'purging-and-retention' });
   }
@@ -168,7 +189,7 @@ interface PurgePlan {
 /** The cutoff by the database clock, and the id range that can hold jobs older than it. */
 async function planPurge(ctx: QueueContext, options: PurgeOptions): Promise<PurgePlan> {
   const snapshot = (await ctx.db.query(jobsWriteSnapshot())).rows[0]!;
-  const cutoff = new Date(snapshot.now.getTime() - options.olderThanDays * 86_400_000);
+  const cutoff = new Date(snapshot.now.getTime() - ageSeconds(options) * 1000);
   if (snapshot.min_id === null || snapshot.max_id === null) return { cutoff, fromId: 1, toId: 0 };
   const firstNew = await firstJobCreatedSince(ctx, snapshot.min_id, snapshot.max_id, cutoff);
   return { cutoff, fromId: snapshot.min_id, toId: firstNew - 1 };

@@ -1,6 +1,6 @@
 import { loadConfig, type Config } from '../config.js';
 import { startSlackEmulator, type SlackEmulator } from '../emulator/web-api.js';
-import { asJobqError } from '../errors.js';
+import { asJobqError, JobqError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { startBot, type RunningBot } from '../main.js';
 import { redactUrl } from '../redact.js';
@@ -24,7 +24,22 @@ export interface Sandbox {
  * JOB_QUEUE_DATABASE_URL is set), a workload simulator, the Slack emulator with its web page,
  * and the real bot in HTTP mode pointed at the emulator. Same code path as production.
  */
-export async function startSandbox(base: Config, log: Logger, overrides: { port?: number } = {}): Promise<Sandbox> {
+/** The error for a port someone else holds, naming the variable that moves it. */
+function portInUse(error: unknown, port: number, variable: string, what: string): unknown {
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  if (code !== 'EADDRINUSE') return error;
+  return new JobqError('config_invalid', `Port ${port} (${what}) is already in use: another jobq sandbox, or another program, is listening on it.`, {
+    hint: `Set ${variable} to a free port (e.g. ${variable}=${port + 1} npm start), or to 0 for any free one; or stop the other process.`,
+    runbookSection: 'using-jobq',
+    cause: error,
+  });
+}
+
+/**
+ * `overrides.port`: the emulator's page (else JOBQ_SANDBOX_PORT); `overrides.botPort`: the bot's
+ * HTTP port with /healthz and /readyz (else PORT when it is set, else any free port).
+ */
+export async function startSandbox(base: Config, log: Logger, overrides: { port?: number; botPort?: number } = {}): Promise<Sandbox> {
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch((error: unknown) => log.warn({ err: error }, 'sandbox: stop step failed'));
@@ -36,7 +51,12 @@ export async function startSandbox(base: Config, log: Logger, overrides: { port?
       stops.push(() => database!.stop());
     }
     const databaseUrl = base.databaseUrl ?? database!.url;
-    const emulator = await startSlackEmulator({ port: overrides.port ?? base.JOBQ_SANDBOX_PORT, botToken: SANDBOX_BOT_TOKEN });
+    // PORT is honoured as in production (health answers on it); unset, any free port, so two sandboxes can run.
+    const botPort = overrides.botPort ?? (process.env.PORT ? base.PORT : 0);
+    const pagePort = overrides.port ?? base.JOBQ_SANDBOX_PORT;
+    const emulator = await startSlackEmulator({ port: pagePort, botToken: SANDBOX_BOT_TOKEN }).catch((error: unknown) => {
+      throw portInUse(error, pagePort, 'JOBQ_SANDBOX_PORT', "the sandbox's web page");
+    });
     stops.push(() => emulator.close());
 
     const config = loadConfig({
@@ -46,7 +66,7 @@ export async function startSandbox(base: Config, log: Logger, overrides: { port?
       SLACK_SIGNING_SECRET: emulator.signingSecret,
       SLACK_API_URL: emulator.apiUrl,
       SLACK_APP_TOKEN: '',
-      PORT: '0',
+      PORT: String(botPort),
       JOBQ_RUNBOOK_URL: `${emulator.url}/runbook`,
       JOBQ_WRITE_USERS: process.env.JOBQ_WRITE_USERS || 'U_OPERATOR',
       JOBQ_ALERT_CHANNEL: process.env.JOBQ_ALERT_CHANNEL || 'C_ALERTS',
@@ -57,7 +77,9 @@ export async function startSandbox(base: Config, log: Logger, overrides: { port?
       // PGlite has one backend session: one pooled connection keeps every transaction whole.
       ...(database ? { JOBQ_POOL_MAX: '1' } : {}),
     });
-    const bot = await startBot(config, log);
+    const bot = await startBot(config, log).catch((error: unknown) => {
+      throw portInUse(error, botPort, 'PORT', "the bot's /healthz and /readyz");
+    });
     stops.push(() => bot.stop());
     emulator.botUrl = `http://127.0.0.1:${bot.port}`;
 

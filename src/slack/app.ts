@@ -5,6 +5,7 @@ import type { SlackDeps } from './deps.js';
 import { healthRoutes } from './health.js';
 import { register as registerActions } from './listeners/actions.js';
 import { register as registerCommands } from './listeners/commands.js';
+import { register as registerHome } from './listeners/home.js';
 import { boltLogger } from './logger.js';
 import { JobqReceiver } from './receiver.js';
 import { createReplayGuard } from './replay.js';
@@ -55,6 +56,7 @@ export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botU
   const app = new App({ token: config.SLACK_BOT_TOKEN, receiver, logger, clientOptions, ...auth });
   registerCommands(app, deps);
   registerActions(app, deps);
+  registerHome(app, deps);
   app.error(async (error) => {
     deps.log.error({ err: error }, 'unhandled Slack error');
   });

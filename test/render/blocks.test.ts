@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { code, cut, escapeMrkdwn, LIMITS, message, section } from '../../src/render/blocks/kit.js';
+import { blockSize, code, cut, escapeMrkdwn, LIMITS, message, section } from '../../src/render/blocks/kit.js';
 import { failedBlocks, jobBlocks } from '../../src/render/blocks/reads.js';
 import { bulkResultBlocks, errorBlocks } from '../../src/render/blocks/writes.js';
 import { JobqError } from '../../src/errors.js';
@@ -8,7 +8,8 @@ import type { JobDetail } from '../../src/queue/job.js';
 import type { RetryAllResult } from '../../src/queue/retry-all.js';
 
 const options = { runbookBase: 'https://git.example.com/ops/docs/runbooks/job-queue.md' };
-const size = (m: { blocks: unknown[] }) => JSON.stringify(m.blocks).length;
+// What counts against a message's budget: markdown blocks by their JSON, a table by the text it holds.
+const size = (m: { blocks: unknown[] }) => (m.blocks as Parameters<typeof blockSize>[0][]).reduce((n, b) => n + blockSize(b), 0);
 
 function sectionTexts(m: { blocks: unknown[] }): string[] {
   return (m.blocks as { type: string; text?: { text: string }; fields?: { text: string }[] }[]).flatMap((b) => [b.text?.text ?? '', ...(b.fields ?? []).map((f) => f.text)]);

@@ -4,9 +4,11 @@ import type { KnownBlock } from '@slack/types';
 import type { AlertName } from '../../config.js';
 import type { Mute } from '../../queue/mutes.js';
 import { formatAge, formatCount } from '../format.js';
+import { logsUrl } from '../logs.js';
+import { agoToken, dateToken } from './dates.js';
 import { runbookUrl } from '../runbook.js';
 import { actions, button, code, context, escapeMrkdwn, message, runbookButton, section, type SlackMessage } from './kit.js';
-import { runbookContext, type RenderOptions } from './reads.js';
+import { mrkdwnWithNames, runbookContext, type RenderOptions } from './reads.js';
 
 /** Block Kit for alerts, silences and their notes. Pure: data in, blocks out. */
 
@@ -29,10 +31,9 @@ const ALERT_TITLE: Record<AlertName, string> = {
   paused: 'Emergency stop',
 };
 
-/** A time Slack shows in each reader's own time zone, with an ISO fallback. */
+/** A time Slack shows in each reader's own time zone, with a UTC fallback. */
 export function slackTime(iso: string): string {
-  const seconds = Math.floor(Date.parse(iso) / 1000);
-  return `<!date^${seconds}^{date_short_pretty} {time_secs}|${iso.replace(/\.\d+Z$/, 'Z')}>`;
+  return dateToken(iso, '{date_short_pretty} {time_secs}');
 }
 
 const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
@@ -51,9 +52,17 @@ export interface FailureGroupView {
 
 export function failureAlertBlocks(v: FailureGroupView, options: RenderOptions): SlackMessage {
   const value = encodeFailureButton({ q: v.queue, t: v.task, s: v.firstFailedAt });
+  // With JOBQ_LOGS_URL_TEMPLATE each job id links to its log search, and Logs opens the latest one's.
+  const logsOf = (id: number, i: number) => logsUrl(options.logsUrlTemplate, { id, task: v.task, queue: v.queue, failedAt: i === 0 ? v.firstFailedAt : v.lastFailedAt });
+  const ids = v.sampleJobIds.map((id, i) => {
+    const url = logsOf(id, i);
+    return url ? `<${url}|#${id}>` : `#${id}`;
+  });
+  const jobs = ids.join(', ') + (v.total > ids.length ? ` and ${formatCount(v.total - ids.length)} more` : '');
+  const latest = v.sampleJobIds.length ? logsOf(v.sampleJobIds[v.sampleJobIds.length - 1]!, v.sampleJobIds.length - 1) : null;
   const body: KnownBlock[] = [
     section(`:rotating_light: *${plural(v.total, 'failure')}* of ${code(v.task)} in queue ${code(v.queue)}`),
-    context(`Jobs ${jobList(v.sampleJobIds, v.total)} · first ${slackTime(v.firstFailedAt)}${v.total > 1 ? ` · last ${slackTime(v.lastFailedAt)}` : ''}`),
+    context(`Jobs ${jobs} · first ${slackTime(v.firstFailedAt)} (${agoToken(v.firstFailedAt)})${v.total > 1 ? ` · last ${slackTime(v.lastFailedAt)}` : ''}`),
   ];
   const tail: KnownBlock[] = [
     actions(
@@ -70,9 +79,12 @@ export function failureAlertBlocks(v: FailureGroupView, options: RenderOptions):
             }),
           ]
         : []),
-      runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures')),
+      ...(latest ? [button({ text: '📄 Logs', actionId: 'logs_link', url: latest })] : []),
+      runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures'), 'Alert: job failures'),
     ),
-    context(`Why they failed is in your app's logs: search for the job ids. Expected? \`/jobq mute ${escapeMrkdwn(v.task)} 2h reason\``),
+    context(
+      `${latest ? 'Why they failed: each job id links to its logs.' : "Why they failed is in your app's logs: search for the job ids."} Expected? \`/jobq mute ${escapeMrkdwn(v.task)} 2h reason\``,
+    ),
   ];
   return message(`${plural(v.total, 'failure')} of ${escapeMrkdwn(v.task)} in queue ${escapeMrkdwn(v.queue)}`, body, tail);
 }
@@ -158,13 +170,14 @@ function muteLine(m: Mute): string {
   return `${code(m.target)} until ${slackTime(m.expiresAt)} by ${who(m.createdBy)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''} · ${suppressedText(m)} so far`;
 }
 
-export function muteCreatedBlocks(m: Mute, userId: string, options: RenderOptions): SlackMessage {
+export function muteCreatedBlocks(m: Mute, userId: string, options: RenderOptions, note: string | null = null): SlackMessage {
   return message(
     `${who(userId)} muted ${escapeMrkdwn(m.target)} until ${m.expiresAt}`,
     [
       section(
         `:no_bell: ${who(userId)} muted ${code(m.target)} until ${slackTime(m.expiresAt)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''}\nMatching alerts are counted, not posted; the count is posted when the silence ends.`,
       ),
+      ...(note ? [context(`:grey_question: ${mrkdwnWithNames(note)}`)] : []),
     ],
     [runbookContext(options, 'silencing-alerts', 'Silencing alerts')],
   );

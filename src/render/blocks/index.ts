@@ -26,7 +26,7 @@ export function outcomeBlocks(outcome: Outcome, by: { userId: string; pending?: 
     case 'mutes':
       return mutesListBlocks(outcome.result, options);
     case 'mute':
-      return muteCreatedBlocks(outcome.result, by.userId, options);
+      return muteCreatedBlocks(outcome.result, by.userId, options, outcome.note ?? null);
     case 'unmute':
       return unmuteBlocks(outcome.result, by.userId, options);
     case 'retry':
@@ -50,7 +50,7 @@ export function readBlocks(outcome: ReadOutcome, options: RenderOptions): SlackM
     case 'stats':
       return withSource(statsBlocks(outcome.result, options), outcome.source, outcome.answeredAt);
     case 'failed':
-      return withSource(failedBlocks(outcome.result, outcome.query, options), outcome.source, outcome.answeredAt);
+      return withSource(failedBlocks(outcome.result, outcome.query, options, { total: outcome.total, note: outcome.note }), outcome.source, outcome.answeredAt);
     case 'job':
       return jobBlocks(outcome.result, options);
     case 'stalled':

@@ -113,8 +113,29 @@ export const actions = (...buttons: Button[]): KnownBlock => ({ type: 'actions',
 
 export const runbookButton = (url: string, label = 'Runbook'): Button => button({ text: `📖 ${label}`, actionId: 'runbook_link', url });
 
-function blockChars(block: KnownBlock): number {
-  return JSON.stringify(block).length;
+/** What a table cell shows: its text, an emoji as one character, a date as its longest rendering. */
+function cellChars(cell: unknown): number {
+  if (typeof cell !== 'object' || cell === null) return 0;
+  if ('text' in cell) return String(cell.text).length;
+  const sections = 'elements' in cell && Array.isArray(cell.elements) ? (cell.elements as { elements?: unknown[] }[]) : [];
+  return sections.reduce(
+    (n, s) =>
+      n +
+      (s.elements ?? []).reduce<number>((m, e) => {
+        const el = e as { type?: string; text?: string; url?: string };
+        return m + (el.type === 'date' ? 24 : el.type === 'emoji' ? 2 : el.type === 'link' ? (el.text ?? '').length + (el.url ?? '').length : (el.text ?? '').length);
+      }, 0),
+    0,
+  );
+}
+
+/**
+ * What a block costs against the message budget. A table's JSON is mostly structure (a rich-text
+ * cell is ~100 characters of wrapping around a date); Slack's limit is on what it holds.
+ */
+export function blockSize(block: KnownBlock): number {
+  if (block.type !== 'table') return JSON.stringify(block).length;
+  return block.rows.reduce((n, row) => n + row.reduce((m, c) => m + cellChars(c) + 3, 0), 0);
 }
 
 /**
@@ -122,10 +143,10 @@ function blockChars(block: KnownBlock): number {
  * cut a list itself (and page from the last row shown) instead of letting message() drop rows.
  */
 export function fittingCount(blocks: KnownBlock[], reserved: KnownBlock[]): number {
-  let chars = reserved.reduce((n, b) => n + blockChars(b), 0) + 400;
+  let chars = reserved.reduce((n, b) => n + blockSize(b), 0) + 400;
   let count = 0;
   for (const block of blocks) {
-    const size = blockChars(block);
+    const size = blockSize(block);
     if (count + reserved.length + 1 >= LIMITS.blocks || chars + size > LIMITS.messageChars - 200) break;
     chars += size;
     count++;
@@ -140,11 +161,11 @@ export function fittingCount(blocks: KnownBlock[], reserved: KnownBlock[]): numb
  */
 export function message(text: string, body: KnownBlock[], tail: KnownBlock[] = []): SlackMessage {
   const budgetBlocks = LIMITS.blocks - tail.length - 1;
-  const tailChars = tail.reduce((n, b) => n + blockChars(b), 0);
+  const tailChars = tail.reduce((n, b) => n + blockSize(b), 0);
   const kept: KnownBlock[] = [];
   let chars = tailChars;
   for (const block of body) {
-    const size = blockChars(block);
+    const size = blockSize(block);
     if (kept.length >= budgetBlocks || chars + size > LIMITS.messageChars - 200) break;
     kept.push(block);
     chars += size;

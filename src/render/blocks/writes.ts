@@ -8,10 +8,12 @@ import type { BulkKind, BulkProgress, BulkResult } from '../../commands/writes.j
 import type { PausedQueue, PauseResult, ResumeResult } from '../../queue/pause.js';
 import type { RunbookSection } from '../../runbook-sections.js';
 import { BULK_NAME, bulkPreviewText, bulkProgressText, bulkQuestion, bulkResultText, pausedText, pauseText, resumeText } from '../text/bulk.js';
-import { formatTime } from '../format.js';
-import { auditText, cancelText, retryText, runNowText } from '../text/writes.js';
+import { auditSentence } from '../audit-sentence.js';
+import { RUNBOOK_TITLES } from '../runbook.js';
+import { cancelText, retryText, runNowText } from '../text/writes.js';
+import { agoToken, dateToken } from './dates.js';
 import { actions, button, code, context, escapeMrkdwn, escapeMrkdwnKeepMentions, header, message, section, type SlackMessage } from './kit.js';
-import { preformatted, runbookContext, type RenderOptions } from './reads.js';
+import { mrkdwnWithNames, preformatted, runbookContext, type RenderOptions } from './reads.js';
 
 /** Block Kit renderings of changes, refusals and errors. Pure: data in, blocks out. */
 
@@ -25,7 +27,7 @@ const RUNBOOK: Record<BulkKind, [RunbookSection, string]> = {
 /** Announcement of a single-job change, posted in the channel so the team sees who did what. */
 export function jobChangeBlocks(outcome: JobChangeOutcome, userId: string, options: RenderOptions): SlackMessage {
   const text = outcome.kind === 'retry' ? retryText(outcome.result) : outcome.kind === 'cancel' ? cancelText(outcome.result) : runNowText(outcome.result);
-  const verb = outcome.kind === 'retry' ? 'retried' : outcome.kind === 'cancel' ? (outcome.result.outcome === 'cancelled' ? 'cancelled' : 'asked to abort') : 'ran now';
+  const verb = verbOf(outcome);
   const slug = outcome.kind === 'retry' ? 'retrying-jobs-safely' : outcome.kind === 'cancel' ? 'cancelling-and-aborting-jobs' : 'running-a-scheduled-job-now';
   return message(
     `<@${userId}> ${verb} job ${outcome.result.jobId}: ${escapeMrkdwn(text)}`,
@@ -36,6 +38,17 @@ export function jobChangeBlocks(outcome: JobChangeOutcome, userId: string, optio
     ],
     [actions(button({ text: 'Show job', actionId: 'job_details', value: String(outcome.result.jobId) })), runbookContext(options, slug, 'What this does')],
   );
+}
+
+function verbOf(outcome: JobChangeOutcome): string {
+  switch (outcome.kind) {
+    case 'retry':
+      return 'retried';
+    case 'cancel':
+      return outcome.result.outcome === 'cancelled' ? 'cancelled' : outcome.result.workerGone ? 'marked for abort' : 'asked to abort';
+    case 'run-now':
+      return 'ran now';
+  }
 }
 
 export interface PendingBulk {
@@ -51,7 +64,7 @@ export function bulkPreviewBlocks(preview: BulkPreview, pending: PendingBulk, op
     `<@${pending.requestedBy}> asks: ${question}`,
     [
       header(question),
-      section(`Requested by <@${pending.requestedBy}>. Confirm before ${formatTime(pending.expiresAt)}, or the preview expires.`),
+      section(`Requested by <@${pending.requestedBy}>. Confirm before ${dateToken(pending.expiresAt, '{time}')} (${agoToken(pending.expiresAt)}), or the preview expires.`),
       ...preformatted(bulkPreviewText(preview)),
     ],
     [
@@ -128,14 +141,23 @@ export function errorBlocks(error: JobqError, options: RenderOptions): SlackMess
       section(`${icon} ${body.replace(/\nUsage: (.*)$/s, (_m, usage: string) => `\n*Usage:* \`/jobq ${escapeMrkdwn(usage.replace(/^jobq /, ''))}\``)}`),
       ...(error.hint ? [context(escapeMrkdwn(error.hint))] : []),
     ],
-    [runbookContext(options, slug, 'Runbook')],
+    [runbookContext(options, slug, RUNBOOK_TITLES[slug])],
   );
 }
 
 export function helpBlocks(topic: CommandName | null, options: RenderOptions): SlackMessage {
   if (topic) {
     const d = DEFINITIONS[topic];
-    return message(`/jobq ${d.usage}: ${d.summary}`, [section(`\`/jobq ${escapeMrkdwn(d.usage)}\`\n${escapeMrkdwn(d.summary)}`)], [runbookContext(options, d.runbook, 'Runbook')]);
+    const flags = Object.keys(d.options).map((name) => `\`--${name}\` ${escapeMrkdwn(d.flags[name] ?? '')}`);
+    return message(
+      `/jobq ${d.usage}: ${d.summary}`,
+      [
+        section(`\`/jobq ${escapeMrkdwn(d.usage)}\`\n${escapeMrkdwn(d.summary)}${d.access === 'write' ? ' _(changes the queue)_' : ''}`),
+        ...(flags.length ? [section(`*Options*\n${flags.join('\n')}`)] : []),
+        section(`*Examples*\n${d.examples.map((e) => `\`/jobq ${escapeMrkdwn(e)}\``).join('\n')}`),
+      ],
+      [runbookContext(options, d.runbook, RUNBOOK_TITLES[d.runbook])],
+    );
   }
   const lines = COMMAND_NAMES.map(
     (n) => `\`/jobq ${escapeMrkdwn(DEFINITIONS[n].usage)}\`\n${escapeMrkdwn(DEFINITIONS[n].summary)}${DEFINITIONS[n].access === 'write' ? ' _(changes the queue)_' : ''}`,
@@ -145,8 +167,24 @@ export function helpBlocks(topic: CommandName | null, options: RenderOptions): S
   return message(`jobq commands: ${COMMAND_NAMES.join(', ')}`, body, [runbookContext(options, 'using-jobq', 'Using jobq')]);
 }
 
+/** A Slack user id as a mention; a terminal user (a CLI change) by name. */
+const actorMention = (actor: AuditPage['entries'][number]['actor']) =>
+  actor.kind === 'slack' && /^[UW][A-Z0-9_]{2,}$/.test(actor.id) ? `<@${actor.id}>` : code(actor.name ?? actor.id);
+
+/** The audit trail as sentences: who did what to which jobs, when, how it ended. `audit --json` keeps the full record. */
 export function auditBlocks(page: AuditPage, options: RenderOptions): SlackMessage {
-  return message(`${page.entries.length} recent changes`, [header('Recent changes'), ...preformatted(auditText(page))], [runbookContext(options, 'audit-trail', 'Audit trail')]);
+  if (page.entries.length === 0) return message('No changes recorded yet.', [section('No changes recorded yet.')], [runbookContext(options, 'audit-trail', 'Audit trail')]);
+  const lines = page.entries.map((e) => {
+    const s = auditSentence(e);
+    // The sentence quotes names in backticks; everything else in it is escaped here.
+    const did = mrkdwnWithNames(s.did);
+    const outcome = s.bad ? `*${escapeMrkdwn(s.outcome)}*` : escapeMrkdwn(s.outcome);
+    return `${s.bad ? ':warning:' : ':white_check_mark:'} ${actorMention(e.actor)} ${did} · ${agoToken(e.at)} · ${outcome}`;
+  });
+  const body: KnownBlock[] = [header('Recent changes')];
+  for (let i = 0; i < lines.length; i += 10) body.push(section(lines.slice(i, i + 10).join('\n')));
+  if (page.nextCursor) body.push(context(`Older entries: \`/jobq audit --cursor ${page.nextCursor}\` · the full record: \`jobq audit --json\``));
+  return message(`${page.entries.length} recent changes`, body, [runbookContext(options, 'audit-trail', 'Audit trail')]);
 }
 
 export function progressPlaceholder(command: string): SlackMessage {

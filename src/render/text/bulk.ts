@@ -1,7 +1,9 @@
 import type { BulkPreview } from '../../commands/execute.js';
 import type { BulkKind, BulkProgress, BulkResult } from '../../commands/writes.js';
 import type { PausedQueue, PauseResult, ResumeResult } from '../../queue/pause.js';
-import { formatAge, formatTime, table } from '../format.js';
+import { formatAge } from '../format.js';
+import { localTime } from '../time.js';
+import { fitTable, PLAIN, type TextStyle, timeCell } from './style.js';
 import { purgePreviewText, purgeProgressText, purgeResultText, retryAllPreviewText, retryAllProgressText, retryAllResultText } from './writes.js';
 
 /** Terminal renderings of the changes that are previewed and confirmed (bulk changes, pausing every queue, lifting another's pause). */
@@ -65,7 +67,7 @@ export function bulkPreviewText(p: BulkPreview): string {
       ].join('\n');
     case 'resume-key':
       if (p.preview.total === 0) return `${p.preview.queue} is not paused under key "${p.preview.key}": nothing to lift.`;
-      return `${p.preview.queue} has been paused under key "${p.preview.key}" since ${formatTime(p.preview.pausedAt!)}. That pause was not set through jobq (its key is not "jobq"): lifting it overrides whoever set it.`;
+      return `${p.preview.queue} has been paused under key "${p.preview.key}" since ${localTime(p.preview.pausedAt!)}. That pause was not set through jobq (its key is not "jobq"): lifting it overrides whoever set it.`;
   }
 }
 
@@ -112,15 +114,26 @@ export function resumeText(r: ResumeResult): string {
   return lines.join('\n');
 }
 
-export function pausedText(paused: PausedQueue[]): string {
+export function pausedText(paused: PausedQueue[], style: TextStyle = PLAIN): string {
   if (paused.length === 0) return 'No queue is paused: workers take jobs from every queue.';
   const rows = paused.map((p) => [
     p.queue,
     p.key,
-    formatTime(p.pausedAt),
+    timeCell(p.pausedAt, style),
     formatAge(Math.round((Date.now() - Date.parse(p.pausedAt)) / 1000)),
     p.pausedBy ?? (p.key === 'jobq' ? '?' : 'not through jobq'),
     p.reason ?? '',
   ]);
-  return table(['QUEUE', 'KEY', 'SINCE', 'FOR', 'BY', 'REASON'], rows, new Set());
+  return fitTable(
+    [
+      { header: 'QUEUE', minWidth: 10 },
+      { header: 'KEY', drop: 2 },
+      { header: 'SINCE', drop: 3 },
+      { header: 'FOR' },
+      { header: 'BY', drop: 4 },
+      { header: 'REASON', minWidth: 10, drop: 1 },
+    ],
+    rows,
+    style,
+  );
 }

@@ -1,6 +1,8 @@
 import type { AnsweredAt, Outcome, ReadOutcome } from '../../commands/execute.js';
 import type { ReadSource } from '../../db/read-routing.js';
-import { formatTime, sourceLine } from '../format.js';
+import { sourceLine } from '../format.js';
+import { localTime } from '../time.js';
+import { PLAIN, type TextStyle } from './style.js';
 import { helpText } from './help.js';
 import { doctorText, failedText, jobText, stalledText, statsText, workersText } from './reads.js';
 import { bulkPreviewText, pausedText, pauseText, resumeText } from './bulk.js';
@@ -9,7 +11,7 @@ import { auditText, cancelText, mutesText, retryText, runNowText } from './write
 export { bulkResultText } from './bulk.js';
 
 /** Any outcome as terminal text: one exhaustive switch, so a new outcome cannot be forgotten here. */
-export function outcomeText(outcome: Outcome): string {
+export function outcomeText(outcome: Outcome, style: TextStyle = PLAIN, options: TextOptions = {}): string {
   switch (outcome.kind) {
     case 'stats':
     case 'failed':
@@ -17,15 +19,15 @@ export function outcomeText(outcome: Outcome): string {
     case 'stalled':
     case 'workers':
     case 'doctor':
-      return readText(outcome);
+      return readText(outcome, style, options);
     case 'help':
       return helpText(outcome.topic, 'jobq');
     case 'audit':
-      return auditText(outcome.result);
+      return auditText(outcome.result, style);
     case 'mutes':
-      return mutesText(outcome.result);
+      return mutesText(outcome.result, style);
     case 'mute':
-      return `Muted ${outcome.result.target} until ${formatTime(outcome.result.expiresAt)}: matching alerts are counted, not posted.`;
+      return `Muted ${outcome.result.target} until ${localTime(outcome.result.expiresAt)}: matching alerts are counted, not posted.${outcome.note ? `\n${outcome.note.replace(/`/g, '')}` : ''}`;
     case 'unmute':
       return outcome.result.map((m) => `Unmuted ${m.target}: ${m.suppressedAlerts} alert(s) suppressed (${m.suppressedFailures} failure(s)).`).join('\n');
     case 'retry':
@@ -39,7 +41,7 @@ export function outcomeText(outcome: Outcome): string {
     case 'resume':
       return resumeText(outcome.result);
     case 'paused':
-      return pausedText(outcome.result);
+      return pausedText(outcome.result, style);
     case 'bulk-preview':
       return bulkPreviewText(outcome);
   }
@@ -79,29 +81,40 @@ export function outcomeJson(outcome: Outcome): unknown {
   }
 }
 
+/** What text renderings take from the configuration. */
+export interface TextOptions {
+  logsUrlTemplate?: string | undefined;
+}
+
 /** A read outcome as terminal text. */
-export function readText(outcome: ReadOutcome): string {
+export function readText(outcome: ReadOutcome, style: TextStyle = PLAIN, options: TextOptions = {}): string {
   switch (outcome.kind) {
     case 'stats':
-      return withSource(statsText(outcome.result), outcome.source, outcome.answeredAt);
+      return withSource(statsText(outcome.result, style), outcome.source, outcome.answeredAt);
     case 'failed':
-      return withSource(failedText(outcome.result), outcome.source, outcome.answeredAt);
+      return withSource(
+        failedText(outcome.result, style, { total: outcome.total, logsUrlTemplate: options.logsUrlTemplate }) +
+          (outcome.note && outcome.result.jobs.length === 0 ? `\n${outcome.note.replace(/`/g, '')}` : ''),
+        outcome.source,
+        outcome.answeredAt,
+      );
     case 'job':
-      return jobText(outcome.result);
+      return jobText(outcome.result, style, options.logsUrlTemplate);
     case 'stalled':
-      return stalledText(outcome.result);
+      return stalledText(outcome.result, style);
     case 'workers':
-      return workersText(outcome.result);
+      return workersText(outcome.result, style);
     case 'doctor':
-      return doctorText(outcome.result);
+      return doctorText(outcome.result, style);
   }
 }
 
-/** A read outcome as the stable JSON documented in the README. */
+/** A read outcome as the stable JSON documented in the README (fields are only ever added). */
 export function readJson(outcome: ReadOutcome): unknown {
   if (outcome.kind === 'doctor') return { features: outcome.result.procrastinate.features, ...outcome.result };
-  if (outcome.kind === 'stats' || outcome.kind === 'failed')
-    return { ...outcome.result, source: outcome.source, ...(outcome.answeredAt ? { answeredAt: outcome.answeredAt.at } : {}) };
+  const answeredAt = 'answeredAt' in outcome && outcome.answeredAt ? { answeredAt: outcome.answeredAt.at } : {};
+  if (outcome.kind === 'stats') return { ...outcome.result, source: outcome.source, ...answeredAt };
+  if (outcome.kind === 'failed') return { ...outcome.result, source: outcome.source, total: outcome.total ?? null, ...answeredAt };
   return outcome.result;
 }
 

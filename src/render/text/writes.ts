@@ -6,25 +6,41 @@ import { describeSkips, skippedTotal } from '../../queue/retry-all-skips.js';
 import type { RetryAllPreview, RetryAllProgress, RetryAllResult } from '../../queue/retry-all.js';
 import type { RetryResult } from '../../queue/retry.js';
 import type { RunNowResult } from '../../queue/run-now.js';
-import { formatTime, table } from '../format.js';
+import { auditSentence } from '../audit-sentence.js';
+import { table } from '../format.js';
+import { localTime } from '../time.js';
+import { fitTable, PLAIN, paint, type TextStyle, timeCell } from './style.js';
 
 /** Terminal renderings of changes: previews, progress, outcomes, the audit trail. */
+
+const ordinal = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th')}`;
+
+/**
+ * Which run of the job comes next. Procrastinate counts `attempts` up when a run ends failed and
+ * again when the job is retried, so after a retry of a failed job `attempts` is the number of the
+ * coming run; a stalled job's run never ended, so its next run is one more.
+ */
+export function nextRun(r: RetryResult): number {
+  return r.previousStatus === 'failed' ? Math.max(1, r.attempts) : r.attempts + 1;
+}
 
 export function retryText(r: RetryResult): string {
   const how = r.stalled ? ` (it was stalled: ${r.stalled})` : '';
   return r.status === 'todo'
-    ? `Job ${r.jobId} (${r.task} on ${r.queue}) is back to todo${how}; attempt ${r.attempts + 1} runs when a worker is free.`
+    ? `Job ${r.jobId} (${r.task} on ${r.queue}) is back to todo${how}; its ${ordinal(nextRun(r))} run starts when a worker is free.`
     : `Job ${r.jobId} had an abort request, so Procrastinate marked it failed instead of retrying it.`;
 }
 
 export function cancelText(r: CancelResult): string {
-  return r.outcome === 'cancelled'
-    ? `Job ${r.jobId} (${r.task} on ${r.queue}) is cancelled: it will not run.`
-    : `Job ${r.jobId} (${r.task} on ${r.queue}) is running: its worker was asked to abort it.`;
+  if (r.outcome === 'cancelled') return `Job ${r.jobId} (${r.task} on ${r.queue}) is cancelled: it will not run.`;
+  if (r.workerGone) {
+    return `Job ${r.jobId} (${r.task} on ${r.queue}) is marked for abort, but no worker will act on it: ${r.workerGone}. It stays \`doing\` (stalled) until retried: \`retry ${r.jobId}\` then closes it as failed (Procrastinate's rule for a job asked to abort), and a second retry runs it again.`;
+  }
+  return `Job ${r.jobId} (${r.task} on ${r.queue}) is running: its worker was asked to abort it. A task that checks for abort requests stops soon; one that never checks runs to its end.`;
 }
 
 export function runNowText(r: RunNowResult): string {
-  return `Job ${r.jobId} (${r.task} on ${r.queue}) was scheduled for ${formatTime(r.previouslyScheduledAt)}; it is due now.`;
+  return `Job ${r.jobId} (${r.task} on ${r.queue}) was scheduled for ${localTime(r.previouslyScheduledAt)}; it is due now.`;
 }
 
 export function retryAllPreviewText(p: RetryAllPreview): string {
@@ -59,10 +75,10 @@ export function retryAllResultText(r: RetryAllResult): string {
 }
 
 export function purgePreviewText(p: PurgePreview): string {
-  if (p.total === 0) return `No ${p.statuses.join('/')} jobs older than ${formatTime(p.cutoff)}: nothing to purge.`;
+  if (p.total === 0) return `No ${p.statuses.join('/')} jobs whose last event is before ${localTime(p.cutoff)}: nothing to purge.`;
   const rows = p.statuses.map((s) => [s, String(p.counts[s])]);
   return [
-    `${p.exact ? '' : 'At least '}${p.total} job${p.total === 1 ? '' : 's'} whose last event is before ${formatTime(p.cutoff)} would be deleted, with their events:`,
+    `${p.exact ? '' : 'At least '}${p.total} job${p.total === 1 ? '' : 's'} whose last event is before ${localTime(p.cutoff)} would be deleted, with their events:`,
     '',
     table(['STATUS', 'JOBS'], rows, new Set([1])),
   ].join('\n');
@@ -85,25 +101,35 @@ export function purgeResultText(r: PurgeResult): string {
   ].join('\n');
 }
 
-export function auditText(page: AuditPage): string {
+/** Who did it, for a terminal: a CLI user's name, a Slack user's name if known, else their id. */
+function actorName(actor: AuditPage['entries'][number]['actor']): string {
+  return actor.kind === 'cli' ? (actor.name ?? actor.id) : `@${actor.name ?? actor.id}`;
+}
+
+/** The audit trail as sentences, one line each; `--json` keeps the full record. */
+export function auditText(page: AuditPage, style: TextStyle = PLAIN): string {
   if (page.entries.length === 0) return 'No changes recorded yet.';
-  const rows = page.entries.map((e) => [
-    String(e.id),
-    formatTime(e.at),
-    `${e.actor.kind}:${e.actor.name ?? e.actor.id}`,
-    e.action,
-    JSON.stringify(e.filters),
-    String(e.jobCount),
-    e.outcome,
-    e.message ?? '',
-  ]);
-  const lines = [table(['ID', 'AT', 'WHO', 'ACTION', 'FILTERS', 'JOBS', 'OUTCOME', 'MESSAGE'], rows, new Set([0, 5]))];
+  const lines = page.entries.map((e) => {
+    const s = auditSentence(e);
+    const line = `${paint(style, `#${e.id}`, 'dim')}  ${timeCell(e.at, style)}  ${paint(style, actorName(e.actor), 'bold')} ${s.did.replace(/`/g, '')} · ${paint(style, s.outcome, s.bad ? 'red' : 'green')}`;
+    return line;
+  });
   if (page.nextCursor) lines.push('', `More: --cursor ${page.nextCursor}`);
   return lines.join('\n');
 }
 
-export function mutesText(mutes: Mute[]): string {
+export function mutesText(mutes: Mute[], style: TextStyle = PLAIN): string {
   if (mutes.length === 0) return 'No active silences: every alert is posted.';
-  const rows = mutes.map((m) => [m.target, formatTime(m.expiresAt), m.createdBy, String(m.suppressedAlerts), m.reason ?? '']);
-  return table(['TARGET', 'UNTIL', 'BY', 'SUPPRESSED', 'REASON'], rows, new Set([3]));
+  const rows = mutes.map((m) => [m.target, timeCell(m.expiresAt, style), m.createdBy, String(m.suppressedAlerts), m.reason ?? '']);
+  return fitTable(
+    [
+      { header: 'TARGET', minWidth: 10 },
+      { header: 'UNTIL' },
+      { header: 'BY', drop: 2 },
+      { header: 'SUPPRESSED', align: 'right', drop: 3 },
+      { header: 'REASON', minWidth: 10, drop: 1 },
+    ],
+    rows,
+    style,
+  );
 }

@@ -38,7 +38,8 @@ const PROGRESS_EVERY_MS = 2_000;
  */
 export function register(app: App, deps: SlackDeps): void {
   const handlers = clickHandlers(deps);
-  app.action<BlockAction<ButtonAction>>(/.*/, async ({ ack, body, action, respond, client }) => {
+  // Home-tab buttons (home_…) carry no response_url: listeners/home.ts answers them.
+  app.action<BlockAction<ButtonAction>>(/^(?!home_)/, async ({ ack, body, action, respond, client }) => {
     const actionId = typeof action?.action_id === 'string' ? action.action_id : '';
     await answer(deps, { ack, respond, label: `button ${actionId.slice(0, 60)}`, placeholder: false }, async (reply) => {
       const handler = handlers[actionId];
@@ -64,6 +65,7 @@ function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promis
   return {
     // Link buttons (runbook, logs) open their URL in the browser; Slack still reports the click.
     runbook_link: async ({ reply }) => reply.none(),
+    logs_link: async ({ reply }) => reply.none(),
 
     job_details: async (click) => run(click, { name: 'job', id: parseJobId(click.action.value) }),
 
@@ -73,6 +75,12 @@ function clickHandlers(deps: SlackDeps): Record<string, (click: Click) => Promis
       const command = { name: 'failed' as const, ...decodeFailedQuery(action.value) };
       const outcome = await executeCommand(() => deps.queue.get(), command, slackCaller(deps, client, body.user.id, body.user.name));
       await reply.replaceClicked(outcomeBlocks(outcome, { userId: body.user.id }, deps.render));
+    },
+
+    // "Retry these…" under a failed-jobs list: the same preview and Confirm as retry-all with the list's filters.
+    failed_retry: async (click) => {
+      const q = decodeFailedQuery(click.action.value);
+      await run(click, { name: 'retry-all', queue: q.queue, task: q.task, since: q.since, before: q.before, yes: false, dryRun: false });
     },
 
     // Failure alert: "Show them", the failed jobs of the alert's queue and task.
@@ -177,5 +185,5 @@ async function auditedClick<T>(deps: SlackDeps, ctx: QueueContext, actor: Actor,
 
 /** The command a confirmation stands for, so a refusal is audited under the right action. */
 function probeFor(kind: BulkKind): ParsedCommand {
-  return kind === 'purge' ? { name: 'purge', olderThanDays: 0, includeFailed: false, yes: true, dryRun: false } : { name: 'retry-all', yes: true, dryRun: false };
+  return kind === 'purge' ? { name: 'purge', olderThanSeconds: 0, includeFailed: false, yes: true, dryRun: false } : { name: 'retry-all', yes: true, dryRun: false };
 }

@@ -1,0 +1,106 @@
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { executeCommand } from '../../commands/execute.js';
+import type { ParsedCommand } from '../../commands/parse.js';
+import { parseName } from '../../commands/values.js';
+import { asJobqError, JobqError } from '../../errors.js';
+import { getOverview } from '../../queue/overview.js';
+import { homeErrorView, homeView } from '../../render/blocks/home.js';
+import type { SlackMessage } from '../../render/blocks/kit.js';
+import { errorBlocks } from '../../render/blocks/writes.js';
+import { slackCaller } from '../caller.js';
+import type { SlackDeps } from '../deps.js';
+import type { Replier } from '../reply.js';
+import { deliverOutcome } from './commands.js';
+
+/**
+ * The App Home as a live dashboard: on app_home_opened, views.publish the queues at a glance for
+ * that user. Its buttons (home_…) come back without a response_url, so answers go to the user's
+ * messages with the app (chat.postMessage to the user id) and the Home tab is published again.
+ * Permissions are those of commands: reads follow JOBQ_READ_CHANNELS, changes JOBQ_WRITE_*.
+ */
+export function register(app: App, deps: SlackDeps): void {
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab !== 'home') return;
+    await publishHome(deps, client, event.user, event.channel);
+  });
+
+  app.action<BlockAction<ButtonAction>>(/^home_/, async ({ ack, body, action, client }) => {
+    await ack();
+    const userId = body.user.id;
+    const dm = dmReplier(client, userId);
+    try {
+      await handleClick(deps, client, userId, action, dm);
+    } catch (error) {
+      const e = asJobqError(error);
+      if (e.code === 'internal') deps.log.error({ err: error, action: action.action_id }, 'Home tab button failed');
+      await dm.ephemeral(errorBlocks(e, deps.render)).catch((postError: unknown) => deps.log.warn({ err: postError }, 'could not tell the user why a Home tab button failed'));
+    }
+  });
+}
+
+const COMMAND_OF: Record<string, (value: string | undefined) => ParsedCommand> = {
+  home_failed: (value) => ({ name: 'failed', ...(value ? { queue: parseName(value, "The button's queue") } : {}) }),
+  home_stalled: () => ({ name: 'stalled' }),
+  home_workers: () => ({ name: 'workers' }),
+  home_stats: () => ({ name: 'stats', groupBy: 'queue' }),
+  // The failures a Home tab shows: the last hour's, previewed and confirmed like `retry-all --queue Q --since 1h`.
+  home_retry: (value) => ({ name: 'retry-all', queue: parseName(value, "The button's queue"), since: new Date(Date.now() - 3_600_000), yes: false, dryRun: false }),
+  home_pause: (value) => ({ name: 'pause', queue: parseName(value, "The button's queue"), reason: 'paused from the Home tab', yes: false, dryRun: false }),
+};
+
+async function handleClick(deps: SlackDeps, client: WebClient, userId: string, action: ButtonAction, dm: Replier): Promise<void> {
+  if (action.action_id === 'home_refresh') return publishHome(deps, client, userId);
+  const toCommand = COMMAND_OF[action.action_id];
+  if (!toCommand) {
+    await publishHome(deps, client, userId);
+    throw new JobqError('usage', 'That Home tab button belongs to a version of jobq that is gone: the tab has been refreshed.', { runbookSection: 'using-jobq' });
+  }
+  const command = toCommand(action.value);
+  if (command.name !== 'retry-all' && command.name !== 'pause') deps.permissions.assertCanRead(userId, '');
+  const outcome = await executeCommand(() => deps.queue.get(), command, slackCaller(deps, client, userId));
+  // Answers land in the user's messages with the app; a change also republishes the tab.
+  await deliverOutcome(deps, outcome, dm, client, { userId, channelId: userId });
+  if (command.name === 'pause') await publishHome(deps, client, userId);
+}
+
+/** Builds and publishes one user's Home tab; what goes wrong is published in its place. */
+export async function publishHome(deps: SlackDeps, client: WebClient, userId: string, channelId = ''): Promise<void> {
+  let view: ReturnType<typeof homeView>;
+  try {
+    deps.permissions.assertCanRead(userId, channelId);
+    const ctx = await deps.queue.get();
+    const overview = await getOverview(ctx);
+    const canWrite = await deps.permissions.assertCanWrite(client, userId).then(
+      () => deps.config.JOB_QUEUE_ENABLED,
+      () => false,
+    );
+    view = homeView(overview, { canWrite }, deps.render);
+  } catch (error) {
+    const e = asJobqError(error);
+    if (e.code === 'internal') deps.log.error({ err: error, user: userId }, 'could not build the Home tab');
+    view = homeErrorView(e, deps.render);
+  }
+  await client.views.publish({ user_id: userId, view });
+}
+
+/** Answers a Home-tab click in the user's messages with the app: there is no response_url to use. */
+function dmReplier(client: WebClient, userId: string): Replier {
+  let answered = false;
+  const post = async (message: SlackMessage) => {
+    answered = true;
+    await client.chat.postMessage({ channel: userId, text: message.text, blocks: message.blocks });
+  };
+  return {
+    get answered() {
+      return answered;
+    },
+    ephemeral: post,
+    inChannel: post,
+    replaceClicked: post,
+    progress: async () => undefined,
+    none() {
+      answered = true;
+    },
+  };
+}
