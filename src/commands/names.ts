@@ -1,5 +1,5 @@
 import { ALERT_NAMES } from '../config.js';
-import { JobqError } from '../errors.js';
+import { asJobqError, JobqError } from '../errors.js';
 import type { QueueContext } from '../queue/context.js';
 import { knownQueues, knownTasks, queueExists } from '../queue/names.js';
 import { nearest } from '../suggest.js';
@@ -44,6 +44,16 @@ async function checkTask(ctx: QueueContext, task: string | undefined): Promise<s
  */
 async function checkMuteTarget(ctx: QueueContext, target: string): Promise<string | null> {
   if (/^(queue|task|alert):/.test(target)) return null;
+  try {
+    return await lookUpMuteTarget(ctx, target);
+  } catch (error) {
+    // Silencing needs only jobq's own tables: a role that may not read the jobs still may mute.
+    if (asJobqError(error).code !== 'db_permission') throw error;
+    return `jobq may not read the jobs table, so \`${target}\` was not checked against the queue and task names.`;
+  }
+}
+
+async function lookUpMuteTarget(ctx: QueueContext, target: string): Promise<string | null> {
   if ((ALERT_NAMES as readonly string[]).includes(target) || (await queueExists(ctx, target))) return null;
   const tasks = await knownTasks(ctx);
   if (tasks.names.includes(target)) return null;

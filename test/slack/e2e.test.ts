@@ -183,7 +183,7 @@ describe('the Slack app over HTTP', () => {
     expect(blockText(job)).not.toMatch(/<!channel>|<!here>/);
     expect(blockText(job)).toContain('&lt;!channel&gt;');
     await b.slack.slashCommand({ text: 'failed --limit 100', userId: 'U_OPERATOR', channelId: 'C_OPS' });
-    const list = await waitReply((t) => t.includes('Failed jobs') && t.includes('Showing'));
+    const list = await waitReply((t) => t.includes('Failed jobs: 41'));
     expect(list.blocks!.length).toBeLessThanOrEqual(50);
     // The task names sit in raw_text table cells, which Slack shows as typed (no mentions, no
     // links); anywhere mrkdwn is read they are escaped.
