@@ -7,7 +7,7 @@ import type { JobAction, JobDetail } from '../../queue/job.js';
 import type { StalledResult } from '../../queue/stalled.js';
 import type { StatsResult } from '../../queue/stats.js';
 import type { WorkersResult } from '../../queue/workers.js';
-import { formatAge, formatCount, formatTime } from '../format.js';
+import { formatAge, formatStatusCount, formatTime } from '../format.js';
 import { runbookUrl } from '../runbook.js';
 import { doctorBasicsLines, doctorGrantLines, stalledText, statsText, workersText } from '../text/reads.js';
 import { encodeFailedQuery } from './button-values.js';
@@ -53,7 +53,7 @@ function pausedLine(stats: StatsResult): string {
 }
 
 export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMessage {
-  const totals = REPORTED_STATUSES.map((s) => `${s} ${formatCount(stats.totals.counts[s], stats.totals.estimated.includes(s))}`).join(' · ');
+  const totals = REPORTED_STATUSES.map((s) => `${s} ${formatStatusCount(stats.totals.counts[s], stats.totals.estimated.includes(s), stats.totals.margins[s])}`).join(' · ');
   const worstWait = Math.max(-1, ...stats.queues.map((q) => q.oldestTodoAgeSeconds ?? -1));
   const summary = [
     `*Totals:* ${totals}`,

@@ -4,9 +4,9 @@ import type { DoctorReport } from '../../queue/doctor.js';
 import type { FailedPage } from '../../queue/failed.js';
 import type { JobDetail } from '../../queue/job.js';
 import type { StalledResult } from '../../queue/stalled.js';
-import type { StatsResult } from '../../queue/stats.js';
+import type { GroupStats, StatsResult } from '../../queue/stats.js';
 import type { WorkersResult } from '../../queue/workers.js';
-import { formatAge, formatCount, formatTime, table } from '../format.js';
+import { formatAge, formatCount, formatStatusCount, formatTime, table } from '../format.js';
 
 /** Terminal renderings of the read results. Pure: data in, text out. */
 
@@ -15,26 +15,48 @@ const ageOf = (iso: string) => Math.max(0, Math.round((Date.now() - Date.parse(i
 export function statsText(stats: StatsResult): string {
   const label = stats.groupBy === 'queue' ? 'QUEUE' : 'TASK';
   const headers = [label, ...REPORTED_STATUSES.map((s) => s.toUpperCase()), 'OLDEST WAITING', 'OK/FAILED 1H', 'OK/FAILED 24H'];
-  const row = (name: string, g: Pick<StatsResult['queues'][number], 'counts' | 'estimated'>, oldest: number | null, recent: StatsResult['queues'][number]['recent'] | null) => [
+  const row = (name: string, g: GroupStats) => [
     name,
-    ...REPORTED_STATUSES.map((s) => formatCount(g.counts[s], g.estimated.includes(s))),
-    formatAge(oldest),
-    recent ? `${recent.lastHour.succeeded}/${recent.lastHour.failed}` : '',
-    recent ? `${recent.last24h.succeeded}/${recent.last24h.failed}` : '',
+    ...REPORTED_STATUSES.map((s) => formatStatusCount(g.counts[s], g.estimated.includes(s), g.margins[s])),
+    formatAge(g.oldestTodoAgeSeconds),
+    `${g.recent.lastHour.succeeded}/${g.recent.lastHour.failed}`,
+    `${g.recent.last24h.succeeded}/${g.recent.last24h.failed}`,
   ];
-  const rows = stats.queues.map((g) => row(g.paused ? `${g.name} (paused ${formatAge(ageOf(g.paused.since))})` : g.name, g, g.oldestTodoAgeSeconds, g.recent));
+  const rows = stats.queues.map((g) => row(g.paused ? `${g.name} (paused ${formatAge(ageOf(g.paused.since))})` : g.name, g));
   if (stats.queues.length === 0) return 'No jobs at all: the queue is empty.';
-  const lines = [table(headers, rows, new Set([1, 2, 3, 4, 5, 6]))];
-  if (stats.countMethod.kind === 'sampled') {
-    lines.push(
-      '',
-      `~ estimated from a ${stats.countMethod.samplePercent.toPrecision(2)}% block sample of about ${formatCount(stats.countMethod.estimatedRows)} jobs; todo and doing are exact.`,
-    );
-  } else {
-    lines.push('', 'All counts exact.');
-  }
+  const lines = [table(headers, rows, new Set([1, 2, 3, 4, 5, 6])), '', ...countsNote(stats)];
   if (stats.workers) lines.push(`Workers: ${stats.workers.live} live of ${stats.workers.total} registered.`);
   return lines.join('\n');
+}
+
+const listed = (statuses: readonly string[]) => statuses.join(', ');
+
+/** How the counts were made, in words: no number is left to pass for exact when it is not. */
+export function countsNote(stats: StatsResult): string[] {
+  const method = stats.countMethod;
+  const others = (shown: readonly string[]) => REPORTED_STATUSES.filter((s) => !shown.includes(s));
+  switch (method.kind) {
+    case 'exact':
+      return ['All counts exact.'];
+    case 'counted': {
+      const counted = stats.totals.counted;
+      return [
+        `${listed(counted)}: exact as of ${formatAge(ageOf(method.asOf))} ago (counted in the background up to job ${method.countedToId}; newer jobs counted now). ${listed(others(counted))}: exact now.`,
+      ];
+    }
+    case 'sampled': {
+      const estimated = stats.totals.estimated;
+      const why = {
+        no_count: 'No background count to use yet (the running bot counts these exactly in the background once the table is this large).',
+        count_too_old: `The background count is ${formatAge(method.countAgeSeconds)} old, too old to show: is the bot running?`,
+        count_behind: 'The background count is too far behind the newest jobs; the next one replaces it.',
+      }[method.fallback];
+      return [
+        `~ approximate: ${listed(estimated)} estimated from a ${method.samplePercent.toPrecision(2)}% block sample of about ${formatCount(method.estimatedRows)} jobs; ± is a rough 95% bound. ${listed(others(estimated))}: exact.`,
+        why,
+      ];
+    }
+  }
 }
 
 export function failedText(page: FailedPage): string {
