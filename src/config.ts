@@ -100,6 +100,8 @@ export const envSchema = z.object({
   JOBQ_READ_CACHE_SECONDS: z.coerce.number().min(0).max(60).default(5),
   /** Below this many rows (planner estimate), final-status counts are exact; above, sampled. */
   JOBQ_EXACT_COUNT_MAX_ROWS: z.coerce.number().int().min(0).default(500_000),
+  /** Above that size, how often the leader recounts final statuses exactly in the background. */
+  JOBQ_COUNTS_REFRESH_SECONDS: duration(600, 7 * 86_400),
   JOBQ_STALLED_HEARTBEAT_SECONDS: seconds(30),
   JOBQ_STALLED_RUNNING_SECONDS: seconds(3_600),
   JOBQ_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),

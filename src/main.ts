@@ -5,6 +5,7 @@ import { createQueueHandle } from './queue/handle.js';
 import { renderOptionsFrom } from './render/options.js';
 import { asJobqError } from './errors.js';
 import type { Logger } from './log.js';
+import { startFinalCounts, type RunningFinalCounts } from './schedules/final-counts.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { createConfirmations } from './slack/confirmations.js';
 import type { SlackDeps } from './slack/deps.js';
@@ -63,7 +64,21 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
   // Detect and migrate in the background, retrying with backoff: a database that is down,
   // missing or not yet Procrastinate at start does not stop the bot, and a permission problem
   // shows in the log at start rather than at the first click.
-  queue.watch(migrated);
+  // Once jobq's schema is there, every replica also joins the election for the background
+  // counts of final-status jobs (exact stats on tables too large to count on each request).
+  let counts: RunningFinalCounts | null = null;
+  let stopping = false;
+  queue.watch(async () => {
+    await migrated();
+    if (stopping) return;
+    counts ??= startFinalCounts({
+      queue,
+      log,
+      refreshSeconds: config.JOBQ_COUNTS_REFRESH_SECONDS,
+      leaderCheckMs: Math.round(config.JOBQ_LEADER_CHECK_SECONDS * 1000),
+      migrated,
+    });
+  });
   // Every replica starts this; the one elected leader posts alerts and summaries.
   const alerts = alertsConfigured(config)
     ? startAlerts({ config, queue, client: slack.app.client, log, migrated, ...(slackCheck ? { watch: slackCheck.status.watch } : {}) })
@@ -75,7 +90,9 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
     alerts,
     async stop() {
       slackCheck?.status.stop();
+      stopping = true;
       await alerts?.stop().catch((error: unknown) => log.warn({ err: error }, 'alerts did not stop cleanly'));
+      await counts?.stop().catch((error: unknown) => log.warn({ err: error }, 'background counts did not stop cleanly'));
       await slack.stop().catch(() => undefined);
       await queue.close();
     },

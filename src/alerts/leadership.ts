@@ -25,7 +25,7 @@ export type LeaderEvent = { type: 'elected' } | { type: 'deposed'; reason: strin
 
 export interface LeadershipOptions {
   db: Db;
-  /** The lease's name: one leader per name. */
+  /** The lease's name: one leader per name (default `alerts`). */
   name?: string;
   checkMs: number;
   log: Logger;
@@ -50,6 +50,7 @@ const LOST_CONNECTION = new Set(['db_unreachable', 'db_timeout']);
 export function startLeadership(options: LeadershipOptions): Leadership {
   const { checkMs, log, db } = options;
   const name = options.name ?? 'alerts';
+  const role = name === 'alerts' ? 'alerting leader' : `leader for ${name}`;
   const ttlMs = 3 * checkMs;
   const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let fence: Fence | null = null;
@@ -73,8 +74,8 @@ export function startLeadership(options: LeadershipOptions): Leadership {
     if (!fence) return;
     fence = null;
     trustedUntil = 0;
-    if (connectionLost) log.warn({ reason }, 'stepping down as alerting leader');
-    else log.info({ reason }, 'stepping down as alerting leader');
+    if (connectionLost) log.warn({ reason, lease: name }, `stepping down as ${role}`);
+    else log.info({ reason, lease: name }, `stepping down as ${role}`);
     await emit({ type: 'deposed', reason, connectionLost });
   }
 
@@ -96,7 +97,7 @@ export function startLeadership(options: LeadershipOptions): Leadership {
       if (!row || stopped) return;
       fence = { name, holder, token: Number(row.token) };
       trustedUntil = started + ttlMs - checkMs;
-      log.info({ token: fence.token }, 'elected alerting leader');
+      log.info({ token: fence.token, lease: name }, `elected ${role}`);
       await emit({ type: 'elected' });
     } catch (error) {
       const e = asJobqError(error);

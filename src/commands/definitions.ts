@@ -130,13 +130,16 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
   },
   doctor: {
     name: 'doctor',
-    summary: 'Server, schema features, privileges, indexes, latency',
-    usage: 'doctor',
+    summary: 'Server, schema features, privileges, indexes, latency; --apply creates the recommended indexes (CLI, after a confirmation)',
+    usage: 'doctor [--apply [--yes]]',
     access: 'read',
     takesId: false,
-    options: {},
-    flags: {},
-    examples: ['doctor', 'doctor --json'],
+    options: { apply: flag, yes: flag },
+    flags: {
+      apply: 'Create the missing recommended indexes (CREATE INDEX CONCURRENTLY; workers keep running), after a confirmation. Terminal only.',
+      yes: 'With --apply: skip the confirmation (for scripts).',
+    },
+    examples: ['doctor', 'doctor --json', 'doctor --apply'],
     runbook: 'health-checks',
   },
   retry: {

@@ -1,4 +1,5 @@
 import type { ReadSource } from '../db/read-routing.js';
+import { JobqError } from '../errors.js';
 import { listAudit, type AuditPage } from '../queue/audit.js';
 import { heavyRead, type QueueContext } from '../queue/context.js';
 import { runDoctor, type DoctorReport } from '../queue/doctor.js';
@@ -172,6 +173,16 @@ export async function executeRead(ctx: QueueContext, command: ReadCommand): Prom
     case 'workers':
       return { kind: 'workers', result: await listWorkers(ctx) };
     case 'doctor':
+      // Building an index takes minutes and needs the table owner's role: a terminal's job.
+      if (command.apply) {
+        throw new JobqError(
+          'unsupported',
+          'Creating the recommended indexes is done from a terminal: run `jobq doctor --apply` there (it shows what it will create and asks first).',
+          {
+            runbookSection: 'database-connectivity',
+          },
+        );
+      }
       return { kind: 'doctor', result: await runDoctor(ctx.db, { settings: ctx.settings, schema: ctx.schema.schema, replica: (await ctx.reader?.status()) ?? null }) };
   }
 }

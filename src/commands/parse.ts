@@ -14,7 +14,7 @@ export type ParsedCommand =
   | { name: 'job'; id: number }
   | { name: 'stalled'; heartbeatSeconds?: number; runningSeconds?: number; limit?: number }
   | { name: 'workers' }
-  | { name: 'doctor' }
+  | { name: 'doctor'; apply: boolean; yes: boolean }
   | { name: 'retry'; id: number }
   | { name: 'retry-all'; queue?: string; task?: string; since?: Date; before?: Date; yes: boolean; dryRun: boolean }
   | { name: 'cancel'; id: number }
@@ -199,8 +199,11 @@ export function parseCommand(tokens: string[]): ParsedCommand {
         if (all && key) throw usageError(command, '--key lifts one pause at a time: name the queue.');
         return { name: 'resume', queue: all ? null : parseName(positionals[0], 'The queue'), key, yes: values.yes === true, dryRun: values['dry-run'] === true };
       }
-      case 'workers':
       case 'doctor':
+        noPositionals();
+        if (values.yes === true && values.apply !== true) throw usageError(command, '--yes confirms --apply: add --apply to create the recommended indexes.');
+        return { name: 'doctor', apply: values.apply === true, yes: values.yes === true };
+      case 'workers':
       case 'paused':
       case 'mutes':
         noPositionals();

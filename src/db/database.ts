@@ -25,7 +25,7 @@ export interface Query<R extends QueryResultRow = QueryResultRow> extends QueryC
    * statements whose index plan must not flip with table size: at 10M rows the planner prefers a
    * full scan over Procrastinate's partial index on live jobs, which reads 40 times more pages.
    */
-  readonly planner?: Readonly<Partial<Record<'enable_seqscan' | 'enable_bitmapscan', 'on' | 'off'>>>;
+  readonly planner?: Readonly<Partial<Record<'enable_seqscan' | 'enable_bitmapscan', 'on' | 'off'> & { max_parallel_workers_per_gather: number }>>;
 }
 
 /** Anything a statement can be sent to: the database (its own short transaction) or an open transaction. */
@@ -75,6 +75,13 @@ export interface TransactionOptions {
 export interface Db extends Queryable {
   /** Runs fn's statements in one transaction; commits when fn resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs fn's statements each on its own, outside any transaction, on a connection of its own
+   * with these limits as session settings: for the few statements that refuse a transaction
+   * block (CREATE and DROP INDEX CONCURRENTLY). The connection is closed afterwards, so nothing
+   * set on it reaches another caller.
+   */
+  alone<T>(fn: (session: Queryable) => Promise<T>, limits: Limits): Promise<T>;
   /** The schema Procrastinate's tables are in, once known: every transaction resolves names there first. */
   useSchema(schema: string | null): void;
   readonly schema: string | null;
@@ -175,7 +182,8 @@ export function openDb(options: DbOptions, log?: Logger): Db {
     const planner = typeof statement === 'string' ? undefined : statement.planner;
     if (!planner) return client.query(statement as string, values);
     const names = Object.keys(planner) as (keyof typeof planner)[];
-    await client.query(names.map((name) => `SET LOCAL ${name} = ${planner[name] === 'off' ? 'off' : 'on'}`).join('; '));
+    const value = (v: (typeof planner)[keyof typeof planner]) => (typeof v === 'number' ? String(Math.max(0, Math.round(v))) : v === 'off' ? 'off' : 'on');
+    await client.query(names.map((name) => `SET LOCAL ${name} = ${value(planner[name])}`).join('; '));
     try {
       return await client.query(statement as QueryConfig);
     } finally {
@@ -183,9 +191,34 @@ export function openDb(options: DbOptions, log?: Logger): Db {
     }
   }
 
+  async function alone<T>(fn: (session: Queryable) => Promise<T>, session: Limits): Promise<T> {
+    const client = await connect();
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    // The pool's client-side timeout follows jobq's short statement timeout: a long statement gets its own.
+    const queryTimeout = session.statementTimeoutMs + 2_000;
+    try {
+      const settings = [`SET statement_timeout = ${Math.round(session.statementTimeoutMs)}`, `SET lock_timeout = ${Math.round(session.lockTimeoutMs)}`];
+      if (schema) settings.push(`SET search_path = ${escapeIdentifier(schema)}, pg_temp`);
+      await client.query({ text: settings.join('; '), query_timeout: queryTimeout } as QueryConfig);
+      return await fn({
+        query: (statement: Query | string, values?: unknown[]) =>
+          client.query({ ...(typeof statement === 'string' ? { text: statement, values } : statement), query_timeout: queryTimeout } as QueryConfig),
+      } as Queryable);
+    } finally {
+      client.off('error', onError);
+      // Never back in the pool: its session settings end with it.
+      client.release(broken ?? true);
+    }
+  }
+
   return {
     query: (statement, values) => transaction((tx) => tx.query(statement, values)),
     transaction,
+    alone,
     useSchema(name) {
       schema = name;
     },

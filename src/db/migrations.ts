@@ -17,6 +17,7 @@ import { alertsCreateTables } from './queries/jobq-alerts.js';
 import { seenRequestsCreateTable } from './queries/jobq-requests.js';
 import { leasesCreateTable } from './queries/jobq-leases.js';
 import { pausesCreateTable } from './queries/jobq-pauses.js';
+import { finalCountsCreateTables } from './queries/jobq-final-counts.js';
 
 interface Migration {
   version: number;
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'leadership leases', statements: () => [leasesCreateTable()] },
   { version: 6, name: 'who paused a queue, and why', statements: () => [pausesCreateTable()] },
   { version: 7, name: 'confirmations for pausing', statements: () => [confirmationsWidenKinds()] },
+  { version: 8, name: 'background counts of final-status jobs', statements: () => finalCountsCreateTables() },
 ];
 
 export interface MigrateResult {

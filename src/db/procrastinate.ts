@@ -46,7 +46,8 @@ export const FEATURES = [
   'batch_defer', // 3.2: procrastinate_defer_jobs_v1
   'retry_failed', // 3.4: procrastinate_retry_job_v2 accepts failed jobs
   'retried_event', // 3.4: failed -> todo writes a `retried` event
-  'failed_index', // jobq's recommended partial index on failed jobs exists
+  'failed_index', // a partial index covering failed jobs exists (jobq's recommended one, or its older failed-only form)
+  'rare_index', // jobq's recommended partial index covering failed, cancelled and aborted jobs exists
   'pause_queues', // 3.10: procrastinate_paused_queues, honoured by procrastinate_fetch_job_v3
   'lock_mode', // 3.10: jobs.lock_mode (ordered | mutex)
   'deferred_at', // 3.10: jobs.deferred_at (NULL for jobs deferred before the upgrade)

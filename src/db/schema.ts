@@ -83,9 +83,64 @@ function pickSchema(rows: { schema: string; path_position: number | null }[], co
   );
 }
 
-/** A partial index covering failed jobs turns failed listings and counts into index reads. */
+/** A status literal as pg_get_indexdef prints it: `'failed'::procrastinate_job_status`, maybe schema-qualified. */
+const STATUS_LITERAL = String.raw`'(\w+)'(?:::[\w."]+)?`;
+const SINGLE_STATUS = new RegExp(String.raw`^status\s*=\s*${STATUS_LITERAL}$`, 'i');
+const ANY_STATUS = /^status\s*=\s*ANY\s*\(\s*\(?ARRAY\[(.*)\]\)?(?:::[\w."]+\[\])?\s*\)$/i;
+
+function withoutOuterParens(text: string): string {
+  let t = text.trim();
+  while (t.startsWith('(') && t.endsWith(')')) {
+    let depth = 0;
+    // Only when the first parenthesis closes at the very end: `(a) AND (b)` keeps its own.
+    const closesAtEnd = [...t].every((c, i) => {
+      depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+      return depth > 0 || i === t.length - 1;
+    });
+    if (!closesAtEnd) break;
+    t = t.slice(1, -1).trim();
+  }
+  return t;
+}
+
+/**
+ * The statuses a partial index admits when its predicate is a condition on the status alone, as
+ * PostgreSQL stores it: `status = 'failed'` stays so, and `status IN ('failed', 'cancelled')`
+ * becomes `status = ANY (ARRAY['failed'::procrastinate_job_status, ...])`. Null for any other
+ * predicate (or none): such an index does not hold every job of those statuses.
+ */
+export function indexedStatuses(definition: string): Set<string> | null {
+  const where = /\sWHERE\s+(.*)$/is.exec(definition)?.[1];
+  if (!where) return null;
+  const predicate = withoutOuterParens(where);
+  const single = SINGLE_STATUS.exec(predicate);
+  if (single) return new Set([single[1]!]);
+  const list = ANY_STATUS.exec(predicate);
+  if (!list) return null;
+  const items = list[1]!.split(',').map((item) => new RegExp(`^${STATUS_LITERAL}$`).exec(item.trim()));
+  return items.every(Boolean) ? new Set(items.map((m) => m![1]!)) : null;
+}
+
+const coversStatuses = (index: IndexInfo, statuses: readonly string[]) => {
+  if (index.table !== 'procrastinate_jobs' || !index.valid) return false;
+  const covered = indexedStatuses(index.definition);
+  return covered !== null && statuses.every((s) => covered.has(s));
+};
+
+/**
+ * A partial index holding every failed job turns failed listings and counts into index reads:
+ * jobq's older `WHERE status = 'failed'` one, or its recommended one over the rare final statuses.
+ */
 export function isFailedIndex(index: IndexInfo): boolean {
-  return index.table === 'procrastinate_jobs' && index.valid && /WHERE\s*\(?\s*\(?status\s*=\s*'failed'/i.test(index.definition);
+  return coversStatuses(index, ['failed']);
+}
+
+/** The rare final statuses: few rows, so one partial index over them stays small. */
+export const RARE_STATUSES = ['failed', 'cancelled', 'aborted'] as const;
+
+/** jobq's recommended partial index: every failed, cancelled and aborted job, so their counts are exact reads of it. */
+export function isRareIndex(index: IndexInfo): boolean {
+  return coversStatuses(index, RARE_STATUSES);
 }
 
 /**
@@ -129,6 +184,7 @@ export async function readSchema(db: Queryable, schema: string, foundBy: SchemaF
   if (fns.has('procrastinate_retry_job_v2') && events.has('retried')) features.push('retry_failed');
   if (events.has('retried')) features.push('retried_event');
   if (indexes.some(isFailedIndex)) features.push('failed_index');
+  if (indexes.some(isRareIndex)) features.push('rare_index');
   // 3.10 is told by its pause table and the fetch that honours it; each function is detected by
   // name, never assumed from a version (a database can sit between its pre- and post-migration).
   if (row.has_paused_queues && fns.has('procrastinate_fetch_job_v3')) features.push('pause_queues');

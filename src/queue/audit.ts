@@ -16,6 +16,10 @@ export const AUDIT_ACTION = {
   resume: 'resume',
   /** A click on a confirmation jobq cannot place (unknown, or from another database). */
   confirmation: 'confirmation',
+  /** `jobq doctor --apply`: a recommended index built on Procrastinate's table. */
+  createIndex: 'create_index',
+  /** `jobq doctor --apply`: an INVALID index left by a failed build, dropped. */
+  dropIndex: 'drop_index',
 } as const;
 export type AuditAction = (typeof AUDIT_ACTION)[keyof typeof AUDIT_ACTION];
 

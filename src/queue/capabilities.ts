@@ -66,6 +66,8 @@ export const JOBQ_TABLE_NEEDS: Record<string, PrivilegeName[]> = {
   seen_requests: ['SELECT', 'INSERT', 'DELETE'],
   leases: ['SELECT', 'INSERT', 'UPDATE'],
   pauses: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  final_counts: ['SELECT', 'INSERT', 'DELETE'],
+  final_counts_state: ['SELECT', 'INSERT', 'UPDATE'],
 };
 
 /** A need before it is checked: the object as the catalog names it. */

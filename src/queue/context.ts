@@ -8,6 +8,8 @@ import type { SharedReads } from './shared-reads.js';
 /** Tunables of the queue core, from config. */
 export interface QueueSettings {
   exactCountMaxRows: number;
+  /** How often the leader recounts final statuses in the background; a count 3 times as old is not used. */
+  countsRefreshSeconds: number;
   stalledHeartbeatSeconds: number;
   stalledRunningSeconds: number;
   batchSize: number;
@@ -29,6 +31,7 @@ export interface QueueContext {
 export function settingsFrom(config: Config): QueueSettings {
   return {
     exactCountMaxRows: config.JOBQ_EXACT_COUNT_MAX_ROWS,
+    countsRefreshSeconds: config.JOBQ_COUNTS_REFRESH_SECONDS,
     stalledHeartbeatSeconds: config.JOBQ_STALLED_HEARTBEAT_SECONDS,
     stalledRunningSeconds: config.JOBQ_STALLED_RUNNING_SECONDS,
     batchSize: config.JOBQ_BATCH_SIZE,
@@ -38,6 +41,7 @@ export function settingsFrom(config: Config): QueueSettings {
 
 export const DEFAULT_SETTINGS: QueueSettings = {
   exactCountMaxRows: 500_000,
+  countsRefreshSeconds: 600,
   stalledHeartbeatSeconds: 30,
   stalledRunningSeconds: 3_600,
   batchSize: 500,

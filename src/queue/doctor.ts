@@ -2,7 +2,9 @@ import type { ReplicaStatus } from '../db/read-routing.js';
 import type { Db } from '../db/database.js';
 import { catalogPing, catalogConnection, catalogPrivileges, catalogTableEstimates, type PrivilegeCatalogRow } from '../db/queries/catalog.js';
 import { workersSummary } from '../db/queries/workers.js';
-import { isFailedIndex, readSchema, resolveProcrastinateSchema, type IndexInfo, type SchemaFoundBy, type SchemaInfo } from '../db/schema.js';
+import type { Query } from '../db/database.js';
+import { jobsRareIndexCreate, RARE_INDEX_NAME } from '../db/queries/jobs-indexes.js';
+import { isFailedIndex, isRareIndex, readSchema, resolveProcrastinateSchema, type IndexInfo, type SchemaFoundBy, type SchemaInfo } from '../db/schema.js';
 import type { Feature } from '../db/procrastinate.js';
 import { asJobqError, JobqError } from '../errors.js';
 import { assessCapabilities, type Capability, grantStatements, type Need } from './capabilities.js';
@@ -13,7 +15,7 @@ export interface IndexCheck {
   purpose: string;
   present: boolean;
   name: string | null;
-  /** For a missing index: the statement that creates it (run by a DBA, never by jobq). */
+  /** For a missing recommended index: the statement that creates it (run by a DBA, or by `jobq doctor --apply` once confirmed). */
   create: string | null;
 }
 
@@ -69,7 +71,6 @@ interface IndexRule {
   table: string;
   pattern: RegExp;
   feature?: Feature;
-  create?: string;
 }
 
 /** Procrastinate's own indexes that jobq's reads are built on. */
@@ -81,19 +82,45 @@ const RELIED_ON: IndexRule[] = [
   { purpose: "a job's events (timelines, failure times, purge)", table: 'procrastinate_events', pattern: /\(job_id\)/ },
 ];
 
-/** Indexes Procrastinate does not ship that make jobq's failure views exact and cheap. */
-const RECOMMENDED: IndexRule[] = [
+/** An index Procrastinate does not ship that jobq recommends, and that `jobq doctor --apply` creates. */
+export interface RecommendedIndex {
+  purpose: string;
+  /** The name jobq creates it under (an equivalent index under another name counts as present). */
+  name: string;
+  covers: (index: IndexInfo) => boolean;
+  create: () => Query;
+}
+
+export const RECOMMENDED_INDEXES: readonly RecommendedIndex[] = [
   {
-    purpose: 'failed jobs: exact failed counts and listings without walking the primary key',
-    table: 'procrastinate_jobs',
-    pattern: /WHERE \(?status = 'failed'/,
-    create: `CREATE INDEX CONCURRENTLY jobq_failed_jobs_idx ON procrastinate_jobs (queue_name, id) WHERE status = 'failed';`,
+    purpose: 'failed, cancelled and aborted jobs: exact counts at any size, failed listings and retry-all without walking the primary key',
+    name: RARE_INDEX_NAME,
+    covers: isRareIndex,
+    create: jobsRareIndexCreate,
   },
 ];
 
 function check(rule: IndexRule, indexes: IndexInfo[]): IndexCheck {
-  const found = indexes.find((i) => i.table === rule.table && i.valid && (rule.create ? isFailedIndex(i) : rule.pattern.test(i.definition)));
-  return { purpose: rule.purpose, present: Boolean(found), name: found?.name ?? null, create: found ? null : (rule.create ?? null) };
+  const found = indexes.find((i) => i.table === rule.table && i.valid && rule.pattern.test(i.definition));
+  return { purpose: rule.purpose, present: Boolean(found), name: found?.name ?? null, create: null };
+}
+
+function checkRecommended(rule: RecommendedIndex, indexes: IndexInfo[]): IndexCheck {
+  const found = indexes.find(rule.covers);
+  return { purpose: rule.purpose, present: Boolean(found), name: found?.name ?? null, create: found ? null : `${rule.create().text};` };
+}
+
+/** jobq's older failed-only index, once the recommended one covers failed jobs too: only upkeep on every write. */
+function supersededIndexes(indexes: IndexInfo[]): DoctorWarning[] {
+  const rare = indexes.find(isRareIndex);
+  if (!rare) return [];
+  return indexes
+    .filter((i) => isFailedIndex(i) && !isRareIndex(i))
+    .map((i) => ({
+      code: 'index_superseded',
+      message: `Index ${i.name} on failed jobs is covered by ${rare.name}, which jobq now uses for failed, cancelled and aborted jobs.`,
+      hint: `Drop it to save its upkeep on every job update: \`DROP INDEX CONCURRENTLY ${i.name};\``,
+    }));
 }
 
 async function measureLatency(pool: Db): Promise<DoctorReport['connection']['latencyMs']> {
@@ -184,7 +211,8 @@ export async function runDoctor(pool: Db, options: DoctorOptions = {}): Promise<
   for (const object of absent) problems.push(`Procrastinate's ${object} is missing: re-apply Procrastinate's migrations.`);
 
   report.indexes.reliedOn = RELIED_ON.filter((r) => !r.feature || schema.has(r.feature)).map((r) => check(r, schema.indexes));
-  report.indexes.recommended = RECOMMENDED.map((r) => check(r, schema.indexes));
+  report.indexes.recommended = RECOMMENDED_INDEXES.map((r) => checkRecommended(r, schema.indexes));
+  report.warnings.push(...supersededIndexes(schema.indexes));
   for (const missing of report.indexes.reliedOn.filter((i) => !i.present)) {
     problems.push(`Procrastinate's index for ${missing.purpose} is missing: re-apply Procrastinate's migrations.`);
   }

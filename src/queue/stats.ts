@@ -1,20 +1,29 @@
 import { pausedQueuesAll } from '../db/queries/paused-queues.js';
 import { catalogTableEstimates } from '../db/queries/catalog.js';
 import { eventsRecentOutcomes } from '../db/queries/events.js';
-import { type GroupColumn, jobsCountByStatus, jobsFinalCountsSampled, jobsOldestDueTodo, jobsQueueNames } from '../db/queries/jobs.js';
+import { finalCountsByGroup } from '../db/queries/jobq-final-counts.js';
+import { type GroupColumn, jobsCountByStatus, jobsCountByStatusAfter, jobsFinalCountsSampled, jobsIdBounds, jobsOldestDueTodo, jobsQueueNames } from '../db/queries/jobs.js';
 import { workersSummary } from '../db/queries/workers.js';
-import { FINAL_STATUSES, type JobStatus, REPORTED_STATUSES, type ReportedStatus } from '../db/procrastinate.js';
+import { type JobStatus, REPORTED_STATUSES, type ReportedStatus } from '../db/procrastinate.js';
+import { RARE_STATUSES } from '../db/schema.js';
 import { asJobqError } from '../errors.js';
 import type { QueueContext } from './context.js';
 import { eventIdBounds, firstEventIdSince } from './event-range.js';
+import { COUNT_STALE_INTERVALS, COUNT_WINDOW_IDS, countedStatuses, readCountState } from './final-counts.js';
 
 export type StatusCounts = Record<ReportedStatus, number>;
+
+/** For each estimated status, the ± of a rough 95% bound on its count. */
+export type CountMargins = Partial<Record<ReportedStatus, number>>;
 
 export interface GroupStats {
   name: string;
   counts: StatusCounts;
-  /** Statuses whose count is a sampled estimate rather than exact. */
+  /** Statuses whose count is a sampled estimate rather than exact (their bound in `margins`). */
   estimated: ReportedStatus[];
+  /** Statuses counted exactly in the background: exact as of `countMethod.asOf`, plus every job created since. */
+  counted: ReportedStatus[];
+  margins: CountMargins;
   oldestTodoAgeSeconds: number | null;
   /** Procrastinate 3.10+: workers take nothing from this queue while it is paused (under any key). */
   paused: { since: string; keys: string[] } | null;
@@ -24,16 +33,34 @@ export interface GroupStats {
 export interface StatsResult {
   groupBy: 'queue' | 'task';
   queues: GroupStats[];
-  totals: { counts: StatusCounts; estimated: ReportedStatus[] };
-  /** How final-status counts were obtained: exact scan, or a block sample of `samplePercent`. */
-  countMethod: { kind: 'exact' } | { kind: 'sampled'; samplePercent: number; estimatedRows: number };
+  totals: { counts: StatusCounts; estimated: ReportedStatus[]; counted: ReportedStatus[]; margins: CountMargins };
+  countMethod: CountMethod;
   /** True when the last-24h outcomes were scaled up from the newest RECENT_EVENTS_CAP events. */
   recentEstimated: boolean;
   workers: { live: number; total: number } | null;
   generatedAt: string;
 }
 
+/**
+ * How final-status counts were obtained: exact scan (small table); the leader's background count
+ * as of `asOf` plus the jobs created since; or, with no usable background count, a block sample
+ * of `samplePercent`, saying why.
+ */
+export type CountMethod =
+  | { kind: 'exact' }
+  | { kind: 'counted'; asOf: string; countedToId: number; refreshSeconds: number; estimatedRows: number }
+  | {
+      kind: 'sampled';
+      samplePercent: number;
+      estimatedRows: number;
+      /** Why not the background count: none yet, too old (its leader gone), or too far behind the newest jobs. */
+      fallback: 'no_count' | 'count_too_old' | 'count_behind';
+      countAgeSeconds: number | null;
+    };
+
 const MAX_GROUPS = 500;
+/** Jobs past the background count that stats counts itself: one window's worth, like the count's own statements. */
+const COUNT_MAX_BEHIND_IDS = COUNT_WINDOW_IDS;
 const PAUSES_SHOWN = 1_000;
 /** Statuses counted exactly through Procrastinate's partial index on (id, lock) WHERE status IN ('todo','doing'). */
 const LIVE_STATUSES = ['todo', 'doing'] as const;
@@ -49,9 +76,10 @@ const emptyCounts = (): StatusCounts => ({ todo: 0, doing: 0, succeeded: 0, fail
 
 /**
  * Queue health without a full scan: live statuses exact through Procrastinate's partial index;
- * final statuses exact while the table is small, else estimated from a block sample (failed
- * stays exact when jobq's recommended failed-jobs index exists); recent outcomes from an event
- * id range; oldest waiting job from the lowest ids of each queue's due backlog.
+ * final statuses exact while the table is small, else from the leader's background count plus
+ * the jobs since (failed, cancelled and aborted exact through jobq's recommended index when it
+ * exists), else estimated from a block sample with a bound; recent outcomes from an event id
+ * range; oldest waiting job from the lowest ids of each queue's due backlog.
  */
 export async function getStats(ctx: QueueContext, options: { groupBy?: 'queue' | 'task' } = {}): Promise<StatsResult> {
   const groupBy = options.groupBy ?? 'queue';
@@ -73,6 +101,8 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
         name,
         counts: emptyCounts(),
         estimated: [],
+        counted: [],
+        margins: {},
         oldestTodoAgeSeconds: null,
         paused: null,
         recent: { lastHour: { succeeded: 0, failed: 0 }, last24h: { succeeded: 0, failed: 0 } },
@@ -88,8 +118,8 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
   }
 
   // 2.x's `aborting` is a running state outside every index: it is counted with the final
-  // statuses (same scan or sample) and folded into `doing`.
-  const otherStatuses: readonly string[] = schema.has('abort_requested') ? FINAL_STATUSES : [...FINAL_STATUSES, 'aborting'];
+  // statuses (same scan, background count or sample) and folded into `doing`.
+  const otherStatuses = countedStatuses(schema);
   const add = (g: GroupStats, status: JobStatus, count: number) => {
     g.counts[status === 'aborting' ? 'doing' : status] += count;
   };
@@ -99,26 +129,65 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
 
   const estimates = await db.query(catalogTableEstimates());
   const jobRows = estimates.rows.find((r) => r.table_name === 'procrastinate_jobs')?.estimated_rows ?? 0;
-  let countMethod: StatsResult['countMethod'] = { kind: 'exact' };
-  let estimated: ReportedStatus[] = [];
+  let countMethod: CountMethod = { kind: 'exact' };
+  const totals = { counts: emptyCounts(), estimated: [] as ReportedStatus[], counted: [] as ReportedStatus[], margins: {} as CountMargins };
+  // How each group's final-status counts were made; applied once every group is known (a task
+  // seen only in recent events still gets its flags and bounds).
+  let describe: (g: GroupStats) => void = () => undefined;
   if (jobRows <= settings.exactCountMaxRows) {
     const exact = await db.query(jobsCountByStatus(column, otherStatuses));
     for (const row of exact.rows) add(group(row.key), row.status, row.count);
   } else {
-    const samplePercent = Math.min(100, Math.max(0.01, (100 * SAMPLE_TARGET_ROWS) / jobRows));
-    countMethod = { kind: 'sampled', samplePercent, estimatedRows: jobRows };
-    const exactFailed = schema.has('failed_index');
-    estimated = FINAL_STATUSES.filter((s) => !(exactFailed && s === 'failed'));
-    const sample = await db.query(jobsFinalCountsSampled(column, samplePercent));
-    const scale = sample.rows[0] ? jobRows / sample.rows[0].sample_total : 0;
-    for (const row of sample.rows) {
-      if ((estimated as string[]).includes(row.status) || row.status === 'aborting') add(group(row.key), row.status, Math.round(row.count * scale));
+    // Exact at any size through jobq's recommended partial index (or the older failed-only one).
+    const indexed: readonly string[] = schema.has('rare_index') ? RARE_STATUSES : schema.has('failed_index') ? ['failed'] : [];
+    if (indexed.length > 0) {
+      for (const row of (await db.query(jobsCountByStatus(column, indexed))).rows) add(group(row.key), row.status, row.count);
     }
-    if (exactFailed) {
-      const failed = await db.query(jobsCountByStatus(column, ['failed']));
-      for (const row of failed.rows) group(row.key).counts.failed += row.count;
+    const rest = otherStatuses.filter((s) => !indexed.includes(s));
+    const shown = rest.filter((s): s is ReportedStatus => (REPORTED_STATUSES as readonly string[]).includes(s));
+    const count = await readCountState(db, schema.schema);
+    const maxId = count ? ((await db.query(jobsIdBounds())).rows[0]!.max_id ?? 0) : 0;
+    const fallback = !count
+      ? 'no_count'
+      : count.ageSeconds > COUNT_STALE_INTERVALS * settings.countsRefreshSeconds
+        ? 'count_too_old'
+        : maxId - count.countedToId > COUNT_MAX_BEHIND_IDS
+          ? 'count_behind'
+          : null;
+    if (count && fallback === null) {
+      countMethod = { kind: 'counted', asOf: count.startedAt, countedToId: count.countedToId, refreshSeconds: settings.countsRefreshSeconds, estimatedRows: jobRows };
+      for (const row of (await db.query(finalCountsByGroup(schema.schema, column, rest))).rows) add(group(row.key), row.status as JobStatus, row.count);
+      for (const row of (await db.query(jobsCountByStatusAfter(column, rest, count.countedToId))).rows) add(group(row.key), row.status, row.count);
+      totals.counted = shown;
+      describe = (g) => {
+        g.counted = [...shown];
+      };
+    } else {
+      const samplePercent = Math.min(100, Math.max(0.01, (100 * SAMPLE_TARGET_ROWS) / jobRows));
+      countMethod = { kind: 'sampled', samplePercent, estimatedRows: jobRows, fallback: fallback ?? 'no_count', countAgeSeconds: count ? Math.round(count.ageSeconds) : null };
+      const sample = await db.query(jobsFinalCountsSampled(column, samplePercent));
+      const scale = sample.rows[0] ? jobRows / sample.rows[0].sample_total : jobRows;
+      const sampled = new Map<string, Partial<Record<ReportedStatus, number>>>();
+      const totalSampled: Partial<Record<ReportedStatus, number>> = {};
+      for (const row of sample.rows) {
+        if (!rest.includes(row.status)) continue;
+        add(group(row.key), row.status, Math.round(row.count * scale));
+        if (row.status === 'aborting') continue;
+        const perGroup = sampled.get(row.key) ?? {};
+        perGroup[row.status] = row.count;
+        sampled.set(row.key, perGroup);
+        totalSampled[row.status] = (totalSampled[row.status] ?? 0) + row.count;
+      }
+      // k sampled rows stand for k·scale jobs; as a Poisson count, ±2·sqrt(k+1) rows is roughly a
+      // 95% bound. Block sampling clusters rows (jobs of a burst share pages), so it is only a guide.
+      const margin = (k: number) => Math.round(2 * Math.sqrt(k + 1) * scale);
+      describe = (g) => {
+        g.estimated = [...shown];
+        for (const s of shown) g.margins[s] = margin(sampled.get(g.name)?.[s] ?? 0);
+      };
+      totals.estimated = shown;
+      for (const s of shown) totals.margins[s] = margin(totalSampled[s] ?? 0);
     }
-    for (const g of groups.values()) g.estimated = [...estimated];
   }
 
   // Outcomes come from the events of the last 24 hours, reached by primary-key range. A very busy
@@ -166,7 +235,9 @@ async function collectStats(ctx: QueueContext, groupBy: 'queue' | 'task', column
   }
 
   const queues = [...groups.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const totals = { counts: emptyCounts(), estimated };
-  for (const g of queues) for (const s of REPORTED_STATUSES) totals.counts[s] += g.counts[s];
+  for (const g of queues) {
+    describe(g);
+    for (const s of REPORTED_STATUSES) totals.counts[s] += g.counts[s];
+  }
   return { groupBy, queues, totals, countMethod, recentEstimated, workers, generatedAt: new Date().toISOString() };
 }

@@ -7,6 +7,12 @@ export function formatCount(n: number, estimated = false): string {
   return `${prefix}${(n / 1_000_000).toFixed(1)}M`;
 }
 
+/** A count as shown in stats: exact, or an estimate with its rough bound (`~4,980 ±310`). */
+export function formatStatusCount(n: number, estimated: boolean, margin?: number): string {
+  if (!estimated) return formatCount(n);
+  return margin === undefined ? formatCount(n, true) : `${formatCount(n, true)} ±${formatCount(margin, true).slice(1)}`;
+}
+
 export function formatAge(seconds: number | null): string {
   if (seconds === null) return '-';
   if (seconds < 60) return `${seconds}s`;

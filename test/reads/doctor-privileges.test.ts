@@ -1,6 +1,7 @@
 import { pausesForget, pausesNotes, pausesRecord } from '../../src/db/queries/jobq-pauses.js';
 import { leaseAcquire, leaseRelease, leaseRenew } from '../../src/db/queries/jobq-leases.js';
 import { seenRequestsPrune, seenRequestsRecord } from '../../src/db/queries/jobq-requests.js';
+import * as finalCountQueries from '../../src/db/queries/jobq-final-counts.js';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli.js';
@@ -384,6 +385,13 @@ async function everyJobqStatement(url: string): Promise<void> {
       await client.query(a.summaryTicksPrune(30));
       await client.query(seenRequestsRecord('doctor-test-signature', Date.now() / 1000 + 300));
       await client.query(seenRequestsPrune());
+      const fc = finalCountQueries;
+      await client.query(fc.finalCountsLockLease(fence));
+      await client.query(fc.finalCountsClear('public'));
+      await client.query(fc.finalCountsInsert('public', [{ queue: 'q', task: 't', status: 'succeeded', count: 1 }]));
+      await client.query(fc.finalCountsStateSet('public', 10, 1, 1));
+      await client.query(fc.finalCountsState('public'));
+      await client.query(fc.finalCountsByGroup('public', 'queue_name', ['succeeded']));
       await client.query(leaseRelease(fence));
       await client.query(pausesRecord(['q'], 'jobq', 'U1', 'why'));
       await client.query(pausesNotes(['q']));

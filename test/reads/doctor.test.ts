@@ -63,21 +63,41 @@ describe.each(SHAPES)('runDoctor on a %s schema', (shape: SchemaShape) => {
     expect(report.ok).toBe(true);
   });
 
-  it('recommends the failed-jobs index with its CREATE INDEX statement, then sees it', async () => {
+  it('recommends one index over failed, cancelled and aborted jobs with its CREATE INDEX statement, then sees it', async () => {
     db = await createTestDb(shape);
     const before = await runDoctor(db.pool);
     expect(before.indexes.recommended).toHaveLength(1);
     const [missing] = before.indexes.recommended;
     expect(missing).toMatchObject({ present: false, name: null });
-    expect(missing!.create).toMatch(/^CREATE INDEX .*ON procrastinate_jobs .*WHERE status = 'failed';?$/);
+    expect(missing!.create).toMatch(/^CREATE INDEX CONCURRENTLY \w+ ON procrastinate_jobs .*WHERE status IN \('failed', 'cancelled', 'aborted'\);$/);
     expect(before.procrastinate.features).not.toContain('failed_index');
+    expect(before.procrastinate.features).not.toContain('rare_index');
     // A recommendation, not a problem: the report stays ok.
     expect(before.ok).toBe(true);
 
     await db.worker.query(missing!.create!);
     const after = await runDoctor(db.pool);
-    expect(after.indexes.recommended[0]).toMatchObject({ present: true, name: 'jobq_failed_jobs_idx', create: null });
-    expect(after.procrastinate.features).toContain('failed_index');
+    expect(after.indexes.recommended[0]).toMatchObject({ present: true, name: 'jobq_failed_cancelled_aborted_idx', create: null });
+    expect(after.procrastinate.features).toEqual(expect.arrayContaining(['failed_index', 'rare_index']));
+    expect(after.warnings.map((w) => w.code)).not.toContain('index_superseded');
+  });
+
+  it("keeps the older failed-only index's uses, still recommends the new one, and says when the old one is superseded", async () => {
+    db = await createTestDb(shape);
+    await db.worker.query(`CREATE INDEX jobq_failed_jobs_idx ON procrastinate_jobs (queue_name, id) WHERE status = 'failed'`);
+    const old = await runDoctor(db.pool);
+    expect(old.procrastinate.features).toContain('failed_index');
+    expect(old.procrastinate.features).not.toContain('rare_index');
+    expect(old.indexes.recommended[0]).toMatchObject({ present: false });
+    expect(old.warnings.map((w) => w.code)).not.toContain('index_superseded');
+
+    await db.worker.query(old.indexes.recommended[0]!.create!);
+    const both = await runDoctor(db.pool);
+    expect(both.indexes.recommended[0]).toMatchObject({ present: true, name: 'jobq_failed_cancelled_aborted_idx' });
+    const superseded = both.warnings.find((w) => w.code === 'index_superseded');
+    expect(superseded?.message).toContain('jobq_failed_jobs_idx');
+    expect(superseded?.hint).toContain('DROP INDEX CONCURRENTLY jobq_failed_jobs_idx');
+    expect(both.ok).toBe(true);
   });
 
   it('reports a missing Procrastinate index as a problem', async () => {

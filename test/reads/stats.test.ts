@@ -45,7 +45,7 @@ describe.each(SHAPES)('getStats on a %s schema', (shape: SchemaShape) => {
     }
     const total = zero();
     for (const p of plan) total[p.status] += p.n;
-    expect(stats.totals).toEqual({ counts: total, estimated: [] });
+    expect(stats.totals).toEqual({ counts: total, estimated: [], counted: [], margins: {} });
   });
 
   it('groups by task when asked', async () => {

@@ -51,6 +51,8 @@ function group(name: string, over: Partial<GroupStats> = {}): GroupStats {
     name,
     counts: { todo: 1, doing: 0, succeeded: 10, failed: 0, cancelled: 0, aborted: 0 },
     estimated: [],
+    counted: [],
+    margins: {},
     oldestTodoAgeSeconds: 5,
     paused: null,
     recent: { lastHour: { succeeded: 10, failed: 0 }, last24h: { succeeded: 100, failed: 0 } },
@@ -61,7 +63,15 @@ function group(name: string, over: Partial<GroupStats> = {}): GroupStats {
 function stats(queues: GroupStats[], workers: StatsResult['workers'] = { live: 2, total: 2 }): StatsResult {
   const counts = { todo: 0, doing: 0, succeeded: 0, failed: 0, cancelled: 0, aborted: 0 };
   for (const q of queues) for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += q.counts[k];
-  return { groupBy: 'queue', queues, totals: { counts, estimated: [] }, countMethod: { kind: 'exact' }, recentEstimated: false, workers, generatedAt: new Date().toISOString() };
+  return {
+    groupBy: 'queue',
+    queues,
+    totals: { counts, estimated: [], counted: [], margins: {} },
+    countMethod: { kind: 'exact' },
+    recentEstimated: false,
+    workers,
+    generatedAt: new Date().toISOString(),
+  };
 }
 
 const failing = (name: string) =>

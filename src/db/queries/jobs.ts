@@ -39,7 +39,7 @@ export interface JobsCountByStatusRow {
 /**
  * Exact counts per group and status. For todo/doing Procrastinate's partial index on live jobs
  * serves it; for final statuses it is a full scan, only used while the table is small (or, for
- * `failed`, when jobq's recommended partial index exists).
+ * failed, cancelled and aborted, when jobq's recommended partial index covers them).
  */
 export function jobsCountByStatus(group: GroupColumn, statuses: readonly string[]): Query<JobsCountByStatusRow> {
   const indexed = statuses.every((s) => s === 'todo' || s === 'doing') || statuses.every((s) => s === 'failed' || s === 'cancelled' || s === 'aborted');
@@ -54,6 +54,48 @@ export function jobsCountByStatus(group: GroupColumn, statuses: readonly string[
     // go through jobq's recommended partial index when it exists (callers check); succeeded has
     // no index and is only counted this way while the table is small.
     ...(indexed ? { planner: { enable_seqscan: 'off' as const } } : {}),
+  };
+}
+
+export interface JobsFinalCountsWindowRow {
+  queue_name: string;
+  task_name: string;
+  status: JobStatus;
+  count: number;
+}
+
+/**
+ * Exact counts per queue, task and status of the jobs with ids in [fromId, toId): one window of
+ * the background count's walk. A primary-key range, so each statement reads only its window,
+ * whatever the table's size.
+ */
+export function jobsFinalCountsWindow(fromId: number, toId: number, statuses: readonly string[]): Query<JobsFinalCountsWindowRow> {
+  return {
+    text: `
+      SELECT queue_name, task_name, status::text AS status, count(*)::bigint AS count
+      FROM procrastinate_jobs
+      WHERE id >= $1::bigint AND id < $2::bigint AND status IN (${literalList(statuses)})
+      GROUP BY 1, 2, 3`,
+    values: [fromId, toId],
+    // A window can be a large share of a table just above the threshold: still the primary key.
+    // One backend, no parallel workers: the background pass keeps to its share of one connection.
+    planner: { enable_seqscan: 'off', max_parallel_workers_per_gather: 0 },
+  };
+}
+
+/**
+ * Exact counts per group and status of the jobs newer than a background count: the ids past
+ * `afterId`, a primary-key range as long as the jobs created since that count.
+ */
+export function jobsCountByStatusAfter(group: GroupColumn, statuses: readonly string[], afterId: number): Query<JobsCountByStatusRow> {
+  return {
+    text: `
+      SELECT ${group} AS key, status::text AS status, count(*)::bigint AS count
+      FROM procrastinate_jobs
+      WHERE id > $1::bigint AND status IN (${literalList(statuses)})
+      GROUP BY 1, 2`,
+    values: [afterId],
+    planner: { enable_seqscan: 'off' },
   };
 }
 

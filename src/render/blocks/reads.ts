@@ -8,7 +8,7 @@ import type { JobAction, JobDetail } from '../../queue/job.js';
 import type { StalledResult } from '../../queue/stalled.js';
 import type { GroupStats, StatsResult } from '../../queue/stats.js';
 import type { WorkersResult } from '../../queue/workers.js';
-import { formatAge, formatCount } from '../format.js';
+import { formatAge, formatCount, formatStatusCount } from '../format.js';
 import { logsUrl } from '../logs.js';
 import { runbookUrl } from '../runbook.js';
 import { queueHealth, type Thresholds } from '../status.js';
@@ -92,7 +92,7 @@ function statsRow(g: GroupStats, options: RenderOptions, byQueue: boolean): Tabl
 
 export function statsBlocks(stats: StatsResult, options: RenderOptions): SlackMessage {
   const byQueue = stats.groupBy === 'queue';
-  const totals = REPORTED_STATUSES.map((s) => `${s} ${formatCount(stats.totals.counts[s], stats.totals.estimated.includes(s))}`).join(' · ');
+  const totals = REPORTED_STATUSES.map((s) => `${s} ${formatStatusCount(stats.totals.counts[s], stats.totals.estimated.includes(s), stats.totals.margins[s])}`).join(' · ');
   const worstWait = Math.max(-1, ...stats.queues.map((q) => q.oldestTodoAgeSeconds ?? -1));
   const failing = stats.queues.filter((q) => queueHealth(q, options.thresholds, byQueue).failing);
   const backedUp = stats.queues.filter((q) => {

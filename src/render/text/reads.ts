@@ -1,13 +1,13 @@
-import type { REPORTED_STATUSES } from '../../db/procrastinate.js';
+import { REPORTED_STATUSES } from '../../db/procrastinate.js';
 import { AUDITED } from '../../queue/capabilities.js';
 import type { DoctorReport } from '../../queue/doctor.js';
 import type { FailedPage } from '../../queue/failed.js';
 import type { FailedTotal } from '../../queue/failed-total.js';
 import type { JobDetail } from '../../queue/job.js';
 import type { StalledResult } from '../../queue/stalled.js';
-import type { StatsResult } from '../../queue/stats.js';
+import type { GroupStats, StatsResult } from '../../queue/stats.js';
 import type { WorkersResult } from '../../queue/workers.js';
-import { formatAge, formatCount } from '../format.js';
+import { formatAge, formatCount, formatStatusCount } from '../format.js';
 import { logsUrl } from '../logs.js';
 import { queueHealth } from '../status.js';
 import { relativeTime, secondsSince } from '../time.js';
@@ -35,7 +35,7 @@ export function statsText(stats: StatsResult, style: TextStyle = PLAIN): string 
   ];
   const rows: Cell[][] = stats.queues.map((g) => {
     const h = queueHealth(g, style.thresholds, byQueue);
-    const count = (s: (typeof REPORTED_STATUSES)[number]) => formatCount(g.counts[s], g.estimated.includes(s));
+    const count = (s: (typeof REPORTED_STATUSES)[number]) => formatStatusCount(g.counts[s], g.estimated.includes(s), g.margins[s]);
     const pausedFor = g.paused ? ` (paused ${formatAge(secondsSince(g.paused.since, style.now))})` : '';
     return [
       { text: `${g.name}${pausedFor}`, paint: [h.failing && 'red', (h.backlogOld || h.backlogLarge) && !h.failing && 'yellow', h.paused && 'cyan'] },
@@ -59,18 +59,42 @@ export function statsText(stats: StatsResult, style: TextStyle = PLAIN): string 
   lines.push('');
   if (failing.length) lines.push(paint(style, `Failing in the last hour: ${failing.map((g) => `${g.name} (${g.recent.lastHour.failed})`).join(', ')}`, 'red'));
   if (backedUp.length) lines.push(paint(style, `Backlog over its threshold: ${backedUp.map((g) => g.name).join(', ')}`, 'yellow'));
-  if (stats.countMethod.kind === 'sampled') {
-    lines.push(
-      `~ estimated from a ${stats.countMethod.samplePercent.toPrecision(2)}% block sample of about ${formatCount(stats.countMethod.estimatedRows)} jobs; todo and doing are exact.`,
-    );
-  } else {
-    lines.push('All counts exact.');
-  }
+  lines.push(...countsNote(stats, style.now));
   if (stats.workers) {
     const line = `Workers: ${stats.workers.live} live of ${stats.workers.total} registered.`;
     lines.push(stats.workers.live === 0 ? paint(style, line, 'red', 'bold') : stats.workers.live < stats.workers.total ? paint(style, line, 'yellow') : line);
   }
   return lines.join('\n');
+}
+
+const listed = (statuses: readonly string[]) => statuses.join(', ');
+
+/** How the counts were made, in words: no number is left to pass for exact when it is not. */
+export function countsNote(stats: StatsResult, now?: number): string[] {
+  const method = stats.countMethod;
+  const others = (shown: readonly string[]) => REPORTED_STATUSES.filter((s) => !shown.includes(s));
+  switch (method.kind) {
+    case 'exact':
+      return ['All counts exact.'];
+    case 'counted': {
+      const counted = stats.totals.counted;
+      return [
+        `${listed(counted)}: exact as of ${formatAge(secondsSince(method.asOf, now))} ago (counted in the background up to job ${method.countedToId}; newer jobs counted now). ${listed(others(counted))}: exact now.`,
+      ];
+    }
+    case 'sampled': {
+      const estimated = stats.totals.estimated;
+      const why = {
+        no_count: 'No background count to use yet (the running bot counts these exactly in the background once the table is this large).',
+        count_too_old: `The background count is ${formatAge(method.countAgeSeconds)} old, too old to show: is the bot running?`,
+        count_behind: 'The background count is too far behind the newest jobs; the next one replaces it.',
+      }[method.fallback];
+      return [
+        `~ approximate: ${listed(estimated)} estimated from a ${method.samplePercent.toPrecision(2)}% block sample of about ${formatCount(method.estimatedRows)} jobs; ± is a rough 95% bound. ${listed(others(estimated))}: exact.`,
+        why,
+      ];
+    }
+  }
 }
 
 export function failedText(page: FailedPage, style: TextStyle = PLAIN, extra: { total?: FailedTotal | null | undefined; logsUrlTemplate?: string | undefined } = {}): string {
