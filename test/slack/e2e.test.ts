@@ -190,7 +190,8 @@ describe('the Slack app over HTTP', () => {
     const mrkdwn = JSON.stringify(list.blocks!.filter((block) => (block as { type: string }).type !== 'table'));
     expect(mrkdwn + list.text).not.toContain('<!everyone>');
     const table = list.blocks!.find((block) => (block as { type: string }).type === 'table') as { rows: { type: string; text?: string }[][] };
-    expect(table.rows.slice(1).every((row) => row[1]!.type === 'raw_text' && row[1]!.text === '<!everyone>')).toBe(true);
+    expect(table.rows.slice(1).every((row) => row[1]!.type === 'raw_text')).toBe(true);
+    expect(table.rows.slice(1).filter((row) => row[1]!.text === '<!everyone>')).toHaveLength(40);
     expect(blockText(list)).toContain(`${RUNBOOK}#triaging-failed-jobs`);
   });
 

@@ -5,7 +5,7 @@ import type { FailedPage } from '../../queue/failed.js';
 import type { FailedTotal } from '../../queue/failed-total.js';
 import type { JobDetail } from '../../queue/job.js';
 import type { StalledResult } from '../../queue/stalled.js';
-import type { GroupStats, StatsResult } from '../../queue/stats.js';
+import type { StatsResult } from '../../queue/stats.js';
 import type { WorkersResult } from '../../queue/workers.js';
 import { formatAge, formatCount, formatStatusCount } from '../format.js';
 import { logsUrl } from '../logs.js';
