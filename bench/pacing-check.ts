@@ -4,7 +4,9 @@
  * purge, and a plain UPDATE of every failed job against jobq's retry-all, each with a simulated
  * worker fetching alongside (a real `procrastinate_fetch_job_v2`, rolled back so the backlog stays).
  *
- *   npx tsx bench/pacing-check.ts [--jobs 1000000] [--days 60] [--older-than 30] [--keep]
+ *   npx tsx bench/pacing-check.ts [--jobs 1000000] [--days 60] [--older-than 30] [--base DB] [--only purge|retry-all] [--keep]
+ *
+ * --base copies an existing generated database instead of generating one (it is left as it is).
  *
  * Needs a PostgreSQL where the role may CREATE DATABASE: TEST_DATABASE_URL, else
  * postgres://postgres@127.0.0.1:5432/postgres.
@@ -29,6 +31,8 @@ const { values: args } = parseArgs({
     jobs: { type: 'string', default: '1000000' },
     days: { type: 'string', default: '60' },
     'older-than': { type: 'string', default: '30' },
+    base: { type: 'string' },
+    only: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -127,35 +131,39 @@ async function measured<T>(url: string, fn: () => Promise<T>): Promise<{ result:
 
 async function main(): Promise<void> {
   const tag = randomBytes(3).toString('hex');
-  const base = `jobq_pacing_base_${tag}`;
+  const base = args.base ?? `jobq_pacing_base_${tag}`;
   const plain = `jobq_pacing_plain_${tag}`;
   const paced = `jobq_pacing_jobq_${tag}`;
   const admin = (sql: string) => withClient(adminUrl, (c) => c.query(sql));
   try {
-    log(`Generating ${jobs.toLocaleString('en')} jobs over ${days} days...`);
-    await admin(`CREATE DATABASE ${base}`);
-    await withClient(urlFor(base), (c) => c.query(fixtureSql('v3')));
-    const gen = new pg.Pool({ connectionString: urlFor(base), max: 1 });
-    await generateJobs(gen, { jobs, days });
-    await gen.query('VACUUM ANALYZE procrastinate_jobs');
-    await gen.query('VACUUM ANALYZE procrastinate_events');
-    await gen.end();
+    if (!args.base) {
+      log(`Generating ${jobs.toLocaleString('en')} jobs over ${days} days...`);
+      await admin(`CREATE DATABASE ${base}`);
+      await withClient(urlFor(base), (c) => c.query(fixtureSql('v3')));
+      const gen = new pg.Pool({ connectionString: urlFor(base), max: 1 });
+      await generateJobs(gen, { jobs, days });
+      await gen.query('VACUUM ANALYZE procrastinate_jobs');
+      await gen.query('VACUUM ANALYZE procrastinate_events');
+      await gen.end();
+    }
     await admin(`CREATE DATABASE ${plain} TEMPLATE ${base} STRATEGY FILE_COPY`);
     await admin(`CREATE DATABASE ${paced} TEMPLATE ${base} STRATEGY FILE_COPY`);
-
-    const a = await measured(urlFor(plain), () =>
-      withClient(urlFor(plain), async (c) => (await c.query(DELETE_OLD_JOBS, [['succeeded', 'cancelled', 'aborted'], String(olderThanDays * 24)])).rowCount),
-    );
-    log(`\npurge older than ${olderThanDays} days`);
-    log(`  delete_old_jobs: ${a.result} rows in ${s(a.ms)} (one transaction); ${fetchText(a.idle, a.during)}`);
 
     const pool = dbFromUrl({ url: urlFor(paced), statementTimeoutMs: 5_000, lockTimeoutMs: 1_000, max: 5 });
     try {
       await migrate(pool);
       const ctx = { db: pool, schema: await detectSchema(pool), settings: DEFAULT_SETTINGS };
-      const b = await measured(urlFor(paced), () => purge(ctx, { olderThanDays }, { kind: 'cli', id: 'pacing-check' }));
-      log(`  jobq purge: ${b.result.total} rows in ${s(b.ms)} (${(a.ms / b.ms).toFixed(2)}x faster); ${fetchText(b.idle, b.during)}`);
-      log(`    ${pacingText(b.result.pacing)}`);
+      if (args.only !== 'retry-all') {
+        const a = await measured(urlFor(plain), () =>
+          withClient(urlFor(plain), async (c) => (await c.query(DELETE_OLD_JOBS, [['succeeded', 'cancelled', 'aborted'], String(olderThanDays * 24)])).rowCount),
+        );
+        log(`\npurge older than ${olderThanDays} days`);
+        log(`  delete_old_jobs: ${a.result} rows in ${s(a.ms)} (one transaction); ${fetchText(a.idle, a.during)}`);
+        const b = await measured(urlFor(paced), () => purge(ctx, { olderThanDays }, { kind: 'cli', id: 'pacing-check' }));
+        log(`  jobq purge: ${b.result.total} rows in ${s(b.ms)} (${(a.ms / b.ms).toFixed(2)}x faster); ${fetchText(b.idle, b.during)}`);
+        log(`    ${pacingText(b.result.pacing)}`);
+      }
+      if (args.only === 'purge') return;
 
       const c = await measured(urlFor(plain), () => withClient(urlFor(plain), async (cl) => (await cl.query(RETRY_ALL_BY_HAND)).rowCount));
       log(`\nretry every failed job`);
@@ -168,7 +176,7 @@ async function main(): Promise<void> {
     }
   } finally {
     if (args.keep) log(`Kept ${base}, ${plain}, ${paced}`);
-    else for (const db of [plain, paced, base]) await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+    else for (const db of args.base ? [plain, paced] : [plain, paced, base]) await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
   }
 }
 

@@ -45,9 +45,11 @@ export async function scanWindows(range: IdRange, windowSize: number | null, bud
 
 /** What one batch transaction did. */
 export interface BatchStep {
-  /** Rows locked by the batch (the cursor moves past them). */
+  /** Rows locked by the batch. */
   picked: number;
-  /** Highest id picked, null when none. */
+  /** Rows its selection returned, locked or not (when it reads before it locks); `picked` when absent. Full at the limit. */
+  read?: number;
+  /** Highest id selected, null when none: a full batch's cursor goes on after it. */
   lastId: number | null;
   /** Jobs changed (retried, deleted). */
   changed: number;
@@ -136,15 +138,15 @@ export async function runBatches(
       return { result, holding: result.picked > 0 ? await gauge.whileHolding(client) : null };
     });
     const heldMs = performance.now() - started;
-    run.nextId = result.picked >= limit && result.lastId !== null ? result.lastId + 1 : hi;
+    const full = (result.read ?? result.picked) >= limit;
+    run.nextId = full && result.lastId !== null ? result.lastId + 1 : hi;
     if (result.picked > 0) {
       run.lockHoldMs.push(heldMs);
       run.batches += 1;
       run.done += result.changed;
       options.onBatch?.({ done: run.done, batches: run.batches, nextId: run.nextId, toId: range.toId });
     }
-    const bound = result.picked >= limit ? 'rows' : 'span';
-    await paceAfter(options.pacing, { rows: result.picked, bound, heldMs, holding }, { more: run.nextId <= range.toId, signal: options.signal });
+    await paceAfter(options.pacing, { rows: result.picked, bound: full ? 'rows' : 'span', heldMs, holding }, { more: run.nextId <= range.toId, signal: options.signal });
   }
   return run;
 }

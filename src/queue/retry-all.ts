@@ -5,10 +5,9 @@ import {
   type FailedBatchStateRow,
   type FailedFilter,
   jobsCallRetryMany,
-  jobsFailedBatchState,
   jobsFailedGroupsInWindow,
+  jobsFailedInWindow,
   jobsFailedStateByIds,
-  jobsPickFailedBatch,
   jobsPickFailedByIds,
   jobsRetryFailedGuarded,
   jobsWriteSnapshot,
@@ -131,7 +130,8 @@ export async function previewRetryAll(ctx: QueueContext, filter: RetryAllFilter 
 
 /**
  * Retries every failed job matching the preview (or filter) in paced batches, each its own
- * short transaction: lock up to the pacer's limit of failed jobs with SKIP LOCKED, retry those with no
+ * short transaction: read up to the pacer's limit of failed jobs in its id window, lock them with
+ * SKIP LOCKED, retry those with no
  * event after the snapshot, count them into the audit entry. A job is retried only while the
  * failure it has is the one the snapshot saw, so runs overlapping on one preview (or a rerun)
  * retry each job at most once for it. Jobs left failed are named in the result with the reason.
@@ -159,12 +159,13 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
         onBatch: (p) => options.onProgress?.({ retried: p.done, batches: p.batches, nextId: p.nextId, upToId: plan.upToId, total: preview?.total ?? null }),
       },
       async (client, lo, hi, limit) => {
-        const picked = (await client.query(jobsPickFailedBatch(plan.filter, lo, hi, limit))).rows.map((r) => r.id);
-        // The ids this batch answers for: up to its last locked row when full (the cursor goes on from there), else the window.
-        const bound = picked.length >= limit ? picked[picked.length - 1]! + 1 : hi;
-        const state = (await client.query(jobsFailedBatchState(plan.filter, lo, bound, picked, plan.upToEventId))).rows;
+        // The jobs this batch answers for: the window's first `limit` failed ones (the cursor goes on after the last).
+        const ids = (await client.query(jobsFailedInWindow(plan.filter, lo, hi, limit))).rows.map((r) => r.id);
+        if (ids.length === 0) return { picked: 0, read: 0, lastId: null, changed: 0 };
+        const picked = (await client.query(jobsPickFailedByIds(plan.filter, ids, false))).rows.map((r) => r.id);
+        const state = (await client.query(jobsFailedStateByIds(plan.filter, ids, picked, plan.upToEventId))).rows;
         const changed = await settle(client, state, (id) => (held.length < HELD_KEPT ? held.push(id) : addSkipped(skipped.locked, id)));
-        return { picked: picked.length, lastId: picked.length > 0 ? picked[picked.length - 1]! : null, changed };
+        return { picked: picked.length, read: ids.length, lastId: ids[ids.length - 1]!, changed };
       },
     );
     // Rows held by another run's batch or a short worker transaction are free again by now, or
