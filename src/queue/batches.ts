@@ -132,10 +132,12 @@ export async function runBatches(
     const limit = pacer.limit;
     const span = pacer.span;
     const hi = span === null ? range.toId + 1 : Math.min(lo + span, range.toId + 1);
-    const started = performance.now();
+    // Locks are taken from the batch's first statement to its commit: taking a connection and BEGIN are not holding them.
+    let started = 0;
     const { result, holding } = await pool.transaction(async (client) => {
+      started = performance.now();
       const result = await step(client, lo, hi, limit);
-      return { result, holding: result.picked > 0 ? await gauge.whileHolding(client) : null };
+      return { result, holding: result.picked > 0 ? await gauge.whileHolding(client, pacer.probeThresholdMs) : null };
     });
     const heldMs = performance.now() - started;
     const full = (result.read ?? result.picked) >= limit;

@@ -178,6 +178,16 @@ export class Pacer {
     return this.ids;
   }
 
+  /**
+   * The probe latency that counts as slow; null before any baseline (the probe means nothing
+   * then). A batch waits for its probe no longer than this: past it, the answer is known.
+   */
+  get probeThresholdMs(): number | null {
+    const base = this.baselineMs;
+    if (base === null) return null;
+    return Math.max(base * this.tuning.probeFactor, base + this.tuning.probeSlackMs);
+  }
+
   /** The probe's latency with nothing of this run holding locks: what "unaffected" means now. */
   rebaseline(idleMs: number | null): void {
     if (idleMs !== null) this.baselineMs = idleMs;
@@ -258,12 +268,9 @@ export class Pacer {
   /** The first signal that trips, most direct first: someone waited on us, the replica fell behind, fetches slowed. */
   private signal(p: Pressure): PauseReason | null {
     const t = this.tuning;
-    const base = this.baselineMs;
+    const threshold = this.probeThresholdMs;
     // Not measured (a window with nothing to lock): the streak neither grows nor ends.
-    if (p.probeMs !== null && base !== null) {
-      const high = p.probeMs >= base * t.probeFactor && p.probeMs - base >= t.probeSlackMs;
-      this.probeHighStreak = high ? this.probeHighStreak + 1 : 0;
-    }
+    if (p.probeMs !== null && threshold !== null) this.probeHighStreak = p.probeMs >= threshold ? this.probeHighStreak + 1 : 0;
     if (p.lockWaiters > 0) return PAUSE_REASON.lockWait;
     if (p.replicaLagSeconds !== null && p.replicaLagSeconds > t.maxReplicaLagSeconds) return PAUSE_REASON.replicaLag;
     if (this.probeHighStreak >= t.probeStreak) return PAUSE_REASON.fetchLatency;

@@ -12,50 +12,51 @@ import type { Pressure } from './pacer.js';
 export interface PressureGauge {
   /** The probe's latency with nothing of this run open: the median of a few reads. */
   idleProbe(): Promise<number | null>;
-  /** Inside a batch, once its work is done and before it commits: who waits on its locks, and what a fetch costs now. */
-  whileHolding(batch: Queryable): Promise<Pick<Pressure, 'lockWaiters' | 'probeMs'>>;
+  /**
+   * Inside a batch, once its work is done and before it commits: who waits on its locks, and
+   * what a fetch costs now. The probe is waited for at most `slowMs` (then it is slow, and how
+   * slow matters less than the locks held meanwhile); null: no probe.
+   */
+  whileHolding(batch: Queryable, slowMs: number | null): Promise<Pick<Pressure, 'lockWaiters' | 'probeMs'>>;
   /** Between batches: how far the standby is behind, when one is configured. */
   replicaLag(): Promise<number | null>;
 }
 
 const IDLE_SAMPLES = 3;
-/**
- * How long a batch keeps its locks waiting for the probe. A probe still running then is slow
- * enough to count as what it measured so far; one still waiting for a pool connection measured
- * nothing.
- */
-const PROBE_WAIT_MS = 50;
+/** How long a batch waits for its probe to get a connection and begin; past it, no measurement. */
+const PROBE_START_MS = 50;
 
 export function pressureGauge(ctx: QueueContext): PressureGauge {
   /**
    * One probe on its own connection. Only the statement is timed (not taking the connection,
    * nor BEGIN), and the answer comes as soon as it returns: a batch does not hold its locks
-   * while the probe's read-only transaction commits.
+   * while the probe's read-only transaction commits. With `slowMs`, the answer comes at the
+   * latest that long after the statement started (then it is what it measured so far).
    */
-  function probe(waitMs: number | null): Promise<number | null> {
-    let startedAt: number | null = null;
-    const measured = new Promise<number | null>((resolve) => {
-      ctx.db
-        .transaction(
-          async (tx) => {
-            const t0 = performance.now();
-            startedAt = t0;
-            await tx.query(jobsFetchProbe());
-            resolve(performance.now() - t0);
-          },
-          { readOnly: true },
-        )
-        .catch((error: unknown) => {
-          ctx.log?.debug({ err: error }, 'the pacing probe failed; this batch is paced without it');
-          resolve(null);
-        });
+  function probe(slowMs: number | null): Promise<number | null> {
+    // Requests already queue for a connection: a probe would queue behind them and time the pool, not the database.
+    if (ctx.db.stats.waiting > 0) return Promise.resolve(null);
+    let answer!: (ms: number | null) => void;
+    const answered = new Promise<number | null>((resolve) => {
+      answer = resolve;
     });
-    if (waitMs === null) return measured;
-    let timer: NodeJS.Timeout | undefined;
-    const cutoff = new Promise<number | null>((resolve) => {
-      timer = setTimeout(() => resolve(startedAt === null ? null : performance.now() - startedAt), waitMs);
-    });
-    return Promise.race([measured, cutoff]).finally(() => clearTimeout(timer));
+    let timer = slowMs === null ? undefined : setTimeout(() => answer(null), PROBE_START_MS);
+    ctx.db
+      .transaction(
+        async (tx) => {
+          const startedAt = performance.now();
+          clearTimeout(timer);
+          if (slowMs !== null) timer = setTimeout(() => answer(performance.now() - startedAt), slowMs);
+          await tx.query(jobsFetchProbe());
+          answer(performance.now() - startedAt);
+        },
+        { readOnly: true },
+      )
+      .catch((error: unknown) => {
+        ctx.log?.debug({ err: error }, 'the pacing probe failed; this batch is paced without it');
+        answer(null);
+      });
+    return answered.finally(() => clearTimeout(timer));
   }
 
   return {
@@ -70,8 +71,8 @@ export function pressureGauge(ctx: QueueContext): PressureGauge {
       return samples[Math.floor(samples.length / 2)]!;
     },
 
-    async whileHolding(batch) {
-      const [waiters, probeMs] = await Promise.all([batch.query(catalogLockWaiters()), probe(PROBE_WAIT_MS)]);
+    async whileHolding(batch, slowMs) {
+      const [waiters, probeMs] = await Promise.all([batch.query(catalogLockWaiters()), slowMs === null ? null : probe(Math.ceil(slowMs) + 1)]);
       return { lockWaiters: waiters.rows[0]?.waiters ?? 0, probeMs };
     },
 

@@ -180,7 +180,7 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
       let holding: Pick<Pressure, 'lockWaiters' | 'probeMs'> | null = null;
       const step = await tryHeldAgain(ctx, plan, chunk, async (client, state) => {
         const changed = await settle(client, state, (id) => addSkipped(skipped.locked, id));
-        holding = await pacing.gauge.whileHolding(client);
+        holding = await pacing.gauge.whileHolding(client, pacing.pacer.probeThresholdMs);
         return changed;
       });
       if (step.picked === 0) continue;

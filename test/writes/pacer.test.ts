@@ -88,6 +88,11 @@ describe('pacer', () => {
 
   it('backs off on a slow probe only when it stays slow, and ignores sub-millisecond jitter', () => {
     const { pacer, full } = setup();
+    expect(pacer.probeThresholdMs).toBeNull();
+    pacer.rebaseline(1);
+    expect(pacer.probeThresholdMs).toBe(3); // twice idle, and at least 2 ms more
+    pacer.rebaseline(4);
+    expect(pacer.probeThresholdMs).toBe(8);
     pacer.rebaseline(1);
     expect(full(5, { probeMs: 5 }).action).toBe('grow'); // once: noise
     expect(full(5, { probeMs: 1.2 }).action).toBe('grow');

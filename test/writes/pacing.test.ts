@@ -127,7 +127,10 @@ describe('paced bulk changes', () => {
     expect(pacing.batches).toBe(result.batches);
     expect(pacing.batches).toBeLessThan(6_000 / 100);
     expect(pacing.probeBaselineMs).not.toBeNull();
-    expect(pacing.steps.filter((s) => s.rows > 0).every((s) => s.pressure.probeMs !== null && s.pressure.lockWaiters === 0)).toBe(true);
+    const locking = pacing.steps.filter((s) => s.rows > 0);
+    expect(locking.every((s) => s.pressure.lockWaiters === 0)).toBe(true);
+    // Measured while each batch held its locks (a probe that cannot get a connection in time is left out).
+    expect(locking.some((s) => s.pressure.probeMs !== null)).toBe(true);
     expect(pacing.maxBatchMs).toBeLessThan(2 * pacing.targetMs);
 
     const entry = (await listAudit(ctx, { limit: 1 })).entries[0]!;
@@ -195,6 +198,48 @@ describe('paced bulk changes', () => {
       await blocker.client.query('ROLLBACK').catch(() => undefined);
       blocker.client.release();
       worker.client.release();
+    }
+  });
+
+  it('purge backs off while a fetch costs more than idle, then takes the idle cost as it is now', async () => {
+    const { db, ctx: shared } = await setup();
+    const ctx = patient(db, shared);
+    const old = await oldSucceededJobs(db, 3_000, 40);
+    const blocker = await session(db);
+    const deferring = await session(db);
+    try {
+      // Hold the run at its first batch, after it measured the idle probe...
+      await blocker.client.query('BEGIN');
+      await blocker.client.query('LOCK TABLE procrastinate_events IN SHARE MODE');
+      const running = purge(ctx, { olderThanDays: 30 }, erin);
+      await jobqWaitsForLock(db);
+      // ...then defer a large backlog at the head of the fetch index, not yet committed: every
+      // fetch (and the probe) now steps over all of it. (Triggers off: they would wait on the blocker.)
+      await deferring.client.query('BEGIN');
+      await deferring.client.query('SET LOCAL session_replication_role = replica');
+      await deferring.client.query(
+        `INSERT INTO procrastinate_jobs (queue_name, task_name, args, priority) SELECT 'q', 'app.tasks.new', '{}', 100 FROM generate_series(1, 100000)`,
+      );
+      await blocker.client.query('COMMIT');
+      const result = await running;
+
+      expect(result).toMatchObject({ total: 3_000, stopped: false });
+      expect(await remaining(db, old)).toBe(0);
+      const { pacing } = result;
+      expectConsistent(pacing, result.lockHold.maxMs);
+      const first = pacing.steps.findIndex((s) => s.reason === 'fetch latency');
+      expect(first).toBeGreaterThanOrEqual(1); // one slow probe is noise: two in a row
+      expect(pacing.steps[first]).toMatchObject({ action: 'back off', pauseMs: 50 });
+      expect(pacing.steps[first]!.nextLimit).toBeLessThan(pacing.steps[first]!.limit);
+      expect(pacing.pauses['fetch latency'].count).toBeGreaterThanOrEqual(1);
+      // Measured again after the pause with the backlog still there: the slower fetch is the new idle.
+      expect(pacing.probeBaselineMs).toBeGreaterThanOrEqual(pacing.steps[first]!.pressure.probeMs! / 4);
+      expect(pacing.pauses['lock wait'].count).toBe(0);
+    } finally {
+      await blocker.client.query('ROLLBACK').catch(() => undefined);
+      await deferring.client.query('ROLLBACK').catch(() => undefined);
+      blocker.client.release();
+      deferring.client.release();
     }
   });
 
