@@ -2,7 +2,9 @@
  * Purge benchmark: Procrastinate's own `delete_old_jobs` statement against jobq's batched purge,
  * on two identical copies of a large never-purged table.
  *
- *   npx tsx bench/purge.ts [--jobs 1000000] [--days 60] [--older-than 30] [--batch-size 500] [--pause-ms 50] [--keep]
+ *   npx tsx bench/purge.ts [--jobs 1000000] [--days 60] [--older-than 30] [--batch-size 5000] [--pause-ms 2000] [--keep]
+ *
+ * --batch-size and --pause-ms are the pacing's caps (JOBQ_BATCH_SIZE, JOBQ_BATCH_PAUSE_MS).
  *
  * Needs a PostgreSQL where the role may CREATE DATABASE: TEST_DATABASE_URL, else
  * postgres://postgres@127.0.0.1:5432/postgres. Not part of `npm test`.
@@ -123,7 +125,7 @@ async function main(): Promise<void> {
     log(`  locks held: ${seconds(a.ms)} in one transaction, on every deleted row`);
 
     // (b) jobq purge: bounded batches, each its own short transaction, with the production pool settings.
-    log(`\n(b) jobq purge, older than ${olderThanDays} days, batch size ${batchSize}, pause ${batchPauseMs} ms, statement timeout 5 s, lock timeout 1 s`);
+    log(`\n(b) jobq purge, older than ${olderThanDays} days, paced (batches up to ${batchSize} rows, pauses up to ${batchPauseMs} ms), statement timeout 5 s, lock timeout 1 s`);
     const pool = dbFromUrl({ url: urlFor(copyB), statementTimeoutMs: 5_000, lockTimeoutMs: 1_000, max: 2 });
     try {
       await migrate(pool);
@@ -134,8 +136,8 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const b = await purge(ctx, { olderThanDays }, { kind: 'cli', id: 'bench' });
       const ms = performance.now() - t0;
-      const pauses = Math.max(0, b.batches - 1) * batchPauseMs;
-      log(`  wall time ${seconds(ms)} (of which ${seconds(pauses)} deliberate pauses between batches), rows deleted ${b.total.toLocaleString('en')} ${JSON.stringify(b.deleted)}`);
+      log(`  wall time ${seconds(ms)} (of which ${seconds(b.pacing.pausedMs)} paused on pressure), rows deleted ${b.total.toLocaleString('en')} ${JSON.stringify(b.deleted)}`);
+      log(`  pacing: ${JSON.stringify(b.pacing.pauses)}; rows per batch ${b.pacing.firstRows} -> largest ${b.pacing.largestRows}, final ${b.pacing.finalRows}`);
       log(
         `  ${b.batches} batches over candidate ids ${b.toId.toLocaleString('en')} of ${jobs.toLocaleString('en')}; lock holding per batch: max ${b.lockHold.maxMs.toFixed(1)} ms, p95 ${b.lockHold.p95Ms.toFixed(1)} ms`,
       );

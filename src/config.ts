@@ -104,8 +104,9 @@ export const envSchema = z.object({
   JOBQ_COUNTS_REFRESH_SECONDS: duration(600, 7 * 86_400),
   JOBQ_STALLED_HEARTBEAT_SECONDS: seconds(30),
   JOBQ_STALLED_RUNNING_SECONDS: seconds(3_600),
-  JOBQ_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-  JOBQ_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(50),
+  /** Caps of the pacing of bulk changes (src/queue/pacer.ts): the largest batch, the longest back-off. */
+  JOBQ_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(5_000),
+  JOBQ_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   JOBQ_RUNBOOK_URL: z.string().url().default(DEFAULT_RUNBOOK_URL),
   /** A link to the team's log search for one job: {job_id}, {task}, {queue}, {failed_at} are filled in, URL-encoded. */
   JOBQ_LOGS_URL_TEMPLATE: z

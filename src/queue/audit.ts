@@ -91,8 +91,9 @@ export async function addAuditJobs(client: Queryable, auditId: number, count: nu
   if (count > 0) await client.query(auditAddJobs(auditId, count));
 }
 
-export async function finishAudit(db: Queryable, auditId: number, outcome: AuditOutcome, message: string | null): Promise<void> {
-  await db.query(auditFinish(auditId, outcome, message));
+/** Ends a running entry; `details` (a bulk change's pacing) are added to its filters. */
+export async function finishAudit(db: Queryable, auditId: number, outcome: AuditOutcome, message: string | null, details: Record<string, unknown> | null = null): Promise<void> {
+  await db.query(auditFinish(auditId, outcome, message, details));
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import type { ReadRouter, ReadSource } from '../db/read-routing.js';
 import type { SchemaInfo } from '../db/schema.js';
 import type { Logger } from '../log.js';
+import type { PacerTuning } from './pacer.js';
 import type { SharedReads } from './shared-reads.js';
 
 /** Tunables of the queue core, from config. */
@@ -12,8 +13,12 @@ export interface QueueSettings {
   countsRefreshSeconds: number;
   stalledHeartbeatSeconds: number;
   stalledRunningSeconds: number;
+  /** The largest batch a bulk change may grow to (JOBQ_BATCH_SIZE). */
   batchSize: number;
+  /** The longest pause a bulk change backs off for when workers feel it (JOBQ_BATCH_PAUSE_MS). */
   batchPauseMs: number;
+  /** The pacer's other knobs (target lock hold, thresholds), for benchmarks and tests; not from the environment. */
+  pacing?: Partial<Omit<PacerTuning, 'maxRows' | 'maxPauseMs' | 'span'>>;
 }
 
 /** Everything a queue operation needs: a pool, the detected schema, settings. No Slack, no text. */
@@ -44,8 +49,8 @@ export const DEFAULT_SETTINGS: QueueSettings = {
   countsRefreshSeconds: 600,
   stalledHeartbeatSeconds: 30,
   stalledRunningSeconds: 3_600,
-  batchSize: 500,
-  batchPauseMs: 50,
+  batchSize: 5_000,
+  batchPauseMs: 2_000,
 };
 
 /**

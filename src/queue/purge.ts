@@ -3,8 +3,9 @@ import { jobsCreatedAtFrom, jobsPurgeBatch, jobsPurgeableInWindow, jobsWriteSnap
 import { JobqError, asJobqError } from '../errors.js';
 import { assertActor, type Actor } from './actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, type AuditInput, addAuditJobs, auditFailures, finishAudit, recordAudit } from './audit.js';
-import { ID_WINDOW, lockHoldStats, runBatches, scanWindows } from './batches.js';
+import { ID_WINDOW, auditedPacing, lockHoldStats, pacingFor, runBatches, scanWindows } from './batches.js';
 import type { QueueContext } from './context.js';
+import type { PacingReport } from './pacer.js';
 
 export interface PurgeOptions {
   /** Jobs whose latest event is older than this many days (whole days, at least 1). */
@@ -55,6 +56,8 @@ export interface PurgeResult {
   auditId: number;
   /** How long each batch transaction held its row locks. */
   lockHold: { maxMs: number; p95Ms: number };
+  /** How the batches were paced: their sizes, the longest, and the pauses with their reasons. */
+  pacing: PacingReport;
 }
 
 const PREVIEW_BUDGET_MS = 15_000;
@@ -85,10 +88,10 @@ export async function previewPurge(ctx: QueueContext, options: PurgeOptions, run
 }
 
 /**
- * Deletes jobs in final states whose latest event is older than the cutoff, in bounded batches:
- * each batch locks at most batchSize rows (SKIP LOCKED: rows a worker holds are left), deletes
- * them with the status checked again, and commits. Its cost follows the rows it deletes: only
- * ids below the first job created after the cutoff are read.
+ * Deletes jobs in final states whose latest event is older than the cutoff, in paced batches:
+ * each batch locks at most the pacer's limit of rows (SKIP LOCKED: rows a worker holds are left),
+ * deletes them with the status checked again, and commits. Its cost follows the rows it deletes:
+ * only ids below the first job created after the cutoff are read.
  */
 export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Actor, run: PurgeRunOptions = {}): Promise<PurgeResult> {
   const auditInput: AuditInput = {
@@ -103,14 +106,13 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
   auditInput.filters = { ...auditInput.filters, statuses, cutoff: plan.cutoff.toISOString(), upToId: plan.toId };
   const auditId = await recordAudit(ctx.db, auditInput, AUDIT_OUTCOME.running, 0, null);
   const deleted = emptyCounts();
+  const pacing = pacingFor(ctx, ID_WINDOW);
   try {
     const batches = await runBatches(
       ctx.db,
       { fromId: plan.fromId, toId: plan.toId },
       {
-        limit: ctx.settings.batchSize,
-        pauseMs: ctx.settings.batchPauseMs,
-        windowSize: ID_WINDOW,
+        pacing,
         signal: run.signal,
         onBatch: (p) => run.onProgress?.({ deleted: p.done, batches: p.batches, nextId: p.nextId, toId: plan.toId }),
       },
@@ -129,7 +131,7 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
     const message = batches.stopped
       ? `Stopped on request after deleting ${batches.done} jobs (${summary}); ids below ${batches.nextId} were done, up to ${plan.toId} remained.`
       : `Deleted ${batches.done} jobs older than ${describeAge(options)} (${summary}).`;
-    await finishAudit(ctx.db, auditId, batches.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, message);
+    await finishAudit(ctx.db, auditId, batches.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, message, { pacing: auditedPacing(pacing.pacer.summary()) });
     return {
       cutoff: plan.cutoff.toISOString(),
       deleted,
@@ -140,10 +142,12 @@ export async function purge(ctx: QueueContext, options: PurgeOptions, actor: Act
       toId: plan.toId,
       auditId,
       lockHold: lockHoldStats(batches.lockHoldMs),
+      pacing: pacing.pacer.report(),
     };
   } catch (error) {
     const err = asJobqError(error);
-    await finishAudit(ctx.db, auditId, AUDIT_OUTCOME.failed, `${err.message} (deleted before the failure: ${describeCounts(deleted)})`).catch((auditFailure: unknown) => {
+    const message = `${err.message} (deleted before the failure: ${describeCounts(deleted)})`;
+    await finishAudit(ctx.db, auditId, AUDIT_OUTCOME.failed, message, { pacing: auditedPacing(pacing.pacer.summary()) }).catch((auditFailure: unknown) => {
       ctx.log?.error({ err: auditFailure, auditId }, 'could not record the failure of purge');
     });
     throw err;

@@ -5,10 +5,9 @@ import {
   type FailedBatchStateRow,
   type FailedFilter,
   jobsCallRetryMany,
-  jobsFailedBatchState,
   jobsFailedGroupsInWindow,
+  jobsFailedInWindow,
   jobsFailedStateByIds,
-  jobsPickFailedBatch,
   jobsPickFailedByIds,
   jobsRetryFailedGuarded,
   jobsWriteSnapshot,
@@ -16,8 +15,9 @@ import {
 import { JobqError, asJobqError } from '../errors.js';
 import { assertActor, type Actor } from './actor.js';
 import { AUDIT_ACTION, AUDIT_OUTCOME, type AuditInput, addAuditJobs, auditFailures, finishAudit, recordAudit } from './audit.js';
-import { ID_WINDOW, lockHoldStats, runBatches, scanWindows } from './batches.js';
+import { ID_WINDOW, auditedPacing, lockHoldStats, pacingFor, paceAfter, runBatches, scanWindows } from './batches.js';
 import type { QueueContext } from './context.js';
+import type { PacingReport, Pressure } from './pacer.js';
 import { type RetryAllSkipped, addSkipped, describeSkips, noSkips } from './retry-all-skips.js';
 
 export type { RetryAllSkipped, SkippedJobs } from './retry-all-skips.js';
@@ -90,6 +90,8 @@ export interface RetryAllResult {
   upToId: number;
   auditId: number;
   lockHold: { maxMs: number; p95Ms: number };
+  /** How the batches were paced: their sizes, the longest, and the pauses with their reasons. */
+  pacing: PacingReport;
 }
 
 /** A preview older than this is refused: what it showed may no longer be what would happen. */
@@ -127,8 +129,9 @@ export async function previewRetryAll(ctx: QueueContext, filter: RetryAllFilter 
 }
 
 /**
- * Retries every failed job matching the preview (or filter) in bounded batches, each its own
- * short transaction: lock up to batchSize failed jobs with SKIP LOCKED, retry those with no
+ * Retries every failed job matching the preview (or filter) in paced batches, each its own
+ * short transaction: read up to the pacer's limit of failed jobs in its id window, lock them with
+ * SKIP LOCKED, retry those with no
  * event after the snapshot, count them into the audit entry. A job is retried only while the
  * failure it has is the one the snapshot saw, so runs overlapping on one preview (or a rerun)
  * retry each job at most once for it. Jobs left failed are named in the result with the reason.
@@ -145,46 +148,55 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
   const skipped = noSkips();
   const held: number[] = [];
   const settle = (client: Queryable, state: FailedBatchStateRow[], onHeld: (id: number) => void) => settleBatch(ctx, client, auditId, state, skipped, onHeld);
+  const pacing = pacingFor(ctx, windowSize(ctx));
   try {
     const run = await runBatches(
       ctx.db,
       { fromId: plan.fromId, toId: plan.upToId },
       {
-        limit: ctx.settings.batchSize,
-        pauseMs: ctx.settings.batchPauseMs,
-        windowSize: windowSize(ctx),
+        pacing,
         signal: options.signal,
         onBatch: (p) => options.onProgress?.({ retried: p.done, batches: p.batches, nextId: p.nextId, upToId: plan.upToId, total: preview?.total ?? null }),
       },
       async (client, lo, hi, limit) => {
-        const picked = (await client.query(jobsPickFailedBatch(plan.filter, lo, hi, limit))).rows.map((r) => r.id);
-        // The ids this batch answers for: up to its last locked row when full (the cursor goes on from there), else the window.
-        const bound = picked.length >= limit ? picked[picked.length - 1]! + 1 : hi;
-        const state = (await client.query(jobsFailedBatchState(plan.filter, lo, bound, picked, plan.upToEventId))).rows;
+        // The jobs this batch answers for: the window's first `limit` failed ones (the cursor goes on after the last).
+        const ids = (await client.query(jobsFailedInWindow(plan.filter, lo, hi, limit))).rows.map((r) => r.id);
+        if (ids.length === 0) return { picked: 0, read: 0, lastId: null, changed: 0 };
+        const picked = (await client.query(jobsPickFailedByIds(plan.filter, ids, false))).rows.map((r) => r.id);
+        const state = (await client.query(jobsFailedStateByIds(plan.filter, ids, picked, plan.upToEventId))).rows;
         const changed = await settle(client, state, (id) => (held.length < HELD_KEPT ? held.push(id) : addSkipped(skipped.locked, id)));
-        return { picked: picked.length, lastId: picked.length > 0 ? picked[picked.length - 1]! : null, changed };
+        return { picked: picked.length, read: ids.length, lastId: ids[ids.length - 1]!, changed };
       },
     );
     // Rows held by another run's batch or a short worker transaction are free again by now, or
     // soon: one more try, waiting briefly for them, so only jobs still held are left to the operator.
-    for (let i = 0; i < held.length; i += ctx.settings.batchSize) {
-      const chunk = held.slice(i, i + ctx.settings.batchSize);
+    for (let i = 0; i < held.length; ) {
+      const chunk = held.slice(i, i + pacing.pacer.limit);
+      i += chunk.length;
       if (options.signal?.aborted) {
         for (const id of chunk) addSkipped(skipped.locked, id);
         continue;
       }
-      const step = await tryHeldAgain(ctx, plan, chunk, (client, state) => settle(client, state, (id) => addSkipped(skipped.locked, id)));
+      let holding: Pick<Pressure, 'lockWaiters' | 'probeMs'> | null = null;
+      const step = await tryHeldAgain(ctx, plan, chunk, async (client, state) => {
+        const changed = await settle(client, state, (id) => addSkipped(skipped.locked, id));
+        holding = await pacing.gauge.whileHolding(client, pacing.pacer.probeThresholdMs);
+        return changed;
+      });
       if (step.picked === 0) continue;
       run.lockHoldMs.push(step.lockHoldMs);
       run.batches += 1;
       run.done += step.changed;
       options.onProgress?.({ retried: run.done, batches: run.batches, nextId: run.nextId, upToId: plan.upToId, total: preview?.total ?? null });
+      await paceAfter(pacing, { rows: step.picked, bound: 'ids', heldMs: step.lockHoldMs, holding }, { more: i < held.length, signal: options.signal });
     }
     const previewed = preview ? { total: preview.total, exact: preview.exact } : null;
     const headline = run.stopped
       ? `Stopped on request after retrying ${run.done} failed jobs; ids below ${run.nextId} were done, up to ${plan.upToId} remained.`
       : `Retried ${run.done} failed jobs${previewed ? ` of ${previewed.exact ? '' : 'at least '}${previewed.total} previewed` : ''} (ids up to ${plan.upToId}).`;
-    await finishAudit(ctx.db, auditId, run.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, [headline, ...describeSkips(skipped)].join(' '));
+    await finishAudit(ctx.db, auditId, run.stopped ? AUDIT_OUTCOME.stopped : AUDIT_OUTCOME.ok, [headline, ...describeSkips(skipped)].join(' '), {
+      pacing: auditedPacing(pacing.pacer.summary()),
+    });
     return {
       retried: run.done,
       previewed,
@@ -196,10 +208,11 @@ export async function retryAll(ctx: QueueContext, target: RetryAllPreview | Retr
       upToId: plan.upToId,
       auditId,
       lockHold: lockHoldStats(run.lockHoldMs),
+      pacing: pacing.pacer.report(),
     };
   } catch (error) {
     const err = (error as { code?: string }).code === '23505' ? queueingLockRace(error) : asJobqError(error);
-    await finishAudit(ctx.db, auditId, AUDIT_OUTCOME.failed, err.message).catch((auditFailure: unknown) => {
+    await finishAudit(ctx.db, auditId, AUDIT_OUTCOME.failed, err.message, { pacing: auditedPacing(pacing.pacer.summary()) }).catch((auditFailure: unknown) => {
       ctx.log?.error({ err: auditFailure, auditId }, 'could not record the failure of retry-all');
     });
     throw err;

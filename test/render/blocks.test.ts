@@ -79,6 +79,21 @@ describe('Block Kit renderers', () => {
       upToId: 1000,
       auditId: 7,
       lockHold: { maxMs: 12.4, p95Ms: 9 },
+      pacing: {
+        batches: 2,
+        targetMs: 100,
+        maxRows: 5_000,
+        firstRows: 100,
+        largestRows: 200,
+        finalRows: 400,
+        maxBatchMs: 12.4,
+        slowBatches: 0,
+        pausedMs: 0,
+        pauses: { 'lock wait': { count: 0, ms: 0 }, 'fetch latency': { count: 0, ms: 0 }, 'replica lag': { count: 0, ms: 0 } },
+        probeBaselineMs: 0.4,
+        steps: [],
+        stepsLeftOut: 0,
+      },
     };
     const m = bulkResultBlocks({ bulk: 'retry-all', result }, 'U_OPS', options);
     const text = sectionTexts(m).join('\n');

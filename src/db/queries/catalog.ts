@@ -251,3 +251,20 @@ export function catalogConnection(): Query<CatalogConnectionRow> {
              pg_is_in_recovery() AS in_recovery`,
   };
 }
+
+export interface CatalogLockWaitersRow {
+  waiters: number;
+}
+
+/**
+ * Sessions waiting for a lock this session holds (a worker queued behind a bulk batch's rows, a
+ * migration behind its table locks). Run inside the batch, just before it commits: waiters queue
+ * until then, and the batch's own backend is the one to ask about (through a pooler too, since
+ * one transaction keeps one server connection). pg_locks and pg_blocking_pids need no privilege
+ * and see every role's sessions; ungranted locks are few, so pg_blocking_pids runs on few rows.
+ */
+export function catalogLockWaiters(): Query<CatalogLockWaitersRow> {
+  return {
+    text: `SELECT count(DISTINCT l.pid)::int AS waiters FROM pg_locks l WHERE NOT l.granted AND pg_backend_pid() = ANY (pg_blocking_pids(l.pid))`,
+  };
+}

@@ -126,10 +126,13 @@ export function auditAddJobs(id: number, count: number): QueryConfig {
   return { text: 'UPDATE jobq.audit_log SET job_count = job_count + $2::bigint WHERE id = $1::bigint', values: [id, count] };
 }
 
-export function auditFinish(id: number, outcome: string, message: string | null): QueryConfig {
+/** `details` are merged into the entry's filters (a bulk change's pacing, known only at its end). */
+export function auditFinish(id: number, outcome: string, message: string | null, details: Record<string, unknown> | null = null): QueryConfig {
   return {
-    text: `UPDATE jobq.audit_log SET outcome = $2::text, message = $3::text, finished_at = now() WHERE id = $1::bigint RETURNING job_count`,
-    values: [id, outcome, message],
+    text: `
+      UPDATE jobq.audit_log SET outcome = $2::text, message = $3::text, finished_at = now(), filters = filters || coalesce($4::jsonb, '{}'::jsonb)
+      WHERE id = $1::bigint RETURNING job_count`,
+    values: [id, outcome, message, details === null ? null : JSON.stringify(details)],
   };
 }
 

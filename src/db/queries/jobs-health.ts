@@ -25,3 +25,24 @@ export function jobsTodoPerQueue(): Query<JobsTodoPerQueueRow> {
     planner: { enable_seqscan: 'off' },
   };
 }
+
+export interface JobsFetchProbeRow {
+  id: number;
+}
+
+/**
+ * A stand-in for a worker's fetch, read-only: the next due job, through the same partial index
+ * `(priority DESC, id ASC) WHERE status = 'todo'` Procrastinate's fetch walks. Its latency while a
+ * bulk batch is open is what a worker's fetch costs then (a retry-all batch's rows, back to todo
+ * but not committed, sit at the front of that index, and every fetch steps over them). With the
+ * ORDER BY and LIMIT matching the index, no table size makes the planner prefer a scan.
+ */
+export function jobsFetchProbe(): Query<JobsFetchProbeRow> {
+  return {
+    text: `
+      SELECT id FROM procrastinate_jobs
+      WHERE status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())
+      ORDER BY priority DESC, id ASC
+      LIMIT 1`,
+  };
+}

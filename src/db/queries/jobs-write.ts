@@ -203,18 +203,17 @@ export function jobsFailedGroupsInWindow(filter: FailedFilter, lo: number, hi: n
   };
 }
 
-export interface JobsPickFailedBatchRow {
+export interface JobsFailedInWindowRow {
   id: number;
 }
 
 /**
- * One retry-all batch: locks up to `limit` matching failed jobs in [lo, hi), skipping rows
- * someone else holds (a worker, another operator, a purge). Whether a job changed since the
- * preview is not decided here: when a row changed after this statement's snapshot, PostgreSQL
- * re-checks the newest version of the row before locking it, but would still read its events as
- * of the snapshot. jobsFailedBatchState decides, in a later statement, once the rows are held.
+ * One retry-all batch's jobs: up to `limit` matching failed jobs in [lo, hi), read without
+ * locking. The window is read once, here; locking (jobsPickFailedByIds) and deciding
+ * (jobsFailedStateByIds) then go by these ids through the primary key, so a batch costs one
+ * walk of its window, not two.
  */
-export function jobsPickFailedBatch(filter: FailedFilter, lo: number, hi: number, limit: number): Query<JobsPickFailedBatchRow> {
+export function jobsFailedInWindow(filter: FailedFilter, lo: number, hi: number, limit: number): Query<JobsFailedInWindowRow> {
   return {
     text: `
       SELECT j.id
@@ -222,8 +221,7 @@ export function jobsPickFailedBatch(filter: FailedFilter, lo: number, hi: number
       WHERE ${failedFilterSql()}
         AND j.id >= $5::bigint AND j.id < $6::bigint
       ORDER BY j.id
-      LIMIT $7::int
-      FOR UPDATE OF j SKIP LOCKED`,
+      LIMIT $7::int`,
     values: [...failedFilterValues(filter), lo, hi, limit],
   };
 }
@@ -233,10 +231,15 @@ export interface JobsPickFailedByIdsRow {
 }
 
 /**
- * jobsPickFailedBatch for given jobs: the second try at rows another session held. With `wait`
- * it queues behind their holders (at most the pool's lock_timeout, then fails with 55P03): a
- * row held by another run's batch is released in milliseconds, and is then seen in its new
- * status. Rows are locked in id order, as every jobq batch locks them.
+ * Locks the given jobs while they are still failed and match the filter. A batch's first try
+ * skips rows someone else holds (a worker, another operator, a purge). Whether a job changed
+ * since the preview is not decided here: when a row changed after this statement's snapshot,
+ * PostgreSQL re-checks the newest version of the row before locking it, but would still read
+ * its events as of the snapshot. jobsFailedStateByIds decides, in a later statement, once the
+ * rows are held. With `wait` (the second try at rows another session held) it queues behind
+ * their holders (at most the pool's lock_timeout, then fails with 55P03): a row held by another
+ * run's batch is released in milliseconds, and is then seen in its new status. Rows are locked
+ * in id order, as every jobq batch locks them.
  */
 export function jobsPickFailedByIds(filter: FailedFilter, ids: number[], wait: boolean): Query<JobsPickFailedByIdsRow> {
   return {
@@ -263,43 +266,28 @@ export interface FailedBatchStateRow {
 }
 
 /**
- * The jobs a batch locked (`picked`) and the matching failed jobs in its scope it could not lock, with
- * what the batch decides on. Read after the pick, in the same transaction but a later statement
- * (a fresh snapshot): a locked row cannot gain events while held (every event is written by a
- * trigger on the job's row), so `changed` is final for it. Events are read per job through the
- * (job_id) index: `e.id + 0` keeps the planner off the primary key, which would read every event
- * written since the snapshot for each job. Two branches, not one OR, so each reads through its own index (the primary
- * key; the failed-jobs index where a team has it) instead of every id in the scope.
+ * The given jobs a batch locked (`picked`, a subset of `ids`), and those it could not lock that
+ * still match the filter, with what the batch decides on. Read after the pick, in the same
+ * transaction but a later statement (a fresh snapshot): a locked row cannot gain events while
+ * held (every event is written by a trigger on the job's row), so `changed` is final for it.
+ * Jobs are read by id from the two lists (hash-joined: a list compared with a list row by row
+ * would cost their product), so the planner has no window to read again and nothing to run in
+ * parallel. Events are read per job through the (job_id) index: `e.id + 0` keeps the planner off
+ * the primary key, which would read every event written since the snapshot for each job.
  */
-function failedStateSql(scope: string, picked: string, upToEventId: string): string {
-  return `
-      WITH ids AS (
-        SELECT t.id, true AS picked FROM unnest(${picked}::bigint[]) AS t(id)
-        UNION ALL
-        SELECT j.id, false FROM procrastinate_jobs j
-        WHERE ${failedFilterSql()} AND ${scope} AND j.id <> ALL(${picked}::bigint[])
-      )
-      SELECT j.id, ids.picked,
-             EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id AND e.id + 0 > ${upToEventId}::bigint) AS changed,
+export function jobsFailedStateByIds(filter: FailedFilter, ids: number[], picked: number[], upToEventId: number): Query<FailedBatchStateRow> {
+  return {
+    text: `
+      SELECT j.id, p.id IS NOT NULL AS picked,
+             EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id AND e.id + 0 > $7::bigint) AS changed,
              j.queueing_lock,
              (j.queueing_lock IS NOT NULL AND EXISTS (
                 SELECT 1 FROM procrastinate_jobs o WHERE o.queueing_lock = j.queueing_lock AND o.status = 'todo')) AS queueing_lock_taken
-      FROM ids JOIN procrastinate_jobs j ON j.id = ids.id
-      ORDER BY j.id`;
-}
-
-/** State of a range batch: its scope is [lo, bound), the ids its cursor moves past. */
-export function jobsFailedBatchState(filter: FailedFilter, lo: number, bound: number, picked: number[], upToEventId: number): Query<FailedBatchStateRow> {
-  return {
-    text: failedStateSql('j.id >= $5::bigint AND j.id < $6::bigint', '$7', '$8'),
-    values: [...failedFilterValues(filter), lo, bound, picked, upToEventId],
-  };
-}
-
-/** State of a second try: its scope is the given jobs. */
-export function jobsFailedStateByIds(filter: FailedFilter, ids: number[], picked: number[], upToEventId: number): Query<FailedBatchStateRow> {
-  return {
-    text: failedStateSql('j.id = ANY($5::bigint[])', '$6', '$7'),
+      FROM unnest($5::bigint[]) AS t(id)
+      JOIN procrastinate_jobs j ON j.id = t.id
+      LEFT JOIN unnest($6::bigint[]) AS p(id) ON p.id = t.id
+      WHERE p.id IS NOT NULL OR (${failedFilterSql()})
+      ORDER BY j.id`,
     values: [...failedFilterValues(filter), ids, picked, upToEventId],
   };
 }

@@ -4,6 +4,7 @@ import type { CancelResult } from '../../queue/cancel.js';
 import type { PurgePreview, PurgeProgress, PurgeResult } from '../../queue/purge.js';
 import { describeSkips, skippedTotal } from '../../queue/retry-all-skips.js';
 import type { RetryAllPreview, RetryAllProgress, RetryAllResult } from '../../queue/retry-all.js';
+import type { PacingSummary } from '../../queue/pacer.js';
 import type { RetryResult } from '../../queue/retry.js';
 import type { RunNowResult } from '../../queue/run-now.js';
 import { auditSentence } from '../audit-sentence.js';
@@ -70,7 +71,7 @@ export function retryAllResultText(r: RetryAllResult): string {
   if (!r.stopped && r.previewed && r.retried + skippedTotal(r.skipped) < r.previewed.total) {
     lines.push('Previewed jobs not retried and not named here were no longer failed when their batch ran (someone else retried or deleted them).');
   }
-  lines.push(`Longest batch held its locks ${Math.round(r.lockHold.maxMs)} ms. Audit entry ${r.auditId}.`);
+  lines.push(pacingText(r.pacing), `Longest batch held its locks ${Math.round(r.lockHold.maxMs)} ms. Audit entry ${r.auditId}.`);
   return lines.join('\n');
 }
 
@@ -97,9 +98,27 @@ export function purgeResultText(r: PurgeResult): string {
     r.stopped
       ? `Stopped after deleting ${r.total} jobs; running the same command again continues.`
       : `Deleted ${r.total} job${r.total === 1 ? '' : 's'}${per ? ` (${per})` : ''} in ${r.batches} batch${r.batches === 1 ? '' : 'es'}.`,
+    pacingText(r.pacing),
     `Longest batch held its locks ${Math.round(r.lockHold.maxMs)} ms (p95 ${Math.round(r.lockHold.p95Ms)} ms). Audit entry ${r.auditId}.`,
   ].join('\n');
 }
+
+/** How a bulk change paced itself: batch sizes, and every pause with the signal that caused it. */
+export function pacingText(p: PacingSummary): string {
+  if (p.batches === 0) return 'Nothing to change: no batch ran.';
+  const sizes =
+    p.largestRows > p.firstRows
+      ? `Batches grew from ${p.firstRows} to ${p.largestRows} rows (cap ${p.maxRows}), ending at ${p.finalRows}`
+      : `Batches of up to ${p.largestRows} rows (cap ${p.maxRows})`;
+  const slow = p.slowBatches > 0 ? `; ${p.slowBatches} ran over ${p.targetMs} ms and shrank the next` : '';
+  const paused = Object.entries(p.pauses)
+    .filter(([, x]) => x.count > 0)
+    .map(([reason, x]) => `${reason} ×${x.count}, ${seconds(x.ms)}`);
+  const pauses = paused.length > 0 ? `Paused ${seconds(p.pausedMs)} in all (${paused.join('; ')}).` : 'No pause: no worker was seen waiting on it or slowed.';
+  return `${sizes}${slow}. ${pauses}`;
+}
+
+const seconds = (ms: number) => (ms < 1_000 ? `${Math.round(ms)} ms` : `${(ms / 1_000).toFixed(1)} s`);
 
 /** Who did it, for a terminal: a CLI user's name, a Slack user's name if known, else their id. */
 function actorName(actor: AuditPage['entries'][number]['actor']): string {
