@@ -5,6 +5,7 @@ import { eventsMaxId } from '../db/queries/events.js';
 import { cursorAdvance, cursorBeginBatch, cursorFinishBatch, cursorGet, cursorInit, failureAlertsOpen } from '../db/queries/jobq-alerts.js';
 import type { Fence } from '../db/queries/jobq-leases.js';
 import type { Logger } from '../log.js';
+import type { BotMetrics } from '../metrics/bot-metrics.js';
 import { listMutes, mutesFor } from '../queue/mutes.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { classifySlackError } from '../slack/errors.js';
@@ -44,6 +45,7 @@ export interface FailureTailDeps {
   settings: AlertSettings;
   log: Logger;
   render: RenderOptions;
+  metrics?: BotMetrics | undefined;
 }
 
 export class FailureTail {
@@ -74,12 +76,14 @@ export class FailureTail {
   halt(): void {
     this.stopped = true;
     this.task.halt();
+    this.deps.metrics?.alertTailStopped();
   }
 
   /** Stops polling; waits for a poll or delivery in progress to end. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.task.stop();
+    this.deps.metrics?.alertTailStopped();
   }
 
   /** For tests and logs. */
@@ -113,6 +117,7 @@ export class FailureTail {
     }
     // Wake up for the end of the group wait; once it has passed (waiting for the per-minute cap,
     // or retrying a delivery) go back to the poll interval rather than spin.
+    this.deps.metrics?.alertTail(this.scanner.newest, this.cursor);
     const next = this.scanner.waitEndsAt(settings.groupWaitMs);
     const dueIn = next !== null && !this.delivering ? next - Date.now() : 0;
     return dueIn > 0 ? Math.max(10, Math.min(settings.pollMs, dueIn)) : settings.pollMs;

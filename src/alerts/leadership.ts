@@ -5,6 +5,7 @@ import { leaseAcquire, leaseRelease, leaseRenew, type Fence } from '../db/querie
 import { asJobqError } from '../errors.js';
 import { backgroundTask } from '../background.js';
 import type { Logger } from '../log.js';
+import type { BotMetrics } from '../metrics/bot-metrics.js';
 
 /**
  * One leader among the replicas, through a lease row in jobq's schema (see jobq-leases.ts): it
@@ -29,6 +30,8 @@ export interface LeadershipOptions {
   name?: string;
   checkMs: number;
   log: Logger;
+  /** Where leadership (jobq_leader) is reported. */
+  metrics?: BotMetrics | undefined;
   /** jobq's schema must exist before the lease table can be used. */
   ready?: () => Promise<void>;
   onEvent: (event: LeaderEvent) => Promise<void> | void;
@@ -73,6 +76,7 @@ export function startLeadership(options: LeadershipOptions): Leadership {
     if (!fence) return;
     fence = null;
     trustedUntil = 0;
+    options.metrics?.leader(false);
     if (connectionLost) log.warn({ reason }, 'stepping down as alerting leader');
     else log.info({ reason }, 'stepping down as alerting leader');
     await emit({ type: 'deposed', reason, connectionLost });
@@ -97,6 +101,7 @@ export function startLeadership(options: LeadershipOptions): Leadership {
       fence = { name, holder, token: Number(row.token) };
       trustedUntil = started + ttlMs - checkMs;
       log.info({ token: fence.token }, 'elected alerting leader');
+      options.metrics?.leader(true);
       await emit({ type: 'elected' });
     } catch (error) {
       const e = asJobqError(error);

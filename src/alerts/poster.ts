@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
+import type { BotMetrics } from '../metrics/bot-metrics.js';
 import type { SlackMessage } from '../render/blocks/kit.js';
 import { createDeliveryWatch, type DeliveryWatch } from '../slack/delivery-watch.js';
 
@@ -45,7 +46,10 @@ export interface FoundMessage {
  * reported to the delivery watch, which warns once per channel and error and says when it recovers;
  * the callers keep what failed and retry it.
  */
-export function createPoster(client: WebClient, options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined; watch?: DeliveryWatch | undefined }) {
+export function createPoster(
+  client: WebClient,
+  options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined; watch?: DeliveryWatch | undefined; metrics?: BotMetrics | undefined },
+) {
   const watch = options.watch ?? (options.log ? createDeliveryWatch({ log: options.log, channels: [] }) : undefined);
   const chains = new Map<string, Promise<unknown>>();
   const lastPostAt = new Map<string, number>();
@@ -72,12 +76,13 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
   }
 
   /** Reports the call's outcome to the watch. A deleted message is the caller's case, not a channel failure. */
-  async function watched<T>(channel: string, call: () => Promise<T>): Promise<T> {
+  async function watched<T>(channel: string, method: string, call: () => Promise<T>): Promise<T> {
     try {
       const result = await call();
       watch?.succeeded(channel);
       return result;
     } catch (error) {
+      options.metrics?.slackApiError(method, error);
       if (!isMessageGone(error)) watch?.failed(channel, error);
       throw error;
     }
@@ -100,7 +105,7 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
       const slot = Date.now();
       if (opts.counted) recent(channel).push(slot); // reserve the slot before waiting
       const result = await paced(channel, true, () =>
-        watched(channel, () =>
+        watched(channel, 'chat.postMessage', () =>
           client.chat.postMessage({
             channel,
             text: message.text,
@@ -120,17 +125,19 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
         throw error;
       });
       if (!result.ts) throw new Error(`chat.postMessage to ${channel} returned no ts`);
+      options.metrics?.alertPosted(opts.metadata, Boolean(opts.threadTs));
       return result.ts;
     },
 
     async update(channel: string, ts: string, message: SlackMessage, metadata?: AlertMetadata): Promise<void> {
       await paced(channel, false, () =>
-        watched(channel, () =>
+        watched(channel, 'chat.update', () =>
           client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as KnownBlock[], ...(metadata ? { metadata } : {}) } as Parameters<
             WebClient['chat']['update']
           >[0]),
         ),
       );
+      options.metrics?.alertUpdated(metadata);
     },
 
     /**
@@ -153,6 +160,7 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
         result = where.threadTs ? await client.conversations.replies({ ...args, ts: where.threadTs }) : await client.conversations.history(args);
         watch?.succeeded(channel, 'history');
       } catch (error) {
+        options.metrics?.slackApiError(where.threadTs ? 'conversations.replies' : 'conversations.history', error);
         if (!watch?.failed(channel, error, { purpose: 'history' })) {
           options.log?.warn(
             { err: error, channel },

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { migrate } from '../db/migrations.js';
 import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
+import type { BotMetrics } from '../metrics/bot-metrics.js';
 import { startSummaries } from './summaries.js';
 import { createDeliveryWatch, type DeliveryWatch } from '../slack/delivery-watch.js';
 import { configuredChannels } from '../slack/preflight.js';
@@ -26,6 +27,8 @@ export interface AlertsDeps {
   migrated?: () => Promise<void>;
   /** Where Slack errors are reported (the bot's Slack status; default: a watch that only logs). */
   watch?: DeliveryWatch;
+  /** Where posts, Slack errors, the tail's lag and leadership are reported. */
+  metrics?: BotMetrics | undefined;
 }
 
 export interface RunningAlerts {
@@ -51,7 +54,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
   const log = deps.log.child({ component: 'alerts' });
   const render = { runbookBase: deps.config.JOBQ_RUNBOOK_URL };
   const watch = deps.watch ?? createDeliveryWatch({ log, channels: configuredChannels(deps.config) });
-  const poster = createPoster(deps.client, { ...settings, log, watch });
+  const poster = createPoster(deps.client, { ...settings, log, watch, metrics: deps.metrics });
   const migrated = deps.migrated ?? (() => migrate(deps.queue.db).then(() => undefined));
   let knownMutes: Mute[] = [];
 
@@ -71,7 +74,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
       // Failure alerts offer "Pause queue" where the database can pause (Procrastinate 3.10+).
       const withPause = { ...render, pauseButtons: (await deps.queue.get()).schema.has('pause_queues') };
       if (alertEnabled(settings, 'failures')) {
-        const t = createFailureTail({ pool: deps.queue.db, poster, settings, log, render: withPause, fence: leadership.fence });
+        const t = createFailureTail({ pool: deps.queue.db, poster, settings, log, render: withPause, fence: leadership.fence, metrics: deps.metrics });
         await t.start();
         tail = t;
       }
@@ -105,6 +108,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     db: deps.queue.db,
     checkMs: settings.leaderCheckMs,
     log,
+    metrics: deps.metrics,
     ready: migrated,
     onEvent: async (event: LeaderEvent) => {
       if (event.type === 'elected') duties = duties.then(startDuties);

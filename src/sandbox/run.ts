@@ -46,7 +46,8 @@ export async function startSandbox(base: Config, log: Logger, overrides: { port?
       SLACK_SIGNING_SECRET: emulator.signingSecret,
       SLACK_API_URL: emulator.apiUrl,
       SLACK_APP_TOKEN: '',
-      PORT: '0',
+      // A port of its own unless PORT is set (a local Prometheus scraping /metrics wants a fixed one).
+      PORT: process.env.PORT || '0',
       JOBQ_RUNBOOK_URL: `${emulator.url}/runbook`,
       JOBQ_WRITE_USERS: process.env.JOBQ_WRITE_USERS || 'U_OPERATOR',
       JOBQ_ALERT_CHANNEL: process.env.JOBQ_ALERT_CHANNEL || 'C_ALERTS',
@@ -103,6 +104,7 @@ export async function runSandbox(config: Config, log: Logger): Promise<number> {
       `  Database   ${sandbox.embedded ? `embedded PostgreSQL (PGlite${config.JOBQ_SANDBOX_DATA_DIR ? `, data in ${config.JOBQ_SANDBOX_DATA_DIR}` : ', in memory'}) at` : 'your database at'} ${redactUrl(sandbox.databaseUrl)}`,
       `  Workload   ${sandbox.simulator ? `simulated Procrastinate workers, ${config.JOBQ_SANDBOX_JOBS_PER_MINUTE} jobs/min, ${Math.round(config.JOBQ_SANDBOX_FAILURE_RATE * 100)}% failing` : 'none (set JOBQ_SANDBOX_SIMULATE=true to simulate workers)'}`,
       `  Bot        jobq in HTTP mode on :${sandbox.bot.port} (health: http://127.0.0.1:${sandbox.bot.port}/healthz); alerts and summaries go to #alerts`,
+      `  Metrics    http://127.0.0.1:${sandbox.bot.port}/metrics (Prometheus; queue read every ${config.JOBQ_METRICS_INTERVAL_SECONDS} s)`,
       '',
       '  Ctrl-C stops everything.',
       '',

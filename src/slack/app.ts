@@ -3,6 +3,7 @@ import { JobqError } from '../errors.js';
 import { slackClientOptions } from './client.js';
 import type { SlackDeps } from './deps.js';
 import { healthRoutes } from './health.js';
+import { metricsRoute } from '../metrics/route.js';
 import { register as registerActions } from './listeners/actions.js';
 import { register as registerCommands } from './listeners/commands.js';
 import { boltLogger } from './logger.js';
@@ -23,7 +24,7 @@ export function slackModeOf(config: SlackDeps['config']): SlackMode {
   return config.SLACK_APP_TOKEN ? 'socket' : 'http';
 }
 
-/** The Bolt app over either receiver, with /healthz and /readyz on the HTTP port in both modes. */
+/** The Bolt app over either receiver, with /healthz, /readyz and /metrics on the HTTP port in both modes. */
 export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botUserId: string }): SlackApp {
   const { config } = deps;
   if (!config.SLACK_BOT_TOKEN) {
@@ -32,7 +33,7 @@ export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botU
   const mode = slackModeOf(config);
   const logger = boltLogger(deps.log);
   const clientOptions = slackClientOptions(config);
-  const routes = healthRoutes(deps.queue, deps.slackStatus);
+  const routes = [...healthRoutes(deps.queue, deps.slackStatus), ...(deps.metrics ? [metricsRoute(deps.metrics.registry, deps.log)] : [])];
   let socket: SocketModeReceiver | undefined;
   let http: JobqReceiver;
   if (mode === 'socket') {

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/registry.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import type { Confirmations } from './confirmations.js';
 import type { Permissions } from './permissions.js';
@@ -18,4 +19,6 @@ export interface SlackDeps {
   log: Logger;
   /** The latest Slack preflight and the watch on posts (absent in tests that build deps by hand). */
   slackStatus?: SlackStatus;
+  /** What /metrics serves and what the listeners report to (absent in tests that build deps by hand). */
+  metrics?: Metrics;
 }

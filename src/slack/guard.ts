@@ -1,6 +1,7 @@
 import type { AckFn, RespondFn } from '@slack/bolt';
 import { asJobqError, JobqError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/registry.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { errorBlocks } from '../render/blocks/writes.js';
 import { createReplier, type Replier } from './reply.js';
@@ -20,8 +21,13 @@ export interface Interaction {
  * a database fault, Slack refusing a call) the user gets a final answer that replaces the
  * placeholder: the result, or what went wrong with its runbook link.
  */
-export async function answer(options: { log: Logger; render: RenderOptions }, interaction: Interaction, run: (reply: Replier) => Promise<void>): Promise<void> {
+export async function answer(
+  options: { log: Logger; render: RenderOptions; metrics?: Metrics | undefined },
+  interaction: Interaction,
+  run: (reply: Replier) => Promise<void>,
+): Promise<void> {
   const { log } = options;
+  const started = performance.now();
   try {
     await interaction.ack();
   } catch (error) {
@@ -38,6 +44,7 @@ export async function answer(options: { log: Logger; render: RenderOptions }, in
     if (failure.code === 'internal') log.error({ err: error, request: interaction.label }, 'request failed');
     else log.info({ code: failure.code, request: interaction.label }, 'request refused');
   }
+  options.metrics?.bot.commandFinished(interaction.label, failure?.code ?? 'ok', (performance.now() - started) / 1000);
   if (!failure) return;
   const message = errorBlocks(failure, options.render);
   try {
