@@ -6,57 +6,46 @@ import type { Query } from '../database.js';
  * activity since the last read, never the size of the table.
  */
 
-export interface EventsTallyRow {
-  queue_name: string;
+export interface EventsMetricsRow {
+  id: number;
+  job_id: number;
   type: string;
-  events: number;
-  /** Seconds from the job's latest `started` event to this final event, one per final event that had one. */
-  durations: number[] | null;
+  at: Date;
 }
 
-export interface EventsTallyByIdsRow extends EventsTallyRow {
-  /** The ids found, so the caller stops looking for them. */
-  ids: string[];
+/** Events (lo, hi] by primary-key range. */
+export function eventsInRange(lo: number, hi: number): Query<EventsMetricsRow> {
+  return {
+    text: 'SELECT id, job_id, type::text AS type, at FROM procrastinate_events WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id',
+    values: [lo, hi],
+  };
+}
+
+/** The events among `ids` that exist now (ids a transaction still held when their range was read). */
+export function eventsWithIds(ids: number[]): Query<EventsMetricsRow> {
+  return {
+    text: 'SELECT id, job_id, type::text AS type, at FROM procrastinate_events WHERE id = ANY($1::bigint[]) ORDER BY id',
+    values: [ids],
+  };
+}
+
+export interface EventsStartedBeforeRow {
+  event_id: number;
+  started_at: Date | null;
 }
 
 /**
- * Events per queue and type among `where`'s rows, with the run time of each final event. The
- * started time comes per final event through the (job_id) index, as a max() so the planner
- * cannot choose a backward walk of the primary key from the final event instead; CASE keeps the
- * lookup to final events.
+ * For final events (`eventIds`, of `jobIds` in the same order), when their job last started
+ * before them: through the (job_id) index, a job's few events each. A max() rather than ORDER BY
+ * id DESC LIMIT 1, which the planner could answer by walking the primary key backwards.
  */
-function tally(where: string, withIds: boolean): string {
-  return `
-      SELECT queue_name, type, count(*)::bigint AS events,
-             array_agg(duration) FILTER (WHERE duration IS NOT NULL) AS durations${withIds ? ',\n             array_agg(id::text) AS ids' : ''}
-      FROM (
-        SELECT e.id, e.type::text AS type, j.queue_name,
-               CASE WHEN e.type IN ('succeeded', 'failed', 'aborted') THEN
-                 extract(epoch FROM e.at - (SELECT max(s.at) FROM procrastinate_events s
-                                            WHERE s.job_id = e.job_id AND s.type = 'started' AND s.id < e.id))::float8
-               END AS duration
-        FROM procrastinate_events e
-        JOIN procrastinate_jobs j ON j.id = e.job_id
-        WHERE ${where}
-      ) t
-      GROUP BY 1, 2`;
-}
-
-/** Events (lo, hi] by primary-key range, counted per queue and type. */
-export function eventsTallyRange(lo: number, hi: number): Query<EventsTallyRow> {
-  return { text: tally('e.id > $1::bigint AND e.id <= $2::bigint', false), values: [lo, hi] };
-}
-
-/** The events among `ids` that exist now (ids a transaction held back when their range was read). */
-export function eventsTallyByIds(ids: number[]): Query<EventsTallyByIdsRow> {
-  return { text: tally('e.id = ANY($1::bigint[])', true), values: [ids] };
-}
-
-export interface EventsIdsInRangeRow {
-  id: number;
-}
-
-/** The ids present in (lo, hi], from the primary key alone; read only when a range came up short. */
-export function eventsIdsInRange(lo: number, hi: number): Query<EventsIdsInRangeRow> {
-  return { text: 'SELECT id FROM procrastinate_events WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id', values: [lo, hi] };
+export function eventsStartedBefore(eventIds: number[], jobIds: number[]): Query<EventsStartedBeforeRow> {
+  return {
+    text: `
+      SELECT f.event_id,
+             (SELECT max(s.at) FROM procrastinate_events s
+              WHERE s.job_id = f.job_id AND s.type = 'started' AND s.id < f.event_id) AS started_at
+      FROM unnest($1::bigint[], $2::bigint[]) AS f(event_id, job_id)`,
+    values: [eventIds, jobIds],
+  };
 }
