@@ -6,6 +6,7 @@ import { asJobqError } from './errors.js';
 import type { Logger } from './log.js';
 import { createQueueCollector, type QueueCollector } from './metrics/collector.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
+import { metricsRoute } from './metrics/route.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { createConfirmations } from './slack/confirmations.js';
 import type { SlackDeps } from './slack/deps.js';
@@ -59,7 +60,8 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
     migrated,
     render: { runbookBase: config.JOBQ_RUNBOOK_URL },
     log,
-    metrics,
+    metrics: metrics.bot,
+    routes: [metricsRoute(metrics.registry, log)],
     ...(slackCheck ? { slackStatus: slackCheck.status } : {}),
   };
   if (config.JOBQ_RUNBOOK_URL === DEFAULT_RUNBOOK_URL) {

@@ -5,7 +5,6 @@ import { eventsMaxId } from '../db/queries/events.js';
 import { cursorAdvance, cursorBeginBatch, cursorFinishBatch, cursorGet, cursorInit, failureAlertsOpen } from '../db/queries/jobq-alerts.js';
 import type { Fence } from '../db/queries/jobq-leases.js';
 import type { Logger } from '../log.js';
-import type { BotMetrics } from '../metrics/bot-metrics.js';
 import { listMutes, mutesFor } from '../queue/mutes.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { classifySlackError } from '../slack/errors.js';
@@ -45,7 +44,14 @@ export interface FailureTailDeps {
   settings: AlertSettings;
   log: Logger;
   render: RenderOptions;
-  metrics?: BotMetrics | undefined;
+  /** Where the tail reports its position (jobq's metrics). */
+  metrics?: TailRecorder | undefined;
+}
+
+export interface TailRecorder {
+  /** After each poll: the newest event id seen and the cursor. */
+  alertTail(newest: number, cursor: number): void;
+  alertTailStopped(): void;
 }
 
 export class FailureTail {
@@ -115,9 +121,9 @@ export class FailureTail {
       else await this.resync('the failure cursor moved elsewhere');
       this.lastSavedAt = now;
     }
+    this.deps.metrics?.alertTail(this.scanner.newest, this.cursor);
     // Wake up for the end of the group wait; once it has passed (waiting for the per-minute cap,
     // or retrying a delivery) go back to the poll interval rather than spin.
-    this.deps.metrics?.alertTail(this.scanner.newest, this.cursor);
     const next = this.scanner.waitEndsAt(settings.groupWaitMs);
     const dueIn = next !== null && !this.delivering ? next - Date.now() : 0;
     return dueIn > 0 ? Math.max(10, Math.min(settings.pollMs, dueIn)) : settings.pollMs;

@@ -5,7 +5,6 @@ import { leaseAcquire, leaseRelease, leaseRenew, type Fence } from '../db/querie
 import { asJobqError } from '../errors.js';
 import { backgroundTask } from '../background.js';
 import type { Logger } from '../log.js';
-import type { BotMetrics } from '../metrics/bot-metrics.js';
 
 /**
  * One leader among the replicas, through a lease row in jobq's schema (see jobq-leases.ts): it
@@ -24,14 +23,18 @@ import type { BotMetrics } from '../metrics/bot-metrics.js';
 
 export type LeaderEvent = { type: 'elected' } | { type: 'deposed'; reason: string; connectionLost: boolean } | { type: 'reachable' } | { type: 'unreachable'; error: string };
 
+export interface LeaderRecorder {
+  leader(isLeader: boolean): void;
+}
+
 export interface LeadershipOptions {
   db: Db;
   /** The lease's name: one leader per name. */
   name?: string;
   checkMs: number;
   log: Logger;
-  /** Where leadership (jobq_leader) is reported. */
-  metrics?: BotMetrics | undefined;
+  /** Where leadership is reported (jobq's metrics). */
+  metrics?: LeaderRecorder | undefined;
   /** jobq's schema must exist before the lease table can be used. */
   ready?: () => Promise<void>;
   onEvent: (event: LeaderEvent) => Promise<void> | void;

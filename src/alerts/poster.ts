@@ -1,7 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
-import type { BotMetrics } from '../metrics/bot-metrics.js';
 import type { SlackMessage } from '../render/blocks/kit.js';
 import { createDeliveryWatch, type DeliveryWatch } from '../slack/delivery-watch.js';
 
@@ -18,6 +17,13 @@ export const METADATA_TYPE = {
   muteNote: 'jobq_mute_note',
   summary: 'jobq_health_summary',
 } as const;
+
+/** Where the poster reports Slack's errors and what it posted (jobq's metrics). */
+export interface PosterRecorder {
+  slackApiError(method: string, error: unknown): void;
+  alertPosted(metadata: AlertMetadata | undefined, inThread: boolean): void;
+  alertUpdated(metadata: AlertMetadata | undefined): void;
+}
 
 export interface PostOptions {
   threadTs?: string | undefined;
@@ -48,7 +54,7 @@ export interface FoundMessage {
  */
 export function createPoster(
   client: WebClient,
-  options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined; watch?: DeliveryWatch | undefined; metrics?: BotMetrics | undefined },
+  options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined; watch?: DeliveryWatch | undefined; metrics?: PosterRecorder | undefined },
 ) {
   const watch = options.watch ?? (options.log ? createDeliveryWatch({ log: options.log, channels: [] }) : undefined);
   const chains = new Map<string, Promise<unknown>>();

@@ -3,18 +3,17 @@ import type { Config } from '../config.js';
 import { migrate } from '../db/migrations.js';
 import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
-import type { BotMetrics } from '../metrics/bot-metrics.js';
 import { startSummaries } from './summaries.js';
 import { createDeliveryWatch, type DeliveryWatch } from '../slack/delivery-watch.js';
 import { configuredChannels } from '../slack/preflight.js';
 import { createDbOutageReporter } from './db-outage.js';
-import { createFailureTail, type FailureTail } from './failures.js';
+import { createFailureTail, type FailureTail, type TailRecorder } from './failures.js';
 import { createHealthMonitor, type HealthMonitor } from './health.js';
 import { startPruning } from './prune.js';
 import type { BackgroundTask } from '../background.js';
-import { startLeadership, type LeaderEvent } from './leadership.js';
+import { startLeadership, type LeaderEvent, type LeaderRecorder } from './leadership.js';
 import { listMutes, type Mute } from '../queue/mutes.js';
-import { createPoster } from './poster.js';
+import { createPoster, type PosterRecorder } from './poster.js';
 import { alertEnabled, alertSettingsFrom } from './settings.js';
 
 export interface AlertsDeps {
@@ -28,7 +27,7 @@ export interface AlertsDeps {
   /** Where Slack errors are reported (the bot's Slack status; default: a watch that only logs). */
   watch?: DeliveryWatch;
   /** Where posts, Slack errors, the tail's lag and leadership are reported. */
-  metrics?: BotMetrics | undefined;
+  metrics?: (PosterRecorder & TailRecorder & LeaderRecorder) | undefined;
 }
 
 export interface RunningAlerts {

@@ -1,8 +1,13 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { AlertMetadata } from '../alerts/poster.js';
+import { type AlertMetadata, METADATA_TYPE } from '../alerts/poster.js';
 import { isCommandName } from '../commands/definitions.js';
 import { ALERT_NAMES } from '../config.js';
+import type { TailRecorder } from '../alerts/failures.js';
+import type { LeaderRecorder } from '../alerts/leadership.js';
+import type { PosterRecorder } from '../alerts/poster.js';
+import type { ReachabilityRecorder } from '../queue/handle.js';
 import { classifySlackError } from '../slack/errors.js';
+import type { CommandRecorder } from '../slack/guard.js';
 import { BoundedLabel } from './labels.js';
 import { TailLag } from './tail-lag.js';
 
@@ -25,16 +30,16 @@ const isAlertName = (value: string): value is (typeof ALERT_NAMES)[number] => (A
  */
 export function alertKindOf(metadata: AlertMetadata | undefined, inThread = false): AlertKind {
   switch (metadata?.event_type) {
-    case 'jobq_failure_alert':
-    case 'jobq_failure_alert_reply':
+    case METADATA_TYPE.failure:
+    case METADATA_TYPE.failureReply:
       return 'failures';
-    case 'jobq_health_alert': {
+    case METADATA_TYPE.health: {
       const name = String(metadata.event_payload.key ?? '').split(':')[0] ?? '';
       return isAlertName(name) ? name : 'other';
     }
-    case 'jobq_health_summary':
+    case METADATA_TYPE.summary:
       return 'summary';
-    case 'jobq_mute_note':
+    case METADATA_TYPE.muteNote:
       return 'mute-note';
     case undefined:
       return inThread ? 'thread-reply' : 'other';
@@ -56,9 +61,10 @@ export function commandOf(label: string): string {
 
 /**
  * jobq's own metrics (`jobq_*`): what the bot's parts report as they work. One instance per
- * process, passed to each part (tests make their own); every method is cheap and synchronous.
+ * process, passed by main.ts to each part as the small recorder interface that part declares
+ * (tests make their own); every method is cheap and synchronous.
  */
-export class BotMetrics {
+export class BotMetrics implements CommandRecorder, PosterRecorder, TailRecorder, LeaderRecorder, ReachabilityRecorder {
   private readonly commandSeconds: Histogram<'command' | 'outcome'>;
   private readonly slackErrors: Counter<'method' | 'error'>;
   private readonly posted: Counter<'kind'>;

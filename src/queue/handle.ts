@@ -8,7 +8,6 @@ import type { ReadRouter } from '../db/read-routing.js';
 import type { Db } from '../db/database.js';
 import { catalogPing } from '../db/queries/catalog.js';
 import { detectSchema, type SchemaInfo } from '../db/schema.js';
-import type { BotMetrics } from '../metrics/bot-metrics.js';
 
 /**
  * The queue core for a long-running process: one pool, the schema detected on first use and
@@ -28,10 +27,15 @@ export interface QueueHandle {
   close(): Promise<void>;
 }
 
+/** Where the handle reports whether the database answered (jobq's metrics). */
+export interface ReachabilityRecorder {
+  databaseReachable(up: boolean): void;
+}
+
 const BACKOFF_FIRST_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 
-export function createQueueHandle(config: Config, log: Logger, hooks: { metrics?: BotMetrics | undefined } = {}): QueueHandle {
+export function createQueueHandle(config: Config, log: Logger, hooks: { metrics?: ReachabilityRecorder | undefined } = {}): QueueHandle {
   const { db, replica, reader, close } = openQueueDatabases(config, log);
   /** Reports whether the database answered (a database that answers "not Procrastinate" is reachable). */
   const reached = (error?: JobqError) => hooks.metrics?.databaseReachable(error?.code !== 'db_unreachable');

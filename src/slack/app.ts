@@ -3,7 +3,6 @@ import { JobqError } from '../errors.js';
 import { slackClientOptions } from './client.js';
 import type { SlackDeps } from './deps.js';
 import { healthRoutes } from './health.js';
-import { metricsRoute } from '../metrics/route.js';
 import { register as registerActions } from './listeners/actions.js';
 import { register as registerCommands } from './listeners/commands.js';
 import { boltLogger } from './logger.js';
@@ -33,7 +32,7 @@ export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botU
   const mode = slackModeOf(config);
   const logger = boltLogger(deps.log);
   const clientOptions = slackClientOptions(config);
-  const routes = [...healthRoutes(deps.queue, deps.slackStatus), ...(deps.metrics ? [metricsRoute(deps.metrics.registry, deps.log)] : [])];
+  const routes = [...healthRoutes(deps.queue, deps.slackStatus), ...(deps.routes ?? [])];
   let socket: SocketModeReceiver | undefined;
   let http: JobqReceiver;
   if (mode === 'socket') {

@@ -1,10 +1,14 @@
 import type { AckFn, RespondFn } from '@slack/bolt';
 import { asJobqError, JobqError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/registry.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import { errorBlocks } from '../render/blocks/writes.js';
 import { createReplier, type Replier } from './reply.js';
+
+/** Where the guard reports each request's time and outcome (jobq's metrics). */
+export interface CommandRecorder {
+  commandFinished(label: string, outcome: string, seconds: number): void;
+}
 
 export interface Interaction {
   ack: AckFn<void> | AckFn<string>;
@@ -22,7 +26,7 @@ export interface Interaction {
  * placeholder: the result, or what went wrong with its runbook link.
  */
 export async function answer(
-  options: { log: Logger; render: RenderOptions; metrics?: Metrics | undefined },
+  options: { log: Logger; render: RenderOptions; metrics?: CommandRecorder | undefined },
   interaction: Interaction,
   run: (reply: Replier) => Promise<void>,
 ): Promise<void> {
@@ -44,7 +48,7 @@ export async function answer(
     if (failure.code === 'internal') log.error({ err: error, request: interaction.label }, 'request failed');
     else log.info({ code: failure.code, request: interaction.label }, 'request refused');
   }
-  options.metrics?.bot.commandFinished(interaction.label, failure?.code ?? 'ok', (performance.now() - started) / 1000);
+  options.metrics?.commandFinished(interaction.label, failure?.code ?? 'ok', (performance.now() - started) / 1000);
   if (!failure) return;
   const message = errorBlocks(failure, options.render);
   try {
