@@ -145,6 +145,11 @@ export const envSchema = z.object({
   JOBQ_LEADER_CHECK_SECONDS: duration(2, 300),
   /** Procrastinate 3.10+: a queue paused longer than this gets a reminder in the alert channel. */
   JOBQ_PAUSE_REMINDER_SECONDS: duration(3_600, 7 * 86_400),
+  // Metrics (GET /metrics on PORT)
+  /** How often the queue metrics are read in the background (scrapes are served from memory); 0 turns the queue metrics off. */
+  JOBQ_METRICS_INTERVAL_SECONDS: z.coerce.number().min(0).max(3_600).default(30),
+  /** Queues named in metric labels; later ones are reported together as queue="_other". */
+  JOBQ_METRICS_MAX_QUEUES: z.coerce.number().int().min(1).max(500).default(50),
   // Sandbox (`npm start` without Slack credentials)
   JOBQ_SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(3030),
   JOBQ_SANDBOX_DATA_DIR: z.string().optional(),

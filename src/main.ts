@@ -5,6 +5,9 @@ import { createQueueHandle } from './queue/handle.js';
 import { renderOptionsFrom } from './render/options.js';
 import { asJobqError } from './errors.js';
 import type { Logger } from './log.js';
+import { createQueueCollector, type QueueCollector } from './metrics/collector.js';
+import { createMetrics, type Metrics } from './metrics/registry.js';
+import { metricsRoute } from './metrics/route.js';
 import { startFinalCounts, type RunningFinalCounts } from './schedules/final-counts.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { createConfirmations } from './slack/confirmations.js';
@@ -18,6 +21,10 @@ export interface RunningBot {
   deps: SlackDeps;
   /** Alerts and summaries, when JOBQ_ALERT_CHANNEL or JOBQ_SUMMARY_SCHEDULES is set. */
   alerts: RunningAlerts | null;
+  /** What GET /metrics serves. */
+  metrics: Metrics;
+  /** Reads the queue metrics in the background; null when JOBQ_METRICS_INTERVAL_SECONDS=0. */
+  collector: QueueCollector | null;
   stop(): Promise<void>;
 }
 
@@ -25,7 +32,8 @@ export interface RunningBot {
 export async function startBot(config: Config, log: Logger): Promise<RunningBot> {
   // Before anything listens: a token Slack rejects ends the start here with one clear line.
   const slackCheck = config.SLACK_BOT_TOKEN ? await startSlackStatus(config, log) : undefined;
-  const queue = createQueueHandle(config, log);
+  const metrics = createMetrics({ maxQueues: config.JOBQ_METRICS_MAX_QUEUES });
+  const queue = createQueueHandle(config, log, { metrics: metrics.bot });
   let migration: Promise<void> | undefined;
   let lastMigrationError = '';
   const migrated = () => {
@@ -54,6 +62,8 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
     migrated,
     render: renderOptionsFrom(config),
     log,
+    metrics: metrics.bot,
+    routes: [metricsRoute(metrics.registry, log)],
     ...(slackCheck ? { slackStatus: slackCheck.status } : {}),
   };
   if (config.JOBQ_RUNBOOK_URL === DEFAULT_RUNBOOK_URL) {
@@ -81,16 +91,22 @@ export async function startBot(config: Config, log: Logger): Promise<RunningBot>
   });
   // Every replica starts this; the one elected leader posts alerts and summaries.
   const alerts = alertsConfigured(config)
-    ? startAlerts({ config, queue, client: slack.app.client, log, migrated, ...(slackCheck ? { watch: slackCheck.status.watch } : {}) })
+    ? startAlerts({ config, queue, client: slack.app.client, log, migrated, metrics: metrics.bot, ...(slackCheck ? { watch: slackCheck.status.watch } : {}) })
     : null;
+  const collector =
+    config.JOBQ_METRICS_INTERVAL_SECONDS > 0 ? createQueueCollector({ context: () => queue.get(), metrics, intervalMs: config.JOBQ_METRICS_INTERVAL_SECONDS * 1000, log }) : null;
+  collector?.start();
   return {
     slack,
     port,
     deps,
     alerts,
+    metrics,
+    collector,
     async stop() {
       slackCheck?.status.stop();
       stopping = true;
+      await collector?.stop();
       await alerts?.stop().catch((error: unknown) => log.warn({ err: error }, 'alerts did not stop cleanly'));
       await counts?.stop().catch((error: unknown) => log.warn({ err: error }, 'background counts did not stop cleanly'));
       await slack.stop().catch(() => undefined);
@@ -112,7 +128,10 @@ export async function runBot(config: Config, log: Logger, stop: Promise<void>): 
     log.error({ code: e.code }, e.message);
     return e.exitCode;
   }
-  log.info({ mode: bot.slack.mode, port: bot.port }, `jobq is running (${bot.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP'}); health on :${bot.port}/healthz`);
+  log.info(
+    { mode: bot.slack.mode, port: bot.port },
+    `jobq is running (${bot.slack.mode === 'socket' ? 'Socket Mode' : 'HTTP'}); health on :${bot.port}/healthz, metrics on :${bot.port}/metrics`,
+  );
   await stop;
   log.info('shutting down');
   await bot.stop();

@@ -32,6 +32,8 @@ export const groupKey = (g: { queue: string; task: string }) => JSON.stringify([
 export class FailureScanner {
   /** Every failed event id at or below this has been collected. */
   scanned = 0;
+  /** The newest event id the last scan saw. */
+  newest = 0;
   /** When the first group of the current collection appeared (the group wait runs from it). */
   firstSeenAt: number | null = null;
   private readonly groups = new Map<string, FailureGroup>();
@@ -81,6 +83,7 @@ export class FailureScanner {
    */
   async scan(now: number): Promise<void> {
     const maxId = (await this.db.query(eventsMaxId())).rows[0]!.max_id;
+    this.newest = maxId;
     this.snapshots.push({ at: now, maxId });
     const settled = this.settledMax(now);
     this.sawUnsettled = false;

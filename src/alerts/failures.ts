@@ -44,6 +44,14 @@ export interface FailureTailDeps {
   settings: AlertSettings;
   log: Logger;
   render: RenderOptions;
+  /** Where the tail reports its position (jobq's metrics). */
+  metrics?: TailRecorder | undefined;
+}
+
+export interface TailRecorder {
+  /** After each poll: the newest event id seen and the cursor. */
+  alertTail(newest: number, cursor: number): void;
+  alertTailStopped(): void;
 }
 
 export class FailureTail {
@@ -74,12 +82,14 @@ export class FailureTail {
   halt(): void {
     this.stopped = true;
     this.task.halt();
+    this.deps.metrics?.alertTailStopped();
   }
 
   /** Stops polling; waits for a poll or delivery in progress to end. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.task.stop();
+    this.deps.metrics?.alertTailStopped();
   }
 
   /** For tests and logs. */
@@ -111,6 +121,7 @@ export class FailureTail {
       else await this.resync('the failure cursor moved elsewhere');
       this.lastSavedAt = now;
     }
+    this.deps.metrics?.alertTail(this.scanner.newest, this.cursor);
     // Wake up for the end of the group wait; once it has passed (waiting for the per-minute cap,
     // or retrying a delivery) go back to the poll interval rather than spin.
     const next = this.scanner.waitEndsAt(settings.groupWaitMs);

@@ -23,12 +23,18 @@ import type { Logger } from '../log.js';
 
 export type LeaderEvent = { type: 'elected' } | { type: 'deposed'; reason: string; connectionLost: boolean } | { type: 'reachable' } | { type: 'unreachable'; error: string };
 
+export interface LeaderRecorder {
+  leader(isLeader: boolean): void;
+}
+
 export interface LeadershipOptions {
   db: Db;
   /** The lease's name: one leader per name (default `alerts`). */
   name?: string;
   checkMs: number;
   log: Logger;
+  /** Where leadership is reported (jobq's metrics). */
+  metrics?: LeaderRecorder | undefined;
   /** jobq's schema must exist before the lease table can be used. */
   ready?: () => Promise<void>;
   onEvent: (event: LeaderEvent) => Promise<void> | void;
@@ -74,6 +80,7 @@ export function startLeadership(options: LeadershipOptions): Leadership {
     if (!fence) return;
     fence = null;
     trustedUntil = 0;
+    options.metrics?.leader(false);
     if (connectionLost) log.warn({ reason, lease: name }, `stepping down as ${role}`);
     else log.info({ reason, lease: name }, `stepping down as ${role}`);
     await emit({ type: 'deposed', reason, connectionLost });
@@ -98,6 +105,7 @@ export function startLeadership(options: LeadershipOptions): Leadership {
       fence = { name, holder, token: Number(row.token) };
       trustedUntil = started + ttlMs - checkMs;
       log.info({ token: fence.token, lease: name }, `elected ${role}`);
+      options.metrics?.leader(true);
       await emit({ type: 'elected' });
     } catch (error) {
       const e = asJobqError(error);

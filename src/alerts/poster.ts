@@ -18,6 +18,13 @@ export const METADATA_TYPE = {
   summary: 'jobq_health_summary',
 } as const;
 
+/** Where the poster reports Slack's errors and what it posted (jobq's metrics). */
+export interface PosterRecorder {
+  slackApiError(method: string, error: unknown): void;
+  alertPosted(metadata: AlertMetadata | undefined, inThread: boolean): void;
+  alertUpdated(metadata: AlertMetadata | undefined): void;
+}
+
 export interface PostOptions {
   threadTs?: string | undefined;
   metadata?: AlertMetadata | undefined;
@@ -45,7 +52,10 @@ export interface FoundMessage {
  * reported to the delivery watch, which warns once per channel and error and says when it recovers;
  * the callers keep what failed and retry it.
  */
-export function createPoster(client: WebClient, options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined; watch?: DeliveryWatch | undefined }) {
+export function createPoster(
+  client: WebClient,
+  options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined; watch?: DeliveryWatch | undefined; metrics?: PosterRecorder | undefined },
+) {
   const watch = options.watch ?? (options.log ? createDeliveryWatch({ log: options.log, channels: [] }) : undefined);
   const chains = new Map<string, Promise<unknown>>();
   const lastPostAt = new Map<string, number>();
@@ -72,12 +82,13 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
   }
 
   /** Reports the call's outcome to the watch. A deleted message is the caller's case, not a channel failure. */
-  async function watched<T>(channel: string, call: () => Promise<T>): Promise<T> {
+  async function watched<T>(channel: string, method: string, call: () => Promise<T>): Promise<T> {
     try {
       const result = await call();
       watch?.succeeded(channel);
       return result;
     } catch (error) {
+      options.metrics?.slackApiError(method, error);
       if (!isMessageGone(error)) watch?.failed(channel, error);
       throw error;
     }
@@ -100,7 +111,7 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
       const slot = Date.now();
       if (opts.counted) recent(channel).push(slot); // reserve the slot before waiting
       const result = await paced(channel, true, () =>
-        watched(channel, () =>
+        watched(channel, 'chat.postMessage', () =>
           client.chat.postMessage({
             channel,
             text: message.text,
@@ -120,17 +131,19 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
         throw error;
       });
       if (!result.ts) throw new Error(`chat.postMessage to ${channel} returned no ts`);
+      options.metrics?.alertPosted(opts.metadata, Boolean(opts.threadTs));
       return result.ts;
     },
 
     async update(channel: string, ts: string, message: SlackMessage, metadata?: AlertMetadata): Promise<void> {
       await paced(channel, false, () =>
-        watched(channel, () =>
+        watched(channel, 'chat.update', () =>
           client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as KnownBlock[], ...(metadata ? { metadata } : {}) } as Parameters<
             WebClient['chat']['update']
           >[0]),
         ),
       );
+      options.metrics?.alertUpdated(metadata);
     },
 
     /**
@@ -153,6 +166,7 @@ export function createPoster(client: WebClient, options: { postIntervalMs: numbe
         result = where.threadTs ? await client.conversations.replies({ ...args, ts: where.threadTs }) : await client.conversations.history(args);
         watch?.succeeded(channel, 'history');
       } catch (error) {
+        options.metrics?.slackApiError(where.threadTs ? 'conversations.replies' : 'conversations.history', error);
         if (!watch?.failed(channel, error, { purpose: 'history' })) {
           options.log?.warn(
             { err: error, channel },

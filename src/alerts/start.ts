@@ -7,13 +7,13 @@ import { startSummaries } from './summaries.js';
 import { createDeliveryWatch, type DeliveryWatch } from '../slack/delivery-watch.js';
 import { configuredChannels } from '../slack/preflight.js';
 import { createDbOutageReporter } from './db-outage.js';
-import { createFailureTail, type FailureTail } from './failures.js';
+import { createFailureTail, type FailureTail, type TailRecorder } from './failures.js';
 import { createHealthMonitor, type HealthMonitor } from './health.js';
 import { startPruning } from './prune.js';
 import type { BackgroundTask } from '../background.js';
-import { startLeadership, type LeaderEvent } from './leadership.js';
+import { startLeadership, type LeaderEvent, type LeaderRecorder } from './leadership.js';
 import { listMutes, type Mute } from '../queue/mutes.js';
-import { createPoster } from './poster.js';
+import { createPoster, type PosterRecorder } from './poster.js';
 import { alertEnabled, alertSettingsFrom } from './settings.js';
 import { renderOptionsFrom } from '../render/options.js';
 
@@ -27,6 +27,8 @@ export interface AlertsDeps {
   migrated?: () => Promise<void>;
   /** Where Slack errors are reported (the bot's Slack status; default: a watch that only logs). */
   watch?: DeliveryWatch;
+  /** Where posts, Slack errors, the tail's lag and leadership are reported. */
+  metrics?: (PosterRecorder & TailRecorder & LeaderRecorder) | undefined;
 }
 
 export interface RunningAlerts {
@@ -52,7 +54,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
   const log = deps.log.child({ component: 'alerts' });
   const render = renderOptionsFrom(deps.config);
   const watch = deps.watch ?? createDeliveryWatch({ log, channels: configuredChannels(deps.config) });
-  const poster = createPoster(deps.client, { ...settings, log, watch });
+  const poster = createPoster(deps.client, { ...settings, log, watch, metrics: deps.metrics });
   const migrated = deps.migrated ?? (() => migrate(deps.queue.db).then(() => undefined));
   let knownMutes: Mute[] = [];
 
@@ -72,7 +74,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
       // Failure alerts offer "Pause queue" where the database can pause (Procrastinate 3.10+).
       const withPause = { ...render, pauseButtons: (await deps.queue.get()).schema.has('pause_queues') };
       if (alertEnabled(settings, 'failures')) {
-        const t = createFailureTail({ pool: deps.queue.db, poster, settings, log, render: withPause, fence: leadership.fence });
+        const t = createFailureTail({ pool: deps.queue.db, poster, settings, log, render: withPause, fence: leadership.fence, metrics: deps.metrics });
         await t.start();
         tail = t;
       }
@@ -106,6 +108,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
     db: deps.queue.db,
     checkMs: settings.leaderCheckMs,
     log,
+    metrics: deps.metrics,
     ready: migrated,
     onEvent: async (event: LeaderEvent) => {
       if (event.type === 'elected') duties = duties.then(startDuties);

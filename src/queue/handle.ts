@@ -28,11 +28,18 @@ export interface QueueHandle {
   close(): Promise<void>;
 }
 
+/** Where the handle reports whether the database answered (jobq's metrics). */
+export interface ReachabilityRecorder {
+  databaseReachable(up: boolean): void;
+}
+
 const BACKOFF_FIRST_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 
-export function createQueueHandle(config: Config, log: Logger): QueueHandle {
+export function createQueueHandle(config: Config, log: Logger, hooks: { metrics?: ReachabilityRecorder | undefined } = {}): QueueHandle {
   const { db, replica, reader, close } = openQueueDatabases(config, log);
+  /** Reports whether the database answered (a database that answers "not Procrastinate" is reachable). */
+  const reached = (error?: JobqError) => hooks.metrics?.databaseReachable(error?.code !== 'db_unreachable');
   let schema: Promise<SchemaInfo> | undefined;
   let down: JobqError | null = null;
   let closed = false;
@@ -46,6 +53,7 @@ export function createQueueHandle(config: Config, log: Logger): QueueHandle {
         replica?.useSchema(s.schema);
         if (down) log.info({ generation: s.generation }, 'database reachable again; Procrastinate schema detected');
         down = null;
+        reached();
         return s;
       },
       (error: unknown) => {
@@ -53,6 +61,7 @@ export function createQueueHandle(config: Config, log: Logger): QueueHandle {
         const e = asJobqError(error);
         if (!down || down.message !== e.message) log.warn({ code: e.code, reason: e.message }, 'database not ready; commands answer with the reason until it is');
         down = e;
+        reached(e);
         handle.watch();
         throw e;
       },
@@ -85,9 +94,12 @@ export function createQueueHandle(config: Config, log: Logger): QueueHandle {
       try {
         const s = await detect();
         await db.query(catalogPing());
+        reached();
         return { ok: true, detail: `procrastinate ${s.generation}` };
       } catch (error) {
-        return { ok: false, detail: asJobqError(error).message };
+        const e = asJobqError(error);
+        reached(e);
+        return { ok: false, detail: e.message };
       }
     },
     watch(onReady) {

@@ -66,6 +66,7 @@ export async function startSandbox(base: Config, log: Logger, overrides: { port?
       SLACK_SIGNING_SECRET: emulator.signingSecret,
       SLACK_API_URL: emulator.apiUrl,
       SLACK_APP_TOKEN: '',
+      // A port of its own unless PORT is set (a local Prometheus scraping /metrics wants a fixed one).
       PORT: String(botPort),
       JOBQ_RUNBOOK_URL: `${emulator.url}/runbook`,
       JOBQ_WRITE_USERS: process.env.JOBQ_WRITE_USERS || 'U_OPERATOR',
@@ -125,6 +126,7 @@ export async function runSandbox(config: Config, log: Logger): Promise<number> {
       `  Database   ${sandbox.embedded ? `embedded PostgreSQL (PGlite${config.JOBQ_SANDBOX_DATA_DIR ? `, data in ${config.JOBQ_SANDBOX_DATA_DIR}` : ', in memory'}) at` : 'your database at'} ${redactUrl(sandbox.databaseUrl)}`,
       `  Workload   ${sandbox.simulator ? `simulated Procrastinate workers, ${config.JOBQ_SANDBOX_JOBS_PER_MINUTE} jobs/min, ${Math.round(config.JOBQ_SANDBOX_FAILURE_RATE * 100)}% failing` : 'none (set JOBQ_SANDBOX_SIMULATE=true to simulate workers)'}`,
       `  Bot        jobq in HTTP mode on :${sandbox.bot.port} (health: http://127.0.0.1:${sandbox.bot.port}/healthz); alerts and summaries go to #alerts`,
+      `  Metrics    http://127.0.0.1:${sandbox.bot.port}/metrics (Prometheus; queue read every ${config.JOBQ_METRICS_INTERVAL_SECONDS} s)`,
       '',
       '  Ctrl-C stops everything.',
       '',

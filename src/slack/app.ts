@@ -24,7 +24,7 @@ export function slackModeOf(config: SlackDeps['config']): SlackMode {
   return config.SLACK_APP_TOKEN ? 'socket' : 'http';
 }
 
-/** The Bolt app over either receiver, with /healthz and /readyz on the HTTP port in both modes. */
+/** The Bolt app over either receiver, with /healthz, /readyz and /metrics on the HTTP port in both modes. */
 export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botUserId: string }): SlackApp {
   const { config } = deps;
   if (!config.SLACK_BOT_TOKEN) {
@@ -33,7 +33,7 @@ export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botU
   const mode = slackModeOf(config);
   const logger = boltLogger(deps.log);
   const clientOptions = slackClientOptions(config);
-  const routes = healthRoutes(deps.queue, deps.slackStatus);
+  const routes = [...healthRoutes(deps.queue, deps.slackStatus), ...(deps.routes ?? [])];
   let socket: SocketModeReceiver | undefined;
   let http: JobqReceiver;
   if (mode === 'socket') {

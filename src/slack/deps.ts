@@ -3,7 +3,9 @@ import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
 import type { Confirmations } from './confirmations.js';
+import type { CommandRecorder } from './guard.js';
 import type { Permissions } from './permissions.js';
+import type { Route } from './receiver.js';
 import type { SlackStatus } from './status.js';
 
 /** What the Slack listeners need, built once in main.ts. */
@@ -18,4 +20,8 @@ export interface SlackDeps {
   log: Logger;
   /** The latest Slack preflight and the watch on posts (absent in tests that build deps by hand). */
   slackStatus?: SlackStatus;
+  /** Where each request's time and outcome are reported (jobq's metrics; absent in tests that build deps by hand). */
+  metrics?: CommandRecorder;
+  /** More GET routes on the bot's port (/metrics). */
+  routes?: Route[];
 }

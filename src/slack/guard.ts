@@ -5,6 +5,11 @@ import type { RenderOptions } from '../render/blocks/reads.js';
 import { errorBlocks } from '../render/blocks/writes.js';
 import { createReplier, type Replier } from './reply.js';
 
+/** Where the guard reports each request's time and outcome (jobq's metrics). */
+export interface CommandRecorder {
+  commandFinished(label: string, outcome: string, seconds: number): void;
+}
+
 export interface Interaction {
   ack: AckFn<void> | AckFn<string>;
   respond: RespondFn;
@@ -20,8 +25,13 @@ export interface Interaction {
  * a database fault, Slack refusing a call) the user gets a final answer that replaces the
  * placeholder: the result, or what went wrong with its runbook link.
  */
-export async function answer(options: { log: Logger; render: RenderOptions }, interaction: Interaction, run: (reply: Replier) => Promise<void>): Promise<void> {
+export async function answer(
+  options: { log: Logger; render: RenderOptions; metrics?: CommandRecorder | undefined },
+  interaction: Interaction,
+  run: (reply: Replier) => Promise<void>,
+): Promise<void> {
   const { log } = options;
+  const started = performance.now();
   try {
     await interaction.ack();
   } catch (error) {
@@ -38,6 +48,7 @@ export async function answer(options: { log: Logger; render: RenderOptions }, in
     if (failure.code === 'internal') log.error({ err: error, request: interaction.label }, 'request failed');
     else log.info({ code: failure.code, request: interaction.label }, 'request refused');
   }
+  options.metrics?.commandFinished(interaction.label, failure?.code ?? 'ok', (performance.now() - started) / 1000);
   if (!failure) return;
   const message = errorBlocks(failure, options.render);
   try {
