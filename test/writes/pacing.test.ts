@@ -217,9 +217,7 @@ describe('paced bulk changes', () => {
       // fetch (and the probe) now steps over all of it. (Triggers off: they would wait on the blocker.)
       await deferring.client.query('BEGIN');
       await deferring.client.query('SET LOCAL session_replication_role = replica');
-      await deferring.client.query(
-        `INSERT INTO procrastinate_jobs (queue_name, task_name, args, priority) SELECT 'q', 'app.tasks.new', '{}', 100 FROM generate_series(1, 100000)`,
-      );
+      await deferring.client.query(`INSERT INTO procrastinate_jobs (queue_name, task_name, args, priority) SELECT 'q', 'app.tasks.new', '{}', 100 FROM generate_series(1, 100000)`);
       await blocker.client.query('COMMIT');
       const result = await running;
 
