@@ -5,6 +5,7 @@ import type { AlertName } from '../../config.js';
 import type { Mute } from '../../queue/mutes.js';
 import { formatAge, formatCount } from '../format.js';
 import { logsUrl } from '../logs.js';
+import { utcShort } from '../time.js';
 import { agoToken, dateToken } from './dates.js';
 import { runbookUrl } from '../runbook.js';
 import { actions, button, code, context, escapeMrkdwn, message, runbookButton, section, type SlackMessage } from './kit.js';
@@ -172,7 +173,7 @@ function muteLine(m: Mute): string {
 
 export function muteCreatedBlocks(m: Mute, userId: string, options: RenderOptions, note: string | null = null): SlackMessage {
   return message(
-    `${who(userId)} muted ${escapeMrkdwn(m.target)} until ${m.expiresAt}`,
+    `${who(userId)} muted ${escapeMrkdwn(m.target)} until ${utcShort(m.expiresAt)}`,
     [
       section(
         `:no_bell: ${who(userId)} muted ${code(m.target)} until ${slackTime(m.expiresAt)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''}\nMatching alerts are counted, not posted; the count is posted when the silence ends.`,
