@@ -108,7 +108,10 @@ export function combinedFailuresBlocks(groups: CombinedGroupView[], options: Ren
   if (groups.length > 25) lines.push(`• … and ${groups.length - 25} more queue/task pairs`);
   const body: KnownBlock[] = [section(`:rotating_light: *${plural(total, 'more failure')}* in ${groups.length} other queue/task pairs`), section(lines.join('\n'))];
   return message(`${plural(total, 'more failure')} in ${groups.length} queue/task pairs`, body, [
-    actions(button({ text: 'Show failed jobs', actionId: 'alert_show', value: JSON.stringify({}) }), runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures'))),
+    actions(
+      button({ text: 'Show failed jobs', actionId: 'alert_show', value: JSON.stringify({}) }),
+      runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures'), 'Alert: job failures'),
+    ),
   ]);
 }
 
