@@ -138,7 +138,9 @@ describe.skipIf(!hasChromium)('the sandbox in a real browser', () => {
   /** The pictures should show what stands out: wait until the simulated workers have failed some jobs again. */
   const someFailed = () =>
     expect
-      .poll(async () => Number((await sandbox.bot.deps.queue.db.query<{ n: string }>(`SELECT count(*) AS n FROM procrastinate_jobs WHERE status = 'failed'`)).rows[0]!.n), { timeout: 45_000 })
+      .poll(async () => Number((await sandbox.bot.deps.queue.db.query<{ n: string }>(`SELECT count(*) AS n FROM procrastinate_jobs WHERE status = 'failed'`)).rows[0]!.n), {
+        timeout: 45_000,
+      })
       .toBeGreaterThan(1);
 
   it('shows the App Home: every queue at a glance, with its buttons', { timeout: 60_000 }, async () => {
