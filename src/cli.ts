@@ -35,7 +35,7 @@ export async function main(rawArgv: string[], io: CliIo = defaultIo()): Promise<
     return await runCommand(command, { io, json, config, log, style: styleFor(io, rawArgv) });
   } catch (error) {
     const e = asJobqError(error);
-    const { runbookUrl } = await import('./render/runbook.js');
+    const { runbookUrl, RUNBOOK_TITLES } = await import('./render/runbook.js');
     const runbook = e.runbookSection && runbookBase ? runbookUrl(runbookBase, e.runbookSection) : undefined;
     if (json) {
       io.out(JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint ?? null, runbook: runbook ?? null } }, null, 2));
@@ -44,7 +44,7 @@ export async function main(rawArgv: string[], io: CliIo = defaultIo()): Promise<
       const { paint } = await import('./render/text/style.js');
       io.err(`${paint(styleFor(io, rawArgv), 'jobq:', 'red', 'bold')} ${e.message}`);
       if (e.hint) io.err(`  hint: ${e.hint}`);
-      if (runbook) io.err(`  runbook: ${runbook}`);
+      if (runbook && e.runbookSection) io.err(`  runbook (${RUNBOOK_TITLES[e.runbookSection]}): ${runbook}`);
       if (e.code === 'internal' && io.env.JOBQ_DEBUG && error instanceof Error) io.err(error.stack ?? '');
     }
     return e.exitCode;

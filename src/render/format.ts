@@ -21,15 +21,6 @@ export function formatAge(seconds: number | null): string {
   return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
 }
 
-export function formatTime(iso: string | null): string {
-  if (!iso) return '-';
-  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-}
-
-export function ageOf(iso: string | null, now = Date.now()): number | null {
-  return iso ? Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000)) : null;
-}
-
 /** A fixed-width table for terminals. */
 export function table(headers: string[], rows: string[][], rightAlign: Set<number> = new Set()): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -45,6 +45,12 @@ export async function startSandbox(base: Config, log: Logger, overrides: { port?
     for (const stop of stops.splice(0).reverse()) await stop().catch((error: unknown) => log.warn({ err: error }, 'sandbox: stop step failed'));
   };
   try {
+    // The page's port first: a second sandbox finds it taken in milliseconds, before any database starts.
+    const pagePort = overrides.port ?? base.JOBQ_SANDBOX_PORT;
+    const emulator = await startSlackEmulator({ port: pagePort, botToken: SANDBOX_BOT_TOKEN }).catch((error: unknown) => {
+      throw portInUse(error, pagePort, 'JOBQ_SANDBOX_PORT', "the sandbox's web page");
+    });
+    stops.push(() => emulator.close());
     let database: EmbeddedPostgres | null = null;
     if (!base.databaseUrl) {
       database = await startEmbeddedPostgres({ dataDir: base.JOBQ_SANDBOX_DATA_DIR });
@@ -53,11 +59,6 @@ export async function startSandbox(base: Config, log: Logger, overrides: { port?
     const databaseUrl = base.databaseUrl ?? database!.url;
     // PORT is honoured as in production (health answers on it); unset, any free port, so two sandboxes can run.
     const botPort = overrides.botPort ?? (process.env.PORT ? base.PORT : 0);
-    const pagePort = overrides.port ?? base.JOBQ_SANDBOX_PORT;
-    const emulator = await startSlackEmulator({ port: pagePort, botToken: SANDBOX_BOT_TOKEN }).catch((error: unknown) => {
-      throw portInUse(error, pagePort, 'JOBQ_SANDBOX_PORT', "the sandbox's web page");
-    });
-    stops.push(() => emulator.close());
 
     const config = loadConfig({
       ...process.env,

@@ -14,6 +14,7 @@ import type { GroupStats, StatsResult } from '../../src/queue/stats.js';
 import type { WorkersResult } from '../../src/queue/workers.js';
 import { auditSentence } from '../../src/render/audit-sentence.js';
 import { agoToken, dateElement, dateToken } from '../../src/render/blocks/dates.js';
+import { failureAlertBlocks } from '../../src/render/blocks/alerts.js';
 import { homeView } from '../../src/render/blocks/home.js';
 import { failedBlocks, statsBlocks, workersBlocks } from '../../src/render/blocks/reads.js';
 import { auditBlocks, errorBlocks } from '../../src/render/blocks/writes.js';
@@ -317,6 +318,16 @@ describe('right words', () => {
     for (const slug of RUNBOOK_SECTIONS) expect(headings).toContain(RUNBOOK_TITLES[slug]);
     const m = errorBlocks(new JobqError('wrong_status', 'x', { runbookSection: 'retrying-jobs-safely' }), options);
     expect(JSON.stringify(m.blocks)).toContain('#retrying-jobs-safely|Retrying jobs safely>');
+  });
+
+  it('links a failure alert to the logs of its jobs', () => {
+    const view = { queue: 'emails', task: 'app.send', total: 5, firstFailedAt: iso(120), lastFailedAt: iso(10), sampleJobIds: [11, 12] };
+    const m = failureAlertBlocks(view, { ...options, logsUrlTemplate: 'https://logs.example.com/?job={job_id}' });
+    assertSlackAccepts(m);
+    const json = JSON.stringify(m.blocks);
+    expect(json).toContain('<https://logs.example.com/?job=11|#11>, <https://logs.example.com/?job=12|#12> and 3 more');
+    expect((m.blocks as Block[]).flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'logs_link')?.url).toBe('https://logs.example.com/?job=12');
+    expect(JSON.stringify(failureAlertBlocks(view, options).blocks)).not.toContain('logs_link');
   });
 
   it('builds the Logs link from the template, every value URL-encoded', () => {

@@ -123,12 +123,27 @@ describe('readable replies, the App Home and did-you-mean, through the emulator'
     expect(audit.rows[0]!.message).toContain('no worker will act on it');
   });
 
+  it('purges by an age in hours or minutes, previewed, and audits it as a sentence', async () => {
+    const old = await f.jobs(2, { queue: 'emails', status: 'succeeded' });
+    for (const id of old) await f.age(id, 2 * 3600);
+    const recent = await f.job({ queue: 'emails', status: 'succeeded' });
+    await command('purge --older-than 90m');
+    const preview = await b.slack.waitFor(() => b.slack.messages('C_OPS', { ephemeral: false }).find((m) => blockText(m).includes('Purge 2 old jobs?')), 5_000);
+    await b.slack.clickButton({ message: preview, actionId: 'bulk_confirm', userId: 'U_OPERATOR' });
+    await b.slack.waitFor(() => b.slack.messages('C_OPS').find((m) => m.ts === preview.ts && blockText(m).includes('Deleted 2 jobs')), 10_000);
+    for (const id of old) expect(await f.status(id)).toBeUndefined();
+    expect(await f.status(recent)).toBe('succeeded');
+    await command('audit --limit 1');
+    const audit = await reply((t) => t.includes('Recent changes') && t.includes('purged'));
+    expect(blockText(audit)).toContain('<@U_OPERATOR> purged 2 finished jobs older than 90m');
+  });
+
   it('shows the audit as sentences', async () => {
     const id = await f.job({ queue: 'emails', status: 'failed' });
     await command(`retry ${id}`);
     await b.slack.waitFor(() => b.slack.messages('C_OPS', { ephemeral: false }).find((m) => m.text.includes(`retried job ${id}`)), 5_000);
     await command('audit');
-    const audit = await reply((t) => t.includes('Recent changes'));
+    const audit = await reply((t) => t.includes('Recent changes') && t.includes(`retried job #${id}`));
     expect(blockText(audit)).toContain(`<@U_OPERATOR> retried job #${id} · <!date^`);
     expect(blockText(audit)).not.toMatch(/\{\\"jobId/);
   });

@@ -6,9 +6,16 @@ export interface JobsQueueExistsRow {
   exists: boolean;
 }
 
-/** Whether any job has this queue: one probe of Procrastinate's (queue_name) index. */
+/**
+ * Whether any job has this queue: one probe of Procrastinate's (queue_name) index, the same step
+ * as the loose index scan of jobsQueueNames. (A bare EXISTS on a queue holding much of the table
+ * may be planned as a sequential scan that stops at the first row.)
+ */
 export function jobsQueueExists(queue: string): Query<JobsQueueExistsRow> {
-  return { text: 'SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE queue_name = $1::text) AS exists', values: [queue] };
+  return {
+    text: 'SELECT coalesce((SELECT queue_name FROM procrastinate_jobs WHERE queue_name >= $1::text ORDER BY queue_name LIMIT 1) = $1::text, false) AS exists',
+    values: [queue],
+  };
 }
 
 export interface JobsRecentTaskNamesRow {

@@ -5,6 +5,7 @@ import type { AlertName } from '../../config.js';
 import type { Mute } from '../../queue/mutes.js';
 import { formatAge, formatCount } from '../format.js';
 import { logsUrl } from '../logs.js';
+import { utcShort } from '../time.js';
 import { agoToken, dateToken } from './dates.js';
 import { runbookUrl } from '../runbook.js';
 import { actions, button, code, context, escapeMrkdwn, message, runbookButton, section, type SlackMessage } from './kit.js';
@@ -107,7 +108,10 @@ export function combinedFailuresBlocks(groups: CombinedGroupView[], options: Ren
   if (groups.length > 25) lines.push(`• … and ${groups.length - 25} more queue/task pairs`);
   const body: KnownBlock[] = [section(`:rotating_light: *${plural(total, 'more failure')}* in ${groups.length} other queue/task pairs`), section(lines.join('\n'))];
   return message(`${plural(total, 'more failure')} in ${groups.length} queue/task pairs`, body, [
-    actions(button({ text: 'Show failed jobs', actionId: 'alert_show', value: JSON.stringify({}) }), runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures'))),
+    actions(
+      button({ text: 'Show failed jobs', actionId: 'alert_show', value: JSON.stringify({}) }),
+      runbookButton(runbookUrl(options.runbookBase, 'alert-job-failures'), 'Alert: job failures'),
+    ),
   ]);
 }
 
@@ -172,7 +176,7 @@ function muteLine(m: Mute): string {
 
 export function muteCreatedBlocks(m: Mute, userId: string, options: RenderOptions, note: string | null = null): SlackMessage {
   return message(
-    `${who(userId)} muted ${escapeMrkdwn(m.target)} until ${m.expiresAt}`,
+    `${who(userId)} muted ${escapeMrkdwn(m.target)} until ${utcShort(m.expiresAt)}`,
     [
       section(
         `:no_bell: ${who(userId)} muted ${code(m.target)} until ${slackTime(m.expiresAt)}${m.reason ? `: ${escapeMrkdwn(m.reason)}` : ''}\nMatching alerts are counted, not posted; the count is posted when the silence ends.`,

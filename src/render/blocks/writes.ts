@@ -9,6 +9,8 @@ import type { PausedQueue, PauseResult, ResumeResult } from '../../queue/pause.j
 import type { RunbookSection } from '../../runbook-sections.js';
 import { BULK_NAME, bulkPreviewText, bulkProgressText, bulkQuestion, bulkResultText, pausedText, pauseText, resumeText } from '../text/bulk.js';
 import { auditSentence } from '../audit-sentence.js';
+import { utcShort } from '../time.js';
+import { SLACK_CODE } from '../text/style.js';
 import { RUNBOOK_TITLES } from '../runbook.js';
 import { cancelText, retryText, runNowText } from '../text/writes.js';
 import { agoToken, dateToken } from './dates.js';
@@ -26,7 +28,7 @@ const RUNBOOK: Record<BulkKind, [RunbookSection, string]> = {
 
 /** Announcement of a single-job change, posted in the channel so the team sees who did what. */
 export function jobChangeBlocks(outcome: JobChangeOutcome, userId: string, options: RenderOptions): SlackMessage {
-  const text = outcome.kind === 'retry' ? retryText(outcome.result) : outcome.kind === 'cancel' ? cancelText(outcome.result) : runNowText(outcome.result);
+  const text = changeText(outcome);
   const verb = verbOf(outcome);
   const slug = outcome.kind === 'retry' ? 'retrying-jobs-safely' : outcome.kind === 'cancel' ? 'cancelling-and-aborting-jobs' : 'running-a-scheduled-job-now';
   return message(
@@ -38,6 +40,18 @@ export function jobChangeBlocks(outcome: JobChangeOutcome, userId: string, optio
     ],
     [actions(button({ text: 'Show job', actionId: 'job_details', value: String(outcome.result.jobId) })), runbookContext(options, slug, 'What this does')],
   );
+}
+
+function changeText(outcome: JobChangeOutcome): string {
+  switch (outcome.kind) {
+    case 'retry':
+      return retryText(outcome.result);
+    case 'cancel':
+      return cancelText(outcome.result);
+    case 'run-now':
+      // The bot's time zone is nobody's: UTC in a sentence that is escaped (no date token).
+      return runNowText(outcome.result, (iso) => (iso ? utcShort(iso) : '-'));
+  }
 }
 
 function verbOf(outcome: JobChangeOutcome): string {
@@ -65,7 +79,7 @@ export function bulkPreviewBlocks(preview: BulkPreview, pending: PendingBulk, op
     [
       header(question),
       section(`Requested by <@${pending.requestedBy}>. Confirm before ${dateToken(pending.expiresAt, '{time}')} (${agoToken(pending.expiresAt)}), or the preview expires.`),
-      ...preformatted(bulkPreviewText(preview)),
+      ...preformatted(bulkPreviewText(preview, utcShort)),
     ],
     [
       actions(
@@ -124,7 +138,7 @@ export function pauseChangeBlocks(change: { kind: 'pause'; result: PauseResult }
 export function pausedListBlocks(paused: PausedQueue[], options: RenderOptions): SlackMessage {
   return message(
     paused.length ? `${paused.length} pause(s)` : 'No queue is paused.',
-    [header('Paused queues'), ...preformatted(pausedText(paused))],
+    [header('Paused queues'), ...preformatted(pausedText(paused, SLACK_CODE))],
     [runbookContext(options, 'emergency-stop', 'Emergency stop')],
   );
 }

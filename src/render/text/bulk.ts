@@ -50,12 +50,12 @@ export function bulkQuestion(p: BulkPreview): { question: string; prompt: string
   }
 }
 
-export function bulkPreviewText(p: BulkPreview): string {
+export function bulkPreviewText(p: BulkPreview, when: (iso: string) => string = localTime): string {
   switch (p.bulk) {
     case 'retry-all':
       return retryAllPreviewText(p.preview);
     case 'purge':
-      return purgePreviewText(p.preview);
+      return purgePreviewText(p.preview, when);
     case 'pause-all':
       if (p.preview.total === 0)
         return p.preview.alreadyPaused.length ? `Every known queue is already paused by jobq (${p.preview.alreadyPaused.join(', ')}).` : 'No queue is known yet: nothing to pause.';
@@ -67,7 +67,7 @@ export function bulkPreviewText(p: BulkPreview): string {
       ].join('\n');
     case 'resume-key':
       if (p.preview.total === 0) return `${p.preview.queue} is not paused under key "${p.preview.key}": nothing to lift.`;
-      return `${p.preview.queue} has been paused under key "${p.preview.key}" since ${localTime(p.preview.pausedAt!)}. That pause was not set through jobq (its key is not "jobq"): lifting it overrides whoever set it.`;
+      return `${p.preview.queue} has been paused under key "${p.preview.key}" since ${when(p.preview.pausedAt!)}. That pause was not set through jobq (its key is not "jobq"): lifting it overrides whoever set it.`;
   }
 }
 

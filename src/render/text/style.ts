@@ -1,4 +1,4 @@
-import { localTime, relativeTime } from '../time.js';
+import { localTime, relativeTime, utcShort } from '../time.js';
 import type { Thresholds } from '../status.js';
 
 /**
@@ -16,9 +16,14 @@ export interface TextStyle {
   thresholds?: Thresholds | undefined;
   /** "Now" for relative times (tests pin it). */
   now?: number | undefined;
+  /** Times in UTC: text that ends up in a Slack code block, where date tokens do not render. */
+  utc?: boolean | undefined;
 }
 
 export const PLAIN: TextStyle = { color: false, columns: null, relative: false };
+
+/** Text for a Slack code block: plain, every column, times in UTC (the bot's time zone is nobody's). */
+export const SLACK_CODE: TextStyle = { ...PLAIN, utc: true };
 
 export type Paint = 'bold' | 'dim' | 'red' | 'yellow' | 'green' | 'cyan';
 
@@ -40,12 +45,14 @@ export function visibleLength(text: string): number {
 
 /** A time in a table cell: relative at a terminal (short), else local time with offset. */
 export function timeCell(iso: string | null, style: TextStyle): string {
+  if (style.utc) return iso ? utcShort(iso) : '-';
   return style.relative ? relativeTime(iso, style.now) : localTime(iso);
 }
 
 /** A time on a line of its own: local time with offset, plus the age at a terminal. */
 export function timeLine(iso: string | null, style: TextStyle): string {
   if (!iso) return '-';
+  if (style.utc) return utcShort(iso);
   return style.relative ? `${localTime(iso)} (${relativeTime(iso, style.now)})` : localTime(iso);
 }
 

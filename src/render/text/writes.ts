@@ -40,8 +40,8 @@ export function cancelText(r: CancelResult): string {
   return `Job ${r.jobId} (${r.task} on ${r.queue}) is running: its worker was asked to abort it. A task that checks for abort requests stops soon; one that never checks runs to its end.`;
 }
 
-export function runNowText(r: RunNowResult): string {
-  return `Job ${r.jobId} (${r.task} on ${r.queue}) was scheduled for ${localTime(r.previouslyScheduledAt)}; it is due now.`;
+export function runNowText(r: RunNowResult, when: (iso: string | null) => string = localTime): string {
+  return `Job ${r.jobId} (${r.task} on ${r.queue}) was scheduled for ${when(r.previouslyScheduledAt)}; it is due now.`;
 }
 
 export function retryAllPreviewText(p: RetryAllPreview): string {
@@ -75,11 +75,12 @@ export function retryAllResultText(r: RetryAllResult): string {
   return lines.join('\n');
 }
 
-export function purgePreviewText(p: PurgePreview): string {
-  if (p.total === 0) return `No ${p.statuses.join('/')} jobs whose last event is before ${localTime(p.cutoff)}: nothing to purge.`;
+/** `when` formats the cutoff: local time with offset for a terminal; Slack passes UTC (its code blocks show no date tokens). */
+export function purgePreviewText(p: PurgePreview, when: (iso: string) => string = localTime): string {
+  if (p.total === 0) return `No ${p.statuses.join('/')} jobs whose last event is before ${when(p.cutoff)}: nothing to purge.`;
   const rows = p.statuses.map((s) => [s, String(p.counts[s])]);
   return [
-    `${p.exact ? '' : 'At least '}${p.total} job${p.total === 1 ? '' : 's'} whose last event is before ${localTime(p.cutoff)} would be deleted, with their events:`,
+    `${p.exact ? '' : 'At least '}${p.total} job${p.total === 1 ? '' : 's'} whose last event is before ${when(p.cutoff)} would be deleted, with their events:`,
     '',
     table(['STATUS', 'JOBS'], rows, new Set([1])),
   ].join('\n');

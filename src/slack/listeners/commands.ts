@@ -6,6 +6,7 @@ import { JobqError } from '../../errors.js';
 import { outcomeBlocks } from '../../render/blocks/index.js';
 import { errorBlocks } from '../../render/blocks/writes.js';
 import { bulkPreviewText } from '../../render/text/bulk.js';
+import { utcShort } from '../../render/time.js';
 import { postToAuditChannel } from '../audit-channel.js';
 import { slackCaller } from '../caller.js';
 import type { SlackDeps } from '../deps.js';
@@ -64,6 +65,6 @@ function emptyPreview(outcome: BulkPreview): string {
     case 'purge':
       return 'No jobs that old: nothing to purge.';
     default:
-      return bulkPreviewText(outcome);
+      return bulkPreviewText(outcome, utcShort);
   }
 }
