@@ -52,7 +52,7 @@ export interface GeneratedTable {
   jobs: number;
   days: number;
   queues: QueueProfile[];
-  /** Ids above this are the due backlog (todo, newest first in line). */
+  /** Ids above this are the backlog (todo; 5% of it scheduled later). */
   backlogAfterId: number;
   /** Ids in (doingAfterId, backlogAfterId] are running. */
   doingAfterId: number;
@@ -62,8 +62,14 @@ export interface GeneratedTable {
   workers: { live: number[]; stale: number };
 }
 
-const DUE_BACKLOG = 0.01; // newest 1% of ids: waiting, due
-const SCHEDULED_LATER_PPM = 10_000; // 1% of older ids: todo, scheduled in the future
+/** The newest 2% of ids wait (todo): most are due, 5% of them were deferred for later (1 to 37 hours ahead). */
+const BACKLOG = 0.02;
+const BACKLOG_LATER_PPM = 50_000;
+/**
+ * Long-delayed jobs ("remind me in 60 days") among the older ids: few, because every fetch of a
+ * Procrastinate worker walks past each of them (they sort before the due backlog by id).
+ */
+const LONG_DELAYED_PPM = 20;
 const RETRIED_SUCCEEDED_PPM = 20_000; // succeeded after one retry
 const RETRIED_FAILED_PPM = 300_000; // failed again after one retry
 const INCIDENT_FAILED_PPM = 250_000;
@@ -77,8 +83,9 @@ const V310_UPGRADE_DAYS_AGO = 6;
  * inserts in chunks of ids with Procrastinate's triggers off (session_replication_role = replica),
  * writing the events the triggers would have written, in id order so event ids and times grow
  * together as in production. The mix (issue 11): ~97% succeeded, ~0.5% failed (one queue much
- * flakier, and a 3-hour incident), ~0.3% cancelled, ~0.05% aborted, 2% todo (the newest 1% due,
- * 1% scattered and scheduled later), a handful doing on live and stale workers, ~3 events a job.
+ * flakier, and a 3-hour incident), ~0.3% cancelled, ~0.05% aborted, 2% todo (the newest ids, 5%
+ * of them scheduled later, and a few long-delayed older ones), a handful doing on live and stale
+ * workers, ~3 events a job.
  * Every draw is a hash of the job id, so the same N gives the same table. A 3.10 table (detected
  * by its `deferred_at` column) gets `deferred_at` on the jobs created after its upgrade, 6 days ago.
  */
@@ -87,7 +94,7 @@ export async function generateJobs(pool: Pool, options: GenerateOptions): Promis
   const days = options.days ?? 60;
   const queues = profiles(options.queues);
   const chunk = options.chunkSize ?? 200_000;
-  const backlogAfterId = n - Math.max(1, Math.round(n * DUE_BACKLOG));
+  const backlogAfterId = n - Math.max(1, Math.round(n * BACKLOG));
   const doingAfterId = backlogAfterId - Math.min(50, Math.max(4, Math.round(n / 200_000)));
   const idAt = (daysAgo: number) => Math.max(1, Math.round(n * (1 - daysAgo / days)));
   const incidentQueue = queues.find((q) => q.name === 'webhooks') ?? queues[0]!;
@@ -116,7 +123,8 @@ export async function generateJobs(pool: Pool, options: GenerateOptions): Promis
         queues.map((q) => q.abortedPpm),
         backlogAfterId,
         doingAfterId,
-        SCHEDULED_LATER_PPM,
+        LONG_DELAYED_PPM,
+        BACKLOG_LATER_PPM,
         queues.indexOf(incidentQueue) + 1,
         incident.fromId,
         incident.toId,
@@ -187,10 +195,11 @@ function chunkStatement(v310: boolean): string {
     kinds AS (
       SELECT d.*,
              CASE
+               WHEN d.id > $11 AND d.r_later < $14 THEN 'todo_later'
                WHEN d.id > $11 THEN 'todo'
                WHEN d.id > $12 THEN 'doing'
                WHEN d.r_later < $13 THEN 'todo_later'
-               WHEN d.qi = $14 AND d.id BETWEEN $15 AND $16 AND d.r_status < $17 THEN 'failed'
+               WHEN d.qi = $15 AND d.id BETWEEN $16 AND $17 AND d.r_status < $18 THEN 'failed'
                WHEN d.r_status < ($8::int[])[d.qi] THEN 'failed'
                WHEN d.r_status < ($8::int[])[d.qi] + ($9::int[])[d.qi] THEN 'cancelled'
                WHEN d.r_status < ($8::int[])[d.qi] + ($9::int[])[d.qi] + ($10::int[])[d.qi] THEN 'aborted'
@@ -200,8 +209,9 @@ function chunkStatement(v310: boolean): string {
     ),
     jobs AS (
       SELECT k.*,
-             (k.kind = 'succeeded' AND k.r_retry < $18) OR (k.kind = 'failed' AND k.r_retry < $19) AS retried,
-             CASE WHEN k.kind = 'todo_later' THEN $5::timestamptz + make_interval(secs => 3600 + k.r_later * 259) END AS later_at,
+             (k.kind = 'succeeded' AND k.r_retry < $19) OR (k.kind = 'failed' AND k.r_retry < $20) AS retried,
+             CASE WHEN k.kind = 'todo_later' AND k.id > $11 THEN $5::timestamptz + make_interval(secs => 3600 + k.r_later % 100000 * 2.6)
+                  WHEN k.kind = 'todo_later' THEN $5::timestamptz + make_interval(days => 30 + (k.r_later % 60)::int) END AS later_at,
              -- running jobs started a moment ago: they are the oldest of the due backlog
              $5::timestamptz - make_interval(secs => 5 + k.r_retry % 120) AS doing_since
       FROM kinds k
@@ -215,8 +225,8 @@ function chunkStatement(v310: boolean): string {
              (CASE j.kind WHEN 'todo_later' THEN 'todo' ELSE j.kind END)::procrastinate_job_status,
              CASE WHEN j.kind IN ('todo', 'todo_later', 'cancelled') THEN 0 WHEN j.kind = 'doing' THEN 0 WHEN j.retried THEN 2 ELSE 1 END,
              j.later_at,
-             CASE WHEN j.kind = 'doing' THEN ($20::bigint[])[1 + j.id % array_length($20::bigint[], 1)] END
-             ${v310 ? ', CASE WHEN j.id > $21 THEN j.t0 END' : ''}
+             CASE WHEN j.kind = 'doing' THEN ($21::bigint[])[1 + j.id % array_length($21::bigint[], 1)] END
+             ${v310 ? ', CASE WHEN j.id > $22 THEN j.t0 END' : ''}
       FROM jobs j
     )
     INSERT INTO procrastinate_events (job_id, type, at)
