@@ -1,5 +1,7 @@
 /** Small formatting helpers shared by the text and Block Kit renderers. */
 
+import { relativeTime, utcShort } from './time.js';
+
 export function formatCount(n: number, estimated = false): string {
   const prefix = estimated ? '~' : '';
   if (!estimated || n < 10_000) return prefix + n.toLocaleString('en-US');
@@ -43,6 +45,6 @@ export function sourceLine(
     lines.push(`Read from the replica, ${source.lagSeconds < 1 ? 'less than a second' : formatAge(Math.round(source.lagSeconds))} behind the primary.`);
   else if (source.fallback) lines.push(`Read from the primary: ${source.fallback}.`);
   // A shared answer says how old it is, so nobody mistakes it for a fresh read.
-  if (answeredAt) lines.push(`Answer shared with the same question asked ${formatAge(ageOf(answeredAt.at, now))} ago (read at ${formatTime(answeredAt.at)}).`);
+  if (answeredAt) lines.push(`Answer shared with the same question asked ${relativeTime(answeredAt.at, now)} (read at ${utcShort(answeredAt.at)}).`);
   return lines.length ? lines.join(' ') : null;
 }
