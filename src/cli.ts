@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseCommand, wantsJson } from './commands/parse.js';
+import { takeEnvFlag } from './environments/choose.js';
 import { asJobqError } from './errors.js';
 import { defaultIo, type CliIo } from './cli/io.js';
 import { helpText } from './render/text/help.js';
@@ -22,17 +23,24 @@ export async function main(rawArgv: string[], io: CliIo = defaultIo()): Promise<
       const { serve } = await import('./cli/serve.js');
       return await serve(argv.slice(1));
     }
-    const command = parseCommand(argv);
+    // `--env NAME` may stand anywhere (`jobq --env staging stats`, `jobq stats --env staging`).
+    const { env, rest } = takeEnvFlag(argv);
+    const command = parseCommand(rest);
     if (command.name === 'help') {
       io.out(helpText(command.topic, 'jobq'));
       return 0;
     }
-    const [{ loadConfig }, { createLogger }, { runCommand }] = await Promise.all([import('./config.js'), import('./log.js'), import('./cli/run.js')]);
-    const config = loadConfig(io.env);
+    const [{ loadEnvironments }, { createLogger }, { runInEnvironments }] = await Promise.all([
+      import('./environments/config-file.js'),
+      import('./log.js'),
+      import('./cli/environments.js'),
+    ]);
+    const environments = loadEnvironments(io.env);
+    const config = environments.list[0]!.config;
     runbookBase = config.JOBQ_RUNBOOK_URL;
     const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
     const { styleFor } = await import('./cli/style.js');
-    return await runCommand(command, { io, json, config, log, style: styleFor(io, rawArgv) });
+    return await runInEnvironments(command, env, environments, { io, json, log, style: styleFor(io, rawArgv) });
   } catch (error) {
     const e = asJobqError(error);
     const { runbookUrl, RUNBOOK_TITLES } = await import('./render/runbook.js');

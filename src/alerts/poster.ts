@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log.js';
+import { type EnvironmentLabel, labelled } from '../render/blocks/environment.js';
 import type { SlackMessage } from '../render/blocks/kit.js';
 import { createDeliveryWatch, type DeliveryWatch } from '../slack/delivery-watch.js';
 
@@ -54,8 +55,20 @@ export interface FoundMessage {
  */
 export function createPoster(
   client: WebClient,
-  options: { postIntervalMs: number; maxPerMinute: number; log?: Logger | undefined; watch?: DeliveryWatch | undefined; metrics?: PosterRecorder | undefined },
+  options: {
+    postIntervalMs: number;
+    maxPerMinute: number;
+    log?: Logger | undefined;
+    watch?: DeliveryWatch | undefined;
+    metrics?: PosterRecorder | undefined;
+    /** With several environments: every post names its own, and its metadata carries it. */
+    environment?: EnvironmentLabel | undefined;
+  },
 ) {
+  const env = options.environment?.shown ? options.environment.name : undefined;
+  // Two environments may alert in one channel: each recognises only its own earlier posts.
+  const tagged = (metadata: AlertMetadata | undefined) => (metadata && env ? { ...metadata, event_payload: { ...metadata.event_payload, env } } : metadata);
+  const shown = (message: SlackMessage) => labelled(message, options.environment);
   const watch = options.watch ?? (options.log ? createDeliveryWatch({ log: options.log, channels: [] }) : undefined);
   const chains = new Map<string, Promise<unknown>>();
   const lastPostAt = new Map<string, number>();
@@ -107,7 +120,9 @@ export function createPoster(
       return Math.max(0, options.maxPerMinute - recent(channel).length);
     },
 
-    async post(channel: string, message: SlackMessage, opts: PostOptions = {}): Promise<string> {
+    async post(channel: string, original: SlackMessage, opts: PostOptions = {}): Promise<string> {
+      const message = shown(original);
+      const metadata = tagged(opts.metadata);
       const slot = Date.now();
       if (opts.counted) recent(channel).push(slot); // reserve the slot before waiting
       const result = await paced(channel, true, () =>
@@ -120,7 +135,7 @@ export function createPoster(
             unfurl_media: false,
             ...(opts.threadTs ? { thread_ts: opts.threadTs } : {}),
             ...(opts.broadcast ? { reply_broadcast: true } : {}),
-            ...(opts.metadata ? { metadata: opts.metadata } : {}),
+            ...(metadata ? { metadata } : {}),
           } as Parameters<WebClient['chat']['postMessage']>[0]),
         ),
       ).catch((error: unknown) => {
@@ -135,7 +150,9 @@ export function createPoster(
       return result.ts;
     },
 
-    async update(channel: string, ts: string, message: SlackMessage, metadata?: AlertMetadata): Promise<void> {
+    async update(channel: string, ts: string, original: SlackMessage, untagged?: AlertMetadata): Promise<void> {
+      const message = shown(original);
+      const metadata = tagged(untagged);
       await paced(channel, false, () =>
         watched(channel, 'chat.update', () =>
           client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as KnownBlock[], ...(metadata ? { metadata } : {}) } as Parameters<
@@ -177,7 +194,8 @@ export function createPoster(
       }
       const messages = (result.messages ?? []) as { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }[];
       for (const m of [...messages].sort((a, b) => Number(b.ts) - Number(a.ts))) {
-        if (m.ts && m.metadata?.event_type === eventType && m.metadata.event_payload && match(m.metadata.event_payload)) return { ts: m.ts, payload: m.metadata.event_payload };
+        const payload = m.metadata?.event_payload;
+        if (m.ts && m.metadata?.event_type === eventType && payload && (payload.env ?? undefined) === env && match(payload)) return { ts: m.ts, payload };
       }
       return undefined;
     },

@@ -15,6 +15,7 @@ import { startLeadership, type LeaderEvent, type LeaderRecorder } from './leader
 import { listMutes, type Mute } from '../queue/mutes.js';
 import { createPoster, type PosterRecorder } from './poster.js';
 import { alertEnabled, alertSettingsFrom } from './settings.js';
+import type { EnvironmentLabel } from '../render/blocks/environment.js';
 import { renderOptionsFrom } from '../render/options.js';
 
 export interface AlertsDeps {
@@ -27,6 +28,8 @@ export interface AlertsDeps {
   migrated?: () => Promise<void>;
   /** Where Slack errors are reported (the bot's Slack status; default: a watch that only logs). */
   watch?: DeliveryWatch;
+  /** With several environments: the one these alerts are about, named on every post. */
+  environment?: EnvironmentLabel | undefined;
   /** Where posts, Slack errors, the tail's lag and leadership are reported. */
   metrics?: (PosterRecorder & TailRecorder & LeaderRecorder) | undefined;
 }
@@ -54,7 +57,7 @@ export function startAlerts(deps: AlertsDeps): RunningAlerts {
   const log = deps.log.child({ component: 'alerts' });
   const render = renderOptionsFrom(deps.config);
   const watch = deps.watch ?? createDeliveryWatch({ log, channels: configuredChannels(deps.config) });
-  const poster = createPoster(deps.client, { ...settings, log, watch, metrics: deps.metrics });
+  const poster = createPoster(deps.client, { ...settings, log, watch, metrics: deps.metrics, environment: deps.environment });
   const migrated = deps.migrated ?? (() => migrate(deps.queue.db).then(() => undefined));
   let knownMutes: Mute[] = [];
 

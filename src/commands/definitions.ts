@@ -40,6 +40,7 @@ export const COMMAND_NAMES = [
   'mute',
   'unmute',
   'mutes',
+  'envs',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -247,6 +248,17 @@ export const DEFINITIONS: Record<CommandName, CommandDefinition> = {
     flags: {},
     examples: ['paused'],
     runbook: 'emergency-stop',
+  },
+  envs: {
+    name: 'envs',
+    summary: 'The environments (databases) jobq serves: schema, health, bound channels, alert channel',
+    usage: 'envs',
+    access: 'read',
+    takesId: false,
+    options: {},
+    flags: {},
+    examples: ['envs', 'stats --env staging'],
+    runbook: 'several-databases',
   },
   audit: {
     name: 'audit',

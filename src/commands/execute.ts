@@ -91,6 +91,8 @@ export function isReadCommand(command: ParsedCommand): command is ReadCommand {
  */
 export async function executeCommand(connect: () => Promise<QueueContext>, command: ParsedCommand, caller: Caller): Promise<Outcome> {
   if (command.name === 'help') return { kind: 'help', topic: command.topic };
+  // `envs` is about every environment, which only the fronts hold (they answer it themselves).
+  if (command.name === 'envs') throw new JobqError('internal', 'envs is answered by the front, not for one environment.', { runbookSection: 'several-databases' });
   const ctx = await connect();
   // A misspelt queue or task name is said as such, before it can read as "nothing found".
   const note = await checkNames(ctx, command);

@@ -26,7 +26,8 @@ export type ParsedCommand =
   | { name: 'paused' }
   | { name: 'mute'; target: string; durationSeconds: number; reason: string | null }
   | { name: 'unmute'; target: string }
-  | { name: 'mutes' };
+  | { name: 'mutes' }
+  | { name: 'envs' };
 
 /** Splits command text like a shell would: whitespace, with "double" or 'single' quotes. */
 export function tokenize(text: string): string[] {
@@ -206,6 +207,7 @@ export function parseCommand(tokens: string[]): ParsedCommand {
       case 'workers':
       case 'paused':
       case 'mutes':
+      case 'envs':
         noPositionals();
         return { name: command };
       case 'mute': {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
 import { BotMetrics } from './bot-metrics.js';
 import { QueueMetrics } from './queue-metrics.js';
 
@@ -7,6 +7,13 @@ export interface Metrics {
   registry: Registry;
   queue: QueueMetrics;
   bot: BotMetrics;
+  /**
+   * The metrics of one of several environments: the same queue metrics in a registry of their
+   * own, every series labelled env="NAME"; jobq's own metrics stay shared.
+   */
+  environment(name: string): Metrics;
+  /** Everything in Prometheus's text format: the registry, and each environment's series beside it. */
+  text(): Promise<string>;
 }
 
 export interface MetricsOptions {
@@ -20,5 +27,23 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
-  return { registry, queue: new QueueMetrics(registry, options.maxQueues), bot: new BotMetrics(registry) };
+  const environments = new Map<string, Registry>();
+  const metrics: Metrics = {
+    registry,
+    queue: new QueueMetrics(registry, options.maxQueues),
+    bot: new BotMetrics(registry),
+    environment(name) {
+      const own = new Registry();
+      own.setDefaultLabels({ env: name });
+      environments.set(name, own);
+      return { ...metrics, queue: new QueueMetrics(own, options.maxQueues) };
+    },
+    async text() {
+      if (environments.size === 0) return registry.metrics();
+      // prom-client's own merge of registries: families by name, series apart by their env label.
+      const all = await Promise.all([registry, ...environments.values()].map((r) => r.getMetricsAsJSON()));
+      return AggregatorRegistry.aggregate(all).metrics();
+    },
+  };
+  return metrics;
 }

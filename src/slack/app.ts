@@ -1,7 +1,7 @@
 import { App, SocketModeReceiver } from '@slack/bolt';
 import { JobqError } from '../errors.js';
 import { slackClientOptions } from './client.js';
-import type { SlackDeps } from './deps.js';
+import type { BotDeps } from './deps.js';
 import { healthRoutes } from './health.js';
 import { register as registerActions } from './listeners/actions.js';
 import { register as registerCommands } from './listeners/commands.js';
@@ -20,20 +20,22 @@ export interface SlackApp {
 }
 
 /** Socket Mode when an app token is set (no public URL needed), else HTTP with the signing secret. */
-export function slackModeOf(config: SlackDeps['config']): SlackMode {
+export function slackModeOf(config: BotDeps['config']): SlackMode {
   return config.SLACK_APP_TOKEN ? 'socket' : 'http';
 }
 
 /** The Bolt app over either receiver, with /healthz, /readyz and /metrics on the HTTP port in both modes. */
-export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botUserId: string }): SlackApp {
+export function createSlackApp(deps: BotDeps, identity?: { botId: string; botUserId: string }): SlackApp {
   const { config } = deps;
+  // Slack's retried deliveries are recognised in the first environment's jobq schema.
+  const first = deps.environments[0]!;
   if (!config.SLACK_BOT_TOKEN) {
     throw new JobqError('config_missing', 'SLACK_BOT_TOKEN is not set: the Slack app needs its bot token (xoxb-...).', { runbookSection: 'using-jobq' });
   }
   const mode = slackModeOf(config);
   const logger = boltLogger(deps.log);
   const clientOptions = slackClientOptions(config);
-  const routes = [...healthRoutes(deps.queue, deps.slackStatus), ...(deps.routes ?? [])];
+  const routes = [...healthRoutes(deps.environments, deps.slackStatus), ...(deps.routes ?? [])];
   let socket: SocketModeReceiver | undefined;
   let http: JobqReceiver;
   if (mode === 'socket') {
@@ -46,7 +48,7 @@ export function createSlackApp(deps: SlackDeps, identity?: { botId: string; botU
         runbookSection: 'using-jobq',
       });
     }
-    const replay = createReplayGuard({ pool: deps.queue.db, ready: deps.migrated, log: deps.log });
+    const replay = createReplayGuard({ pool: first.queue.db, ready: first.migrated, log: deps.log });
     http = new JobqReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, replay, routes, log: deps.log });
   }
   const receiver = socket ?? http;

@@ -1,9 +1,11 @@
 import type { WebClient } from '@slack/web-api';
+import { labelled } from '../render/blocks/environment.js';
 import type { SlackMessage } from '../render/blocks/kit.js';
 import type { SlackDeps } from './deps.js';
 
 /** Copies a change announcement to JOBQ_AUDIT_CHANNEL when one is set; never fails the change. */
-export async function postToAuditChannel(deps: SlackDeps, client: WebClient, message: SlackMessage): Promise<void> {
+export async function postToAuditChannel(deps: SlackDeps, client: WebClient, original: SlackMessage): Promise<void> {
+  const message = labelled(original, deps.environment);
   const channel = deps.config.JOBQ_AUDIT_CHANNEL;
   if (!channel) return;
   const watch = deps.slackStatus?.watch;

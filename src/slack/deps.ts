@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { EnvironmentLabel } from '../render/blocks/environment.js';
 import type { QueueHandle } from '../queue/handle.js';
 import type { Logger } from '../log.js';
 import type { RenderOptions } from '../render/blocks/reads.js';
@@ -8,9 +9,11 @@ import type { Permissions } from './permissions.js';
 import type { Route } from './receiver.js';
 import type { SlackStatus } from './status.js';
 
-/** What the Slack listeners need, built once in main.ts. */
+/** One environment as the Slack listeners see it: its database, rights, confirmations, renderings. */
 export interface SlackDeps {
   config: Config;
+  /** Its name (shown on replies when there are several) and the channels bound to it. */
+  environment: EnvironmentLabel & { channels: readonly string[] };
   queue: QueueHandle;
   permissions: Permissions;
   confirmations: Confirmations;
@@ -22,6 +25,17 @@ export interface SlackDeps {
   slackStatus?: SlackStatus;
   /** Where each request's time and outcome are reported (jobq's metrics; absent in tests that build deps by hand). */
   metrics?: CommandRecorder;
-  /** More GET routes on the bot's port (/metrics). */
+}
+
+/** The whole bot as the Slack app sees it: one Slack app and port, every environment behind it. */
+export interface BotDeps {
+  environments: SlackDeps[];
+  /** The process-wide settings (Slack tokens, PORT): the same in every environment. */
+  config: Config;
+  log: Logger;
+  /** For answers given before an environment is known (a bad flag, an unknown environment). */
+  render: RenderOptions;
+  slackStatus?: SlackStatus;
+  metrics?: CommandRecorder;
   routes?: Route[];
 }

@@ -1,4 +1,5 @@
 import type { RespondArguments, RespondFn } from '@slack/bolt';
+import { type EnvironmentLabel, labelled } from '../render/blocks/environment.js';
 import type { SlackMessage } from '../render/blocks/kit.js';
 import { progressPlaceholder } from '../render/blocks/writes.js';
 
@@ -16,6 +17,8 @@ export interface Replier {
   progress(message: SlackMessage): Promise<void>;
   /** Says deliberately that this interaction needs no answer (a link button). */
   none(): void;
+  /** From now on every message names this environment (and its buttons carry it back). */
+  useEnvironment(env: EnvironmentLabel): void;
   /** Whether a final answer (or `none`) was given. */
   readonly answered: boolean;
 }
@@ -27,6 +30,8 @@ export interface Replier {
 export function createReplier(respond: RespondFn, label: string, options: { placeholder: boolean }): Replier {
   let placeholder: Promise<unknown> | undefined;
   let answered = false;
+  let replacedPlaceholder = false;
+  let env: EnvironmentLabel | undefined;
   const timer = options.placeholder
     ? setTimeout(() => {
         if (!answered) placeholder = respond({ response_type: 'ephemeral', ...progressPlaceholder(label) }).catch(() => undefined);
@@ -37,6 +42,10 @@ export function createReplier(respond: RespondFn, label: string, options: { plac
     clearTimeout(timer);
   };
   const send = (args: RespondArguments) => respond(args);
+  const shown = (message: SlackMessage) => {
+    const m = labelled(message, env);
+    return { text: m.text, blocks: m.blocks };
+  };
 
   return {
     get answered() {
@@ -44,9 +53,11 @@ export function createReplier(respond: RespondFn, label: string, options: { plac
     },
     async ephemeral(message) {
       settle();
-      const shown = placeholder !== undefined;
+      // The first answer replaces the placeholder; more answers (one per environment) follow it.
+      const replace = placeholder !== undefined && !replacedPlaceholder;
+      replacedPlaceholder ||= replace;
       await placeholder;
-      await send({ response_type: 'ephemeral', replace_original: shown, text: message.text, blocks: message.blocks });
+      await send({ response_type: 'ephemeral', replace_original: replace, ...shown(message) });
     },
     async inChannel(message) {
       settle();
@@ -54,17 +65,20 @@ export function createReplier(respond: RespondFn, label: string, options: { plac
         await placeholder;
         await send({ delete_original: true }).catch(() => undefined);
       }
-      await send({ response_type: 'in_channel', replace_original: false, text: message.text, blocks: message.blocks });
+      await send({ response_type: 'in_channel', replace_original: false, ...shown(message) });
     },
     async replaceClicked(message) {
       settle();
-      await send({ replace_original: true, text: message.text, blocks: message.blocks });
+      await send({ replace_original: true, ...shown(message) });
     },
     async progress(message) {
-      await send({ replace_original: true, text: message.text, blocks: message.blocks });
+      await send({ replace_original: true, ...shown(message) });
     },
     none() {
       settle();
+    },
+    useEnvironment(label) {
+      env = label;
     },
   };
 }

@@ -16,7 +16,8 @@ import { bulkClosedBlocks, bulkProgressBlocks, bulkResultBlocks } from '../../re
 import { postToAuditChannel } from '../audit-channel.js';
 import { slackCaller } from '../caller.js';
 import { deliverOutcome } from './commands.js';
-import type { SlackDeps } from '../deps.js';
+import type { BotDeps, SlackDeps } from '../deps.js';
+import { routeClick } from '../route.js';
 import { answer } from '../guard.js';
 import type { Replier } from '../reply.js';
 
@@ -36,13 +37,16 @@ const PROGRESS_EVERY_MS = 2_000;
  * button this version no longer knows, goes through the same guard and gets an answer. The
  * clicker's rights are checked again on each click: a button can be clicked by anyone who sees it.
  */
-export function register(app: App, deps: SlackDeps): void {
-  const handlers = clickHandlers(deps);
+export function register(app: App, bot: BotDeps): void {
+  const handlers = new Map(bot.environments.map((deps) => [deps, clickHandlers(deps)]));
   // Home-tab buttons (home_…) carry no response_url: listeners/home.ts answers them.
   app.action<BlockAction<ButtonAction>>(/^(?!home_)/, async ({ ack, body, action, respond, client }) => {
-    const actionId = typeof action?.action_id === 'string' ? action.action_id : '';
-    await answer(deps, { ack, respond, label: `button ${actionId.slice(0, 60)}`, placeholder: false }, async (reply) => {
-      const handler = handlers[actionId];
+    const tagged = typeof action?.action_id === 'string' ? action.action_id : '';
+    await answer(bot, { ack, respond, label: `button ${tagged.slice(0, 60)}`, placeholder: false }, async (reply) => {
+      // The button's environment: the one its message came from (its action id says which).
+      const { deps, actionId } = routeClick(bot, tagged, channelOf(body));
+      reply.useEnvironment(deps.environment);
+      const handler = handlers.get(deps)![actionId];
       if (!handler)
         throw new JobqError('usage', 'This button belongs to a version of jobq that is gone: run the command again for fresh buttons.', { runbookSection: 'using-jobq' });
       await handler({ body, action, reply, client });

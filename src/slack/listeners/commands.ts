@@ -1,32 +1,97 @@
 import type { App, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { executeCommand, isChange, type BulkPreview, type Outcome } from '../../commands/execute.js';
-import { parseCommand, tokenize } from '../../commands/parse.js';
-import { JobqError } from '../../errors.js';
+import type { ParsedCommand } from '../../commands/parse.js';
+import { asJobqError, JobqError } from '../../errors.js';
+import { describeEnvironments } from '../../queue/environment-status.js';
+import { environmentsBlocks } from '../../render/blocks/environments.js';
+import { labelled } from '../../render/blocks/environment.js';
 import { outcomeBlocks } from '../../render/blocks/index.js';
 import { errorBlocks } from '../../render/blocks/writes.js';
 import { bulkPreviewText } from '../../render/text/bulk.js';
 import { utcShort } from '../../render/time.js';
+import type { SlackMessage } from '../../render/blocks/kit.js';
 import { postToAuditChannel } from '../audit-channel.js';
 import { slackCaller } from '../caller.js';
-import type { SlackDeps } from '../deps.js';
+import type { BotDeps, SlackDeps } from '../deps.js';
 import { answer } from '../guard.js';
 import type { Replier } from '../reply.js';
+import { routeCommand } from '../route.js';
 
-/** `/jobq ...`: ack at once, then parse -> check access -> the one dispatch -> render -> respond. */
-export function register(app: App, deps: SlackDeps): void {
+/** A response URL takes 5 posts: a read for every environment answers for this many, then says the rest. */
+const SECTIONS_PER_ANSWER = 4;
+
+/** `/jobq ...`: ack at once, then parse -> choose the environment -> check access -> the one dispatch -> render -> respond. */
+export function register(app: App, bot: BotDeps): void {
   // Any command name: a team may rename /jobq in its manifest (e.g. /jobq-staging).
   app.command(/.*/, async ({ command, ack, respond, client }) => {
     const label = `${command.command} ${command.text.slice(0, 100)}`.trim();
-    await answer(deps, { ack, respond, label, placeholder: true }, (reply) => handleCommand(deps, command, reply, client));
+    await answer(bot, { ack, respond, label, placeholder: true }, (reply) => handleCommand(bot, command, reply, client));
   });
 }
 
-async function handleCommand(deps: SlackDeps, slash: SlashCommand, reply: Replier, client: WebClient): Promise<void> {
-  const command = parseCommand(tokenize(slash.text));
+async function handleCommand(bot: BotDeps, slash: SlashCommand, reply: Replier, client: WebClient): Promise<void> {
+  const { command, target } = routeCommand(bot, slash.text, slash.channel_id);
+  if (command.name === 'envs') return answerEnvironments(bot, slash, reply);
+  if (target.kind === 'one') {
+    reply.useEnvironment(target.env.environment);
+    return answerIn(target.env, command, slash, reply, client);
+  }
+  // No environment named and none bound to this channel: a read answers for each, one message
+  // apiece (a table per message is Slack's rule), each on its own time: one slow database
+  // delays only its own section.
+  const shown = target.envs.slice(0, target.envs.length > SECTIONS_PER_ANSWER + 1 ? SECTIONS_PER_ANSWER : SECTIONS_PER_ANSWER + 1);
+  await Promise.all(
+    shown.map(async (deps) => {
+      let message: SlackMessage;
+      try {
+        deps.permissions.assertCanRead(slash.user_id, slash.channel_id);
+        const outcome = await executeCommand(() => deps.queue.get(), command, slackCaller(deps, client, slash.user_id, slash.user_name));
+        message = outcomeBlocks(outcome, { userId: slash.user_id }, deps.render);
+      } catch (error) {
+        message = errorBlocks(asJobqError(error), deps.render);
+      }
+      await reply.ephemeral(labelled(message, deps.environment));
+    }),
+  );
+  const rest = target.envs.slice(shown.length).map((d) => d.environment.name);
+  if (rest.length) {
+    await reply.ephemeral(
+      errorBlocks(
+        new JobqError('usage', `And ${rest.length} more environments (${rest.join(', ')}): add \`--env NAME\` for one of them.`, { runbookSection: 'several-databases' }),
+        bot.render,
+      ),
+    );
+  }
+}
+
+async function answerIn(deps: SlackDeps, command: ParsedCommand, slash: SlashCommand, reply: Replier, client: WebClient): Promise<void> {
   if (command.name !== 'help') deps.permissions.assertCanRead(slash.user_id, slash.channel_id);
   const outcome = await executeCommand(() => deps.queue.get(), command, slackCaller(deps, client, slash.user_id, slash.user_name));
   await deliverOutcome(deps, outcome, reply, client, { userId: slash.user_id, channelId: slash.channel_id });
+}
+
+/** `/jobq envs`: every environment, whatever this channel is bound to. */
+async function answerEnvironments(bot: BotDeps, slash: SlashCommand, reply: Replier): Promise<void> {
+  // Only what the asker may read: an environment closed to this channel is left out.
+  const visible = bot.environments.filter((d) => {
+    try {
+      d.permissions.assertCanRead(slash.user_id, slash.channel_id);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const list = await describeEnvironments(
+    visible.map((d) => ({
+      name: d.environment.name,
+      channels: d.environment.channels,
+      databaseUrl: d.config.databaseUrl,
+      alertChannel: d.config.JOBQ_ALERT_CHANNEL,
+      queue: d.queue,
+    })),
+  );
+  await reply.ephemeral(environmentsBlocks(list, bot.render));
 }
 
 /**

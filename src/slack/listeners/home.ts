@@ -5,11 +5,14 @@ import type { ParsedCommand } from '../../commands/parse.js';
 import { parseName } from '../../commands/values.js';
 import { asJobqError, JobqError } from '../../errors.js';
 import { getOverview } from '../../queue/overview.js';
-import { homeErrorView, homeView } from '../../render/blocks/home.js';
+import type { KnownBlock } from '@slack/types';
+import { type EnvironmentLabel, labelled } from '../../render/blocks/environment.js';
+import { HOME_BLOCKS, homeErrorView, homeView } from '../../render/blocks/home.js';
 import type { SlackMessage } from '../../render/blocks/kit.js';
 import { errorBlocks } from '../../render/blocks/writes.js';
 import { slackCaller } from '../caller.js';
-import type { SlackDeps } from '../deps.js';
+import type { BotDeps, SlackDeps } from '../deps.js';
+import { routeClick } from '../route.js';
 import type { Replier } from '../reply.js';
 import { deliverOutcome } from './commands.js';
 
@@ -19,10 +22,10 @@ import { deliverOutcome } from './commands.js';
  * messages with the app (chat.postMessage to the user id) and the Home tab is published again.
  * Permissions are those of commands: reads follow JOBQ_READ_CHANNELS, changes JOBQ_WRITE_*.
  */
-export function register(app: App, deps: SlackDeps): void {
+export function register(app: App, bot: BotDeps): void {
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
-    await publishHome(deps, client, event.user, event.channel);
+    await publishHome(bot, client, event.user, event.channel);
   });
 
   app.action<BlockAction<ButtonAction>>(/^home_/, async ({ ack, body, action, client }) => {
@@ -30,11 +33,14 @@ export function register(app: App, deps: SlackDeps): void {
     const userId = body.user.id;
     const dm = dmReplier(client, userId);
     try {
-      await handleClick(deps, client, userId, action, dm);
+      // A Home tab lists every environment: its buttons say which one they act on.
+      const { deps, actionId } = routeClick(bot, action.action_id, '');
+      dm.useEnvironment(deps.environment);
+      await handleClick(bot, deps, client, userId, { ...action, action_id: actionId }, dm);
     } catch (error) {
       const e = asJobqError(error);
-      if (e.code === 'internal') deps.log.error({ err: error, action: action.action_id }, 'Home tab button failed');
-      await dm.ephemeral(errorBlocks(e, deps.render)).catch((postError: unknown) => deps.log.warn({ err: postError }, 'could not tell the user why a Home tab button failed'));
+      if (e.code === 'internal') bot.log.error({ err: error, action: action.action_id }, 'Home tab button failed');
+      await dm.ephemeral(errorBlocks(e, bot.render)).catch((postError: unknown) => bot.log.warn({ err: postError }, 'could not tell the user why a Home tab button failed'));
     }
   });
 }
@@ -49,11 +55,11 @@ const COMMAND_OF: Record<string, (value: string | undefined) => ParsedCommand> =
   home_pause: (value) => ({ name: 'pause', queue: parseName(value, "The button's queue"), reason: 'paused from the Home tab', yes: false, dryRun: false }),
 };
 
-async function handleClick(deps: SlackDeps, client: WebClient, userId: string, action: ButtonAction, dm: Replier): Promise<void> {
-  if (action.action_id === 'home_refresh') return publishHome(deps, client, userId);
+async function handleClick(bot: BotDeps, deps: SlackDeps, client: WebClient, userId: string, action: ButtonAction, dm: Replier): Promise<void> {
+  if (action.action_id === 'home_refresh') return publishHome(bot, client, userId);
   const toCommand = COMMAND_OF[action.action_id];
   if (!toCommand) {
-    await publishHome(deps, client, userId);
+    await publishHome(bot, client, userId);
     throw new JobqError('usage', 'That Home tab button belongs to a version of jobq that is gone: the tab has been refreshed.', { runbookSection: 'using-jobq' });
   }
   const command = toCommand(action.value);
@@ -61,11 +67,27 @@ async function handleClick(deps: SlackDeps, client: WebClient, userId: string, a
   const outcome = await executeCommand(() => deps.queue.get(), command, slackCaller(deps, client, userId));
   // Answers land in the user's messages with the app; a change also republishes the tab.
   await deliverOutcome(deps, outcome, dm, client, { userId, channelId: userId });
-  if (command.name === 'pause') await publishHome(deps, client, userId);
+  if (command.name === 'pause') await publishHome(bot, client, userId);
 }
 
-/** Builds and publishes one user's Home tab; what goes wrong is published in its place. */
-export async function publishHome(deps: SlackDeps, client: WebClient, userId: string, channelId = ''): Promise<void> {
+/**
+ * Builds and publishes one user's Home tab: each environment's part (one after another, named
+ * when there are several), what goes wrong with one shown in its place.
+ */
+export async function publishHome(bot: BotDeps, client: WebClient, userId: string, channelId = ''): Promise<void> {
+  const parts = await Promise.all(bot.environments.map((deps) => homeOf(deps, client, userId, channelId)));
+  if (parts.length === 1) return void (await client.views.publish({ user_id: userId, view: parts[0]! }));
+  const blocks: KnownBlock[] = [];
+  for (const [i, part] of parts.entries()) {
+    const named = labelled({ text: '', blocks: part.blocks as KnownBlock[] }, bot.environments[i]!.environment).blocks;
+    if (blocks.length + named.length + 1 > HOME_BLOCKS) break;
+    if (blocks.length) blocks.push({ type: 'divider' });
+    blocks.push(...named);
+  }
+  await client.views.publish({ user_id: userId, view: { ...parts[0]!, blocks } });
+}
+
+async function homeOf(deps: SlackDeps, client: WebClient, userId: string, channelId: string): Promise<ReturnType<typeof homeView>> {
   let view: ReturnType<typeof homeView>;
   try {
     deps.permissions.assertCanRead(userId, channelId);
@@ -81,14 +103,16 @@ export async function publishHome(deps: SlackDeps, client: WebClient, userId: st
     if (e.code === 'internal') deps.log.error({ err: error, user: userId }, 'could not build the Home tab');
     view = homeErrorView(e, deps.render);
   }
-  await client.views.publish({ user_id: userId, view });
+  return view;
 }
 
 /** Answers a Home-tab click in the user's messages with the app: there is no response_url to use. */
 function dmReplier(client: WebClient, userId: string): Replier {
   let answered = false;
-  const post = async (message: SlackMessage) => {
+  let env: EnvironmentLabel | undefined;
+  const post = async (original: SlackMessage) => {
     answered = true;
+    const message = labelled(original, env);
     await client.chat.postMessage({ channel: userId, text: message.text, blocks: message.blocks });
   };
   return {
@@ -101,6 +125,9 @@ function dmReplier(client: WebClient, userId: string): Replier {
     progress: async () => undefined,
     none() {
       answered = true;
+    },
+    useEnvironment(label) {
+      env = label;
     },
   };
 }
