@@ -67,7 +67,7 @@ const value = z.union([scalar, z.array(z.unknown()), z.record(z.string(), z.unkn
 const variableName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable holding the URL (the URL itself, with its password, never goes in the file)');
-const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel ID such as C0123ABCD (channel names change; IDs do not)');
+const channelId = z.string().regex(/^[CGD][A-Z0-9_]{2,}$/, 'must be a Slack channel ID such as C0123ABCD (channel names change; IDs do not)');
 
 const entrySchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 lowercase letters, digits, - or _ (it is typed after --env)'),
