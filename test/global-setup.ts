@@ -71,6 +71,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       .connect()
       .then(async () => {
         for (const shape of FIXTURE_SHAPES) await client.query(`DROP DATABASE IF EXISTS ${templateName(shape, runId)} WITH (FORCE)`);
+        // The scale suites' generated tables (test/helpers/scale-db.ts).
+        const scale = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'jobq_template_scale%' AND datname LIKE $1`, [`%_${runId}%`]);
+        for (const row of scale.rows) await client.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`);
       })
       .catch(() => undefined);
     await client.end().catch(() => undefined);

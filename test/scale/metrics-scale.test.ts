@@ -9,8 +9,8 @@ import { RECENT_EVENTS_CAP } from '../../src/queue/stats.js';
 import { eventsInRange, eventsStartedBefore, eventsWithIds } from '../../src/db/queries/events-metrics.js';
 import { eventsMaxId } from '../../src/db/queries/events.js';
 import { jobsQueues } from '../../src/db/queries/jobs-metrics.js';
-import { createTestDb, type TestDb } from '../helpers/db.js';
-import { generateJobs } from '../helpers/generate.js';
+import type { TestDb } from '../helpers/db.js';
+import { createScaleDb } from '../helpers/scale-db.js';
 import { testLogger } from '../helpers/log.js';
 import { recordingPool } from '../helpers/recording-pool.js';
 import { parseExposition } from '../metrics/exposition.js';
@@ -57,12 +57,11 @@ describe(`metrics on ${JOBS.toLocaleString('en-US')} jobs`, () => {
   const figures: string[] = [];
 
   beforeAll(async () => {
-    db = await createTestDb('v3');
     const started = performance.now();
-    await generateJobs(db.worker, { jobs: JOBS });
+    db = await createScaleDb(JOBS);
     await db.worker.query(`INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now()), (now() - interval '10 minutes')`);
     await db.worker.query(`UPDATE procrastinate_jobs SET worker_id = (SELECT min(id) FROM procrastinate_workers) WHERE status = 'doing' AND id % 2 = 0`);
-    figures.push(`generated ${JOBS} jobs in ${Math.round(performance.now() - started)} ms`);
+    figures.push(`${JOBS} jobs ready in ${Math.round(performance.now() - started)} ms (generated or copied)`);
     recorder = recordingPool(db.pool);
     metrics = createMetrics({ maxQueues: 50 });
     const schema = await detectSchema(db.pool);

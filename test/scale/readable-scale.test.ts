@@ -8,8 +8,9 @@ import { failedTotal } from '../../src/queue/failed-total.js';
 import { knownQueues, knownTasks, queueExists, TASK_NAMES_RECENT_JOBS } from '../../src/queue/names.js';
 import { getOverview } from '../../src/queue/overview.js';
 import { RECENT_EVENTS_CAP } from '../../src/queue/stats.js';
-import { createTestDb, type TestDb } from '../helpers/db.js';
-import { generateJobs } from '../helpers/generate.js';
+import type { TestDb } from '../helpers/db.js';
+import { ISSUE_11_QUEUES } from '../helpers/generate.js';
+import { createScaleDb } from '../helpers/scale-db.js';
 import { recordingPool } from '../helpers/recording-pool.js';
 
 const JOBS = Number(process.env.JOBQ_SCALE_JOBS ?? 1_000_000);
@@ -57,8 +58,7 @@ describe(`readable views stay index-bound on ${JOBS.toLocaleString('en-US')} job
   let db: TestDb;
 
   beforeAll(async () => {
-    db = await createTestDb('v3');
-    await generateJobs(db.worker, { jobs: JOBS });
+    db = await createScaleDb(JOBS);
   }, 600_000);
   afterAll(async () => db?.drop());
 
@@ -90,7 +90,7 @@ describe(`readable views stay index-bound on ${JOBS.toLocaleString('en-US')} job
 
   it('known queue names and one queue probe', () =>
     check('names/queues', async (ctx) => {
-      expect((await knownQueues(ctx)).names).toEqual(['billing', 'default', 'emails', 'reports', 'webhooks']);
+      expect((await knownQueues(ctx)).names).toEqual(ISSUE_11_QUEUES.map((q) => q.name).sort());
       expect(await queueExists(ctx, 'emails')).toBe(true);
       expect(await queueExists(ctx, 'email')).toBe(false);
     }));
@@ -117,7 +117,7 @@ describe(`readable views stay index-bound on ${JOBS.toLocaleString('en-US')} job
   it("the App Home's overview", () =>
     check('overview', async (ctx) => {
       const overview = await getOverview(ctx);
-      expect(overview.stats.queues.length).toBe(5);
+      expect(overview.stats.queues.length).toBe(ISSUE_11_QUEUES.length);
       expect(overview.alerts).toEqual([]);
     }));
 });

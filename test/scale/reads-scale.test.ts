@@ -10,8 +10,8 @@ import { detectSchema } from '../../src/db/schema.js';
 import { migrate } from '../../src/db/migrations.js';
 import { purge } from '../../src/queue/purge.js';
 import { DEFAULT_SETTINGS, type QueueContext } from '../../src/queue/context.js';
-import { createTestDb, type TestDb } from '../helpers/db.js';
-import { generateJobs } from '../helpers/generate.js';
+import type { TestDb } from '../helpers/db.js';
+import { createScaleDb } from '../helpers/scale-db.js';
 import { recordingPool } from '../helpers/recording-pool.js';
 
 const JOBS = Number(process.env.JOBQ_SCALE_JOBS ?? 1_000_000);
@@ -56,15 +56,14 @@ describe(`reads stay index-bound on ${JOBS.toLocaleString('en-US')} jobs`, () =>
   const explained: { op: string; text: string; pages: number; seq: string[] }[] = [];
 
   beforeAll(async () => {
-    db = await createTestDb('v3');
     const started = performance.now();
-    await generateJobs(db.worker, { jobs: JOBS });
+    db = await createScaleDb(JOBS);
     // A few live workers and stalled jobs so stalled/workers have rows to find.
     await db.worker.query(`INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now()), (now() - interval '10 minutes')`);
     await db.worker.query(`UPDATE procrastinate_jobs SET worker_id = (SELECT min(id) FROM procrastinate_workers) WHERE status = 'doing' AND id % 2 = 0`);
     const pages = await db.worker.query<{ pages: string }>(`SELECT sum(relpages)::bigint AS pages FROM pg_class WHERE relname IN ('procrastinate_jobs', 'procrastinate_events')`);
     tablePages = Number(pages.rows[0]!.pages);
-    console.log(`generated ${JOBS} jobs in ${Math.round(performance.now() - started)} ms; jobs+events = ${tablePages} pages`);
+    console.log(`${JOBS} jobs ready in ${Math.round(performance.now() - started)} ms (generated or copied); jobs+events = ${tablePages} pages`);
   }, 600_000);
 
   afterAll(async () => {
