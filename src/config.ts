@@ -157,6 +157,8 @@ export const envSchema = z.object({
   JOBQ_SANDBOX_JOBS_PER_MINUTE: z.coerce.number().min(0).max(60_000).default(120),
   JOBQ_SANDBOX_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.08),
   JOBQ_SANDBOX_CHAOS_SECONDS: z.coerce.number().int().min(0).default(120),
+  /** Sandbox: how many environments (embedded databases) to serve, to try several databases behind one bot. */
+  JOBQ_SANDBOX_ENVIRONMENTS: z.coerce.number().int().min(1).max(3).default(1),
 });
 
 export type Config = z.infer<typeof envSchema> & { databaseUrl: string | undefined };

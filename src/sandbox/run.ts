@@ -2,6 +2,7 @@ import { loadConfig, type Config } from '../config.js';
 import { startSlackEmulator, type SlackEmulator } from '../emulator/web-api.js';
 import { asJobqError, JobqError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { DEFAULT_ENVIRONMENT, type Environments } from '../environments/config-file.js';
 import { startBot, type RunningBot } from '../main.js';
 import { redactUrl } from '../redact.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
@@ -11,13 +12,24 @@ export const SANDBOX_BOT_TOKEN = 'xoxb-sandbox-not-a-real-token';
 
 export interface Sandbox {
   url: string;
+  /** The first environment's database. */
   databaseUrl: string;
   embedded: boolean;
   bot: RunningBot;
   emulator: SlackEmulator;
+  /** The first environment's simulated workers. */
   simulator: Simulator | null;
+  /** Each environment's name, database and simulator (one unless JOBQ_SANDBOX_ENVIRONMENTS asks for more). */
+  environments: { name: string; databaseUrl: string; channels: string[]; simulator: Simulator | null }[];
   stop(): Promise<void>;
 }
+
+/** The sandbox's environments: names and the emulator channels bound to them. */
+const SANDBOX_ENVIRONMENTS = [
+  { name: 'production', channels: ['C_OPS'] },
+  { name: 'staging', channels: ['C_GENERAL'] },
+  { name: 'qa', channels: [] },
+];
 
 /**
  * The whole bot on one machine with nothing installed: an embedded PostgreSQL (unless
@@ -51,53 +63,80 @@ export async function startSandbox(base: Config, log: Logger, overrides: { port?
       throw portInUse(error, pagePort, 'JOBQ_SANDBOX_PORT', "the sandbox's web page");
     });
     stops.push(() => emulator.close());
-    let database: EmbeddedPostgres | null = null;
-    if (!base.databaseUrl) {
-      database = await startEmbeddedPostgres({ dataDir: base.JOBQ_SANDBOX_DATA_DIR });
-      stops.push(() => database!.stop());
+    const count = base.JOBQ_SANDBOX_ENVIRONMENTS;
+    if (count > 1 && base.databaseUrl) {
+      throw new JobqError('config_invalid', 'JOBQ_SANDBOX_ENVIRONMENTS runs one embedded database per environment; it cannot share JOB_QUEUE_DATABASE_URL.', {
+        hint: 'Unset JOB_QUEUE_DATABASE_URL to try several environments in the sandbox, or set JOBQ_SANDBOX_ENVIRONMENTS=1.',
+        runbookSection: 'several-databases',
+      });
     }
-    const databaseUrl = base.databaseUrl ?? database!.url;
+    const databases: EmbeddedPostgres[] = [];
+    if (!base.databaseUrl) {
+      for (let i = 0; i < count; i++) {
+        const dataDir = base.JOBQ_SANDBOX_DATA_DIR && i > 0 ? `${base.JOBQ_SANDBOX_DATA_DIR}-${SANDBOX_ENVIRONMENTS[i]!.name}` : base.JOBQ_SANDBOX_DATA_DIR;
+        const database = await startEmbeddedPostgres({ dataDir });
+        stops.push(() => database.stop());
+        databases.push(database);
+      }
+    }
+    const urls = base.databaseUrl ? [base.databaseUrl] : databases.map((d) => d.url);
+    const databaseUrl = urls[0]!;
     // PORT is honoured as in production (health answers on it); unset, any free port, so two sandboxes can run.
     const botPort = overrides.botPort ?? (process.env.PORT ? base.PORT : 0);
 
-    const config = loadConfig({
-      ...process.env,
-      JOB_QUEUE_DATABASE_URL: databaseUrl,
-      SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
-      SLACK_SIGNING_SECRET: emulator.signingSecret,
-      SLACK_API_URL: emulator.apiUrl,
-      SLACK_APP_TOKEN: '',
-      // A port of its own unless PORT is set (a local Prometheus scraping /metrics wants a fixed one).
-      PORT: String(botPort),
-      JOBQ_RUNBOOK_URL: `${emulator.url}/runbook`,
-      JOBQ_WRITE_USERS: process.env.JOBQ_WRITE_USERS || 'U_OPERATOR',
-      JOBQ_ALERT_CHANNEL: process.env.JOBQ_ALERT_CHANNEL || 'C_ALERTS',
-      // A demo wants to see an alert within seconds of a failure, not after production's waits.
-      JOBQ_ALERT_POLL_SECONDS: process.env.JOBQ_ALERT_POLL_SECONDS || '2',
-      JOBQ_ALERT_GROUP_WAIT_SECONDS: process.env.JOBQ_ALERT_GROUP_WAIT_SECONDS || '3',
-      JOBQ_SUMMARY_SCHEDULES: process.env.JOBQ_SUMMARY_SCHEDULES || JSON.stringify([{ cron: '*/10 * * * *', timezone: 'UTC', channel: 'C_ALERTS' }]),
-      // PGlite has one backend session: one pooled connection keeps every transaction whole.
-      ...(database ? { JOBQ_POOL_MAX: '1' } : {}),
-    });
-    const bot = await startBot(config, log).catch((error: unknown) => {
+    const configFor = (url: string) =>
+      loadConfig({
+        ...process.env,
+        JOBQ_CONFIG: '',
+        JOB_QUEUE_DATABASE_URL: url,
+        SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+        SLACK_SIGNING_SECRET: emulator.signingSecret,
+        SLACK_API_URL: emulator.apiUrl,
+        SLACK_APP_TOKEN: '',
+        // A port of its own unless PORT is set (a local Prometheus scraping /metrics wants a fixed one).
+        PORT: String(botPort),
+        JOBQ_RUNBOOK_URL: `${emulator.url}/runbook`,
+        JOBQ_WRITE_USERS: process.env.JOBQ_WRITE_USERS || 'U_OPERATOR',
+        JOBQ_ALERT_CHANNEL: process.env.JOBQ_ALERT_CHANNEL || 'C_ALERTS',
+        // A demo wants to see an alert within seconds of a failure, not after production's waits.
+        JOBQ_ALERT_POLL_SECONDS: process.env.JOBQ_ALERT_POLL_SECONDS || '2',
+        JOBQ_ALERT_GROUP_WAIT_SECONDS: process.env.JOBQ_ALERT_GROUP_WAIT_SECONDS || '3',
+        JOBQ_SUMMARY_SCHEDULES: process.env.JOBQ_SUMMARY_SCHEDULES || JSON.stringify([{ cron: '*/10 * * * *', timezone: 'UTC', channel: 'C_ALERTS' }]),
+        // PGlite has one backend session: one pooled connection keeps every transaction whole.
+        ...(databases.length ? { JOBQ_POOL_MAX: '1' } : {}),
+      });
+    const environments: Environments = {
+      file: null,
+      list:
+        urls.length === 1
+          ? [{ name: DEFAULT_ENVIRONMENT, config: configFor(databaseUrl), channels: [] }]
+          : urls.map((url, i) => ({ ...SANDBOX_ENVIRONMENTS[i]!, config: configFor(url) })),
+    };
+    const bot = await startBot(environments, log).catch((error: unknown) => {
       throw portInUse(error, botPort, 'PORT', "the bot's /healthz and /readyz");
     });
     stops.push(() => bot.stop());
     emulator.botUrl = `http://127.0.0.1:${bot.port}`;
 
-    const simulate = base.JOBQ_SANDBOX_SIMULATE ? base.JOBQ_SANDBOX_SIMULATE === 'true' : database !== null;
-    let simulator: Simulator | null = null;
-    if (simulate) {
-      simulator = await startSimulator({
-        url: databaseUrl,
-        jobsPerMinute: base.JOBQ_SANDBOX_JOBS_PER_MINUTE,
-        failureRate: base.JOBQ_SANDBOX_FAILURE_RATE,
-        chaosEverySeconds: base.JOBQ_SANDBOX_CHAOS_SECONDS,
-        log,
-      });
-      stops.push(() => simulator!.stop());
+    const simulate = base.JOBQ_SANDBOX_SIMULATE ? base.JOBQ_SANDBOX_SIMULATE === 'true' : databases.length > 0;
+    const simulators: (Simulator | null)[] = [];
+    for (const url of urls) {
+      let simulator: Simulator | null = null;
+      if (simulate) {
+        simulator = await startSimulator({
+          url,
+          jobsPerMinute: base.JOBQ_SANDBOX_JOBS_PER_MINUTE,
+          failureRate: base.JOBQ_SANDBOX_FAILURE_RATE,
+          chaosEverySeconds: base.JOBQ_SANDBOX_CHAOS_SECONDS,
+          log,
+        });
+        stops.push(() => simulator!.stop());
+      }
+      simulators.push(simulator);
     }
-    return { url: emulator.url, databaseUrl, embedded: database !== null, bot, emulator, simulator, stop: stopAll };
+    const simulator = simulators[0] ?? null;
+    const described = environments.list.map((e, i) => ({ name: e.name, databaseUrl: urls[i]!, channels: e.channels, simulator: simulators[i] ?? null }));
+    return { url: emulator.url, databaseUrl, embedded: databases.length > 0, bot, emulator, simulator, environments: described, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
@@ -124,7 +163,14 @@ export async function runSandbox(config: Config, log: Logger): Promise<number> {
       `  Open ${sandbox.url}  ← a Slack-like channel: type /jobq stats`,
       '',
       `  Slack      local emulator (Web API ${sandbox.emulator.apiUrl}); you are "operator", switch to "viewer" to see permissions`,
-      `  Database   ${sandbox.embedded ? `embedded PostgreSQL (PGlite${config.JOBQ_SANDBOX_DATA_DIR ? `, data in ${config.JOBQ_SANDBOX_DATA_DIR}` : ', in memory'}) at` : 'your database at'} ${redactUrl(sandbox.databaseUrl)}`,
+      ...(sandbox.environments.length > 1
+        ? sandbox.environments.map(
+            (e) =>
+              `  Env ${e.name.padEnd(10)} embedded PostgreSQL at ${redactUrl(e.databaseUrl)}${e.channels.length ? `; plain commands in ${e.channels.map((c) => `#${c.replace(/^C_/, '').toLowerCase()}`).join(', ')} mean it` : '; reach it with --env'}`,
+          )
+        : [
+            `  Database   ${sandbox.embedded ? `embedded PostgreSQL (PGlite${config.JOBQ_SANDBOX_DATA_DIR ? `, data in ${config.JOBQ_SANDBOX_DATA_DIR}` : ', in memory'}) at` : 'your database at'} ${redactUrl(sandbox.databaseUrl)}`,
+          ]),
       `  Workload   ${sandbox.simulator ? `simulated Procrastinate workers, ${config.JOBQ_SANDBOX_JOBS_PER_MINUTE} jobs/min, ${Math.round(config.JOBQ_SANDBOX_FAILURE_RATE * 100)}% failing` : 'none (set JOBQ_SANDBOX_SIMULATE=true to simulate workers)'}`,
       `  Bot        jobq in HTTP mode on :${sandbox.bot.port} (health: http://127.0.0.1:${sandbox.bot.port}/healthz); alerts and summaries go to #alerts`,
       `  Metrics    http://127.0.0.1:${sandbox.bot.port}/metrics (Prometheus; queue read every ${config.JOBQ_METRICS_INTERVAL_SECONDS} s)`,
