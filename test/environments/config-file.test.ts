@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -151,5 +151,24 @@ describe('the environments file (JOBQ_CONFIG)', () => {
     const text = problem(() => loadEnvironments(e));
     expect(text).toContain(`JOBQ_CONFIG (${e.JOBQ_CONFIG})`);
     expect(text).toMatch(expected);
+  });
+});
+
+describe("the README's example file", () => {
+  it('loads as documented', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const example = /```yaml\n(# \/etc\/jobq\/environments\.yaml[\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const { list } = loadEnvironments({
+      JOBQ_CONFIG: fileWith(example!),
+      BILLING_DATABASE_URL: 'postgres://u:p@billing-db/billing',
+      BILLING_REPLICA_URL: 'postgres://u:p@billing-replica/billing',
+      STAGING_DATABASE_URL: 'postgres://u:p@staging-db/billing',
+    });
+    expect(list.map((e) => e.name)).toEqual(['billing', 'staging']);
+    expect(list[0]!.config.JOB_QUEUE_READ_DATABASE_URL).toContain('billing-replica');
+    expect(list[0]!.config.JOBQ_LOGS_URL_TEMPLATE).toContain('{job_id}');
+    expect(list[0]!.config.JOBQ_STALLED_RUNNING_SECONDS).toBe(1800);
+    expect(list[1]!.config.JOBQ_WRITE_USERS).toEqual(['U0ONCALL1', 'U0DEV1', 'U0DEV2']);
   });
 });
