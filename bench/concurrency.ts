@@ -99,6 +99,8 @@ export async function measureConcurrency(
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     PORT: '0',
     JOBQ_RUNBOOK_URL: RUNBOOK,
+    // The default pool unless the run asks for another size (to measure the trade: JOBQ_POOL_MAX=10 npm run bench ...).
+    ...(process.env.JOBQ_POOL_MAX ? { JOBQ_POOL_MAX: process.env.JOBQ_POOL_MAX } : {}),
   });
   let errorLogs = 0;
   const sink = new Writable({

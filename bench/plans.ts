@@ -1,5 +1,6 @@
 import { escapeIdentifier, type QueryConfig } from 'pg';
 import type pg from 'pg';
+import type { Query } from '../src/db/database.js';
 import { RECENT_EVENTS_CAP } from '../src/queue/stats.js';
 
 /**
@@ -23,6 +24,14 @@ const ACTIVITY_BOUND: { pattern: RegExp; why: string; pages: number; maxRows: nu
     maxRows: RECENT_EVENTS_CAP,
   },
 ];
+
+/**
+ * Statements over the live jobs (todo and doing, Procrastinate's partial index): their cost follows
+ * the live set, not the table (the backlog's size is the queue's state, and counting it by queue
+ * visits each live row's page). Budget: the default plus one page per 40 live rows.
+ */
+const LIVE_SET = /WHERE status = 'todo'\s+GROUP BY|WHERE status IN \('todo', 'doing'\)\s+GROUP BY/;
+const LIVE_ROWS_PER_PAGE = 40;
 
 export interface PlanNode {
   'Node Type': string;
@@ -63,9 +72,11 @@ function walk(node: PlanNode, visit: (n: PlanNode) => void): void {
 }
 
 /** Statements sent to Procrastinate's tables or the catalog: all of them get a verdict. */
-export function budgetFor(text: string): { pages: number; why: string; maxRows?: number } {
+export function budgetFor(text: string, liveRows = 0): { pages: number; why: string; maxRows?: number } {
   const special = ACTIVITY_BOUND.find((b) => b.pattern.test(text));
-  return special ? { pages: special.pages, why: special.why, maxRows: special.maxRows } : { pages: PAGE_BUDGET, why: 'default' };
+  if (special) return { pages: special.pages, why: special.why, maxRows: special.maxRows };
+  if (LIVE_SET.test(text)) return { pages: PAGE_BUDGET + Math.ceil(liveRows / LIVE_ROWS_PER_PAGE), why: `live set: ${liveRows} todo/doing rows` };
+  return { pages: PAGE_BUDGET, why: 'default' };
 }
 
 /**
@@ -73,11 +84,13 @@ export function budgetFor(text: string): { pages: number; why: string; maxRows?:
  * (ANALYZE runs the statement), with the search_path jobq used.
  */
 export async function checkStatement(client: pg.Client, schema: string | null, owner: string, statement: QueryConfig): Promise<StatementCheck> {
-  const budget = budgetFor(statement.text);
+  const budget = budgetFor(statement.text, LIVE_SET.test(statement.text) ? await liveRows(client, schema) : 0);
   const base = { owner, text: statement.text, budget: { pages: budget.pages, why: budget.why } };
   await client.query('BEGIN');
   try {
     if (schema) await client.query(`SET LOCAL search_path = ${escapeIdentifier(schema)}, pg_temp`);
+    // The planner settings jobq sends with this statement (Query.planner), as it runs them.
+    for (const [name, value] of Object.entries((statement as Query).planner ?? {})) await client.query(`SET LOCAL ${name} = ${value === 'off' ? 'off' : 'on'}`);
     const result = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number }] }>({
       text: `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${statement.text}`,
       values: statement.values ?? [],
@@ -104,6 +117,18 @@ export async function checkStatement(client: pg.Client, schema: string | null, o
   } finally {
     await client.query('ROLLBACK');
   }
+}
+
+const liveCounts = new WeakMap<pg.Client, number>();
+
+/** The live set's size, counted once per connection (through Procrastinate's partial index). */
+async function liveRows(client: pg.Client, schema: string | null): Promise<number> {
+  const known = liveCounts.get(client);
+  if (known !== undefined) return known;
+  const table = schema ? `${escapeIdentifier(schema)}.procrastinate_jobs` : 'procrastinate_jobs';
+  const row = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE status IN ('todo', 'doing')`);
+  liveCounts.set(client, row.rows[0]!.n);
+  return row.rows[0]!.n;
 }
 
 async function tablePages(client: pg.Client): Promise<Map<string, number>> {
