@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMAND_NAMES, DEFINITIONS } from '../../src/commands/definitions.js';
 import { parseCommand } from '../../src/commands/parse.js';
 import { checkHomeView, checkMessage } from '../../src/emulator/limits.js';
+import { takeEnvFlag } from '../../src/environments/choose.js';
 import { JobqError } from '../../src/errors.js';
 import type { AuditEntry } from '../../src/queue/audit.js';
 import type { CancelResult } from '../../src/queue/cancel.js';
@@ -369,7 +370,10 @@ describe('did you mean', () => {
       const d = DEFINITIONS[name];
       expect(Object.keys(d.flags).sort(), name).toEqual(Object.keys(d.options).sort());
       expect(d.examples.length, name).toBeGreaterThan(0);
-      for (const example of d.examples) expect(() => parseCommand(example.split(' ')), example).not.toThrow();
+      // Both fronts take --env before the command's own parser sees the words.
+      for (const example of d.examples) {
+        expect(() => parseCommand(takeEnvFlag(example.split(' ')).rest), example).not.toThrow();
+      }
       const help = helpText(name, 'jobq');
       for (const option of Object.keys(d.options)) expect(help, name).toMatch(new RegExp(`--${option}\\b.*\\S`));
       expect(help).toMatch(/Examples:/);
