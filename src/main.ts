@@ -10,6 +10,7 @@ import { metricsRoute } from './metrics/route.js';
 import { renderOptionsFrom } from './render/options.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import type { BotDeps, SlackDeps } from './slack/deps.js';
+import { configuredChannels } from './slack/preflight.js';
 import { startSlackStatus } from './slack/status.js';
 
 export interface RunningBot {
@@ -37,10 +38,13 @@ export async function startBot(setup: Config | Environments, log: Logger): Promi
   const environments: Environments = 'list' in setup ? setup : { list: [{ name: DEFAULT_ENVIRONMENT, config: setup, channels: [] }], file: null };
   // Slack, the port and the log are process-wide: the same variables in every environment.
   const config = environments.list[0]!.config;
-  // Before anything listens: a token Slack rejects ends the start here with one clear line.
-  const slackCheck = config.SLACK_BOT_TOKEN ? await startSlackStatus(config, log) : undefined;
-  const metrics = createMetrics({ maxQueues: config.JOBQ_METRICS_MAX_QUEUES });
   const shown = environments.list.length > 1;
+  // Every environment's alert, audit and summary channels are checked and watched, each named
+  // with its environment so a warning points at the entry to fix.
+  const channels = environments.list.flatMap((env) => configuredChannels(env.config, shown ? env.name : undefined));
+  // Before anything listens: a token Slack rejects ends the start here with one clear line.
+  const slackCheck = config.SLACK_BOT_TOKEN ? await startSlackStatus(config, log, channels) : undefined;
+  const metrics = createMetrics({ maxQueues: config.JOBQ_METRICS_MAX_QUEUES });
   const parts = environments.list.map((env) => openEnvironment(env, { log, metrics, shown, slackStatus: slackCheck?.status }));
   const bot: BotDeps = {
     environments: parts.map((p) => p.deps),

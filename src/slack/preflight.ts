@@ -27,13 +27,16 @@ export interface PreflightResult {
   checkedAt: string;
 }
 
-/** The alert, audit and summary channels, each with the variable that sets it. */
-export function configuredChannels(config: Config): ConfiguredChannel[] {
+/**
+ * The alert, audit and summary channels, each with the variable that sets it; with several
+ * environments, `environment` names whose setting it is, so a warning points at the right entry.
+ */
+export function configuredChannels(config: Config, environment?: string): ConfiguredChannel[] {
   const list: ConfiguredChannel[] = [];
   if (config.JOBQ_ALERT_CHANNEL) list.push({ variable: 'JOBQ_ALERT_CHANNEL', channel: config.JOBQ_ALERT_CHANNEL });
   if (config.JOBQ_AUDIT_CHANNEL) list.push({ variable: 'JOBQ_AUDIT_CHANNEL', channel: config.JOBQ_AUDIT_CHANNEL });
   for (const [i, s] of config.JOBQ_SUMMARY_SCHEDULES.entries()) list.push({ variable: `JOBQ_SUMMARY_SCHEDULES[${i}].channel`, channel: s.channel });
-  return list;
+  return environment ? list.map((c) => ({ ...c, variable: `${c.variable} of environment ${environment}` })) : list;
 }
 
 type ChannelInfo = { is_archived?: boolean; is_member?: boolean; is_im?: boolean };
@@ -44,7 +47,7 @@ type ChannelInfo = { is_archived?: boolean; is_member?: boolean; is_im?: boolean
  * against manifest.yml's, and for each configured channel that it exists, is not archived and
  * has the bot in it. Never throws for a Slack answer; a network failure gives `reachable: false`.
  */
-export async function runSlackPreflight(client: WebClient, config: Config): Promise<PreflightResult> {
+export async function runSlackPreflight(client: WebClient, config: Config, channels = configuredChannels(config)): Promise<PreflightResult> {
   const checkedAt = new Date().toISOString();
   let auth: Awaited<ReturnType<WebClient['auth']['test']>>;
   try {
@@ -65,7 +68,7 @@ export async function runSlackPreflight(client: WebClient, config: Config): Prom
   problems.push(...missing.map(missingScopeProblem));
 
   const infos = new Map<string, Promise<ChannelInfo | { error: unknown }>>();
-  for (const target of configuredChannels(config)) {
+  for (const target of channels) {
     if (!infos.has(target.channel)) {
       infos.set(
         target.channel,
@@ -117,8 +120,8 @@ function dedupe(problems: SlackProblem[]): SlackProblem[] {
  * (config_invalid) whose one-line message names SLACK_BOT_TOKEN and what to check; everything
  * else (Slack unreachable, missing scopes or invites) is returned for the bot to warn about.
  */
-export async function preflightAtStart(client: WebClient, config: Config): Promise<PreflightResult> {
-  const result = await runSlackPreflight(client, config);
+export async function preflightAtStart(client: WebClient, config: Config, channels = configuredChannels(config)): Promise<PreflightResult> {
+  const result = await runSlackPreflight(client, config, channels);
   if (!result.ok) {
     const problem = result.problems[0]!;
     throw new JobqError('config_invalid', `${problem.message}: ${problem.fix}.`, { runbookSection: 'slack-preflight-warnings' });

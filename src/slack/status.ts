@@ -3,7 +3,7 @@ import { backoffMs } from '../backoff.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createDeliveryWatch, type DeliveryWatch, type FailingDelivery } from './delivery-watch.js';
-import { configuredChannels, preflightAtStart, preflightClient, runSlackPreflight, type PreflightResult, type SlackProblem } from './preflight.js';
+import { type ConfiguredChannel, configuredChannels, preflightAtStart, preflightClient, runSlackPreflight, type PreflightResult, type SlackProblem } from './preflight.js';
 
 /** A Slack error at run time re-runs the preflight, at most this often. */
 export const RECHECK_MIN_MS = 180_000;
@@ -33,6 +33,8 @@ export interface SlackStatusOptions {
   client: WebClient;
   /** The preflight run at start. */
   first: PreflightResult;
+  /** The channels to check and watch; by default the config's own (one environment). */
+  channels?: ConfiguredChannel[];
   minIntervalMs?: number;
 }
 
@@ -47,6 +49,7 @@ export const problemLine = (p: SlackProblem) => `${p.message}. Fix: ${p.fix}.`;
  */
 export function createSlackStatus(options: SlackStatusOptions): SlackStatus {
   const { config, log, client } = options;
+  const channels = options.channels ?? configuredChannels(config);
   const minIntervalMs = options.minIntervalMs ?? RECHECK_MIN_MS;
   let latest = options.first;
   let lastRunAt = Date.now();
@@ -76,7 +79,7 @@ export function createSlackStatus(options: SlackStatusOptions): SlackStatus {
   async function run(): Promise<void> {
     lastRunAt = Date.now();
     try {
-      const result = await runSlackPreflight(client, config);
+      const result = await runSlackPreflight(client, config, channels);
       if (stopped) return;
       // Unreachable now says nothing new about channels: keep the last full answer's problems.
       latest = result.reachable ? result : { ...result, problems: [...latest.problems.filter((p) => p.code !== 'unreachable'), ...result.problems] };
@@ -112,7 +115,7 @@ export function createSlackStatus(options: SlackStatusOptions): SlackStatus {
     schedule(Math.max(0, lastRunAt + minIntervalMs - Date.now()));
   }
 
-  const watch = createDeliveryWatch({ log, channels: configuredChannels(config), onChange: recheck });
+  const watch = createDeliveryWatch({ log, channels, onChange: recheck });
   report(latest);
   if (!latest.reachable) schedule(backoffMs(1, UNREACHABLE_RETRY_MS, minIntervalMs));
 
@@ -132,10 +135,14 @@ export function createSlackStatus(options: SlackStatusOptions): SlackStatus {
  * Runs the preflight before the bot starts (a rejected token throws, see preflightAtStart) and
  * keeps its result. `identity` is the bot's, from auth.test, when Slack answered.
  */
-export async function startSlackStatus(config: Config, log: Logger): Promise<{ status: SlackStatus; identity: { botId: string; botUserId: string } | undefined }> {
+export async function startSlackStatus(
+  config: Config,
+  log: Logger,
+  channels = configuredChannels(config),
+): Promise<{ status: SlackStatus; identity: { botId: string; botUserId: string } | undefined }> {
   const client = preflightClient(config, log);
-  const first = await preflightAtStart(client, config);
-  const status = createSlackStatus({ config, log, client, first });
+  const first = await preflightAtStart(client, config, channels);
+  const status = createSlackStatus({ config, log, client, first, channels });
   const identity = first.botId && first.botUserId ? { botId: first.botId, botUserId: first.botUserId } : undefined;
   return { status, identity };
 }

@@ -51,6 +51,8 @@ describe('several environments behind one bot', () => {
         { id: 'C_BILLING', name: 'billing-ops' },
         { id: 'C_BILLING_ALERTS', name: 'billing-alerts' },
         { id: 'C_EMAILS_ALERTS', name: 'emails-alerts' },
+        // Nobody invited the bot: the start's Slack check must say so for staging's entry.
+        { id: 'C_STAGING_AUDIT', name: 'staging-audit', isMember: false },
       ],
     });
     const file = join(dir, 'jobq.yaml');
@@ -68,6 +70,7 @@ describe('several environments behind one bot', () => {
     writeUsers: [U_OPERATOR]
   - name: staging
     databaseUrlEnv: STAGING_DB
+    auditChannel: C_STAGING_AUDIT
     writeUsers: [U_OPERATOR, U_VIEWER]
 `,
     );
@@ -118,6 +121,13 @@ describe('several environments behind one bot', () => {
   }
   const announced = (channel: string, words: string) =>
     slack.waitFor(() => slack.messages(channel, { ephemeral: false }).find((m) => blockText(m).includes(words)), 15_000, `"${words}" in ${channel}`);
+
+  it("checks every environment's channels at start, naming the environment whose setting to fix", async () => {
+    const ready = await fetch(`http://127.0.0.1:${bot.port}/readyz`);
+    const body = (await ready.json()) as { slack: { problems: { variable: string; code: string }[] } };
+    expect(body.slack.problems).toEqual([expect.objectContaining({ variable: 'JOBQ_AUDIT_CHANNEL of environment staging', code: 'not_in_channel' })]);
+    expect(logs.atLeast(40).some((l) => String(l.msg).includes('JOBQ_AUDIT_CHANNEL of environment staging'))).toBe(true);
+  });
 
   it('routes by --env and by the channel binding, and names the environment on every reply', async () => {
     await f.billing!.job({ queue: 'invoices', status: 'failed' });
