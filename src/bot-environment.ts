@@ -41,9 +41,9 @@ interface Shared {
 export function openEnvironment(env: Environment, shared: Shared): RunningEnvironment {
   const { config } = env;
   const log = shared.shown ? shared.log.child({ env: env.name }) : shared.log;
-  const queue = createQueueHandle(config, log, { metrics: shared.metrics.bot });
-  // With several environments each has its queue metrics apart, labelled env="NAME".
-  const queueMetrics = shared.shown ? shared.metrics.environment(env.name) : shared.metrics;
+  // With several environments each has its metrics apart, labelled env="NAME".
+  const metrics = shared.shown ? shared.metrics.environment(env.name) : shared.metrics;
+  const queue = createQueueHandle(config, log, { metrics: metrics.bot });
   let migration: Promise<void> | undefined;
   let lastMigrationError = '';
   const migrated = () => {
@@ -73,7 +73,7 @@ export function openEnvironment(env: Environment, shared: Shared): RunningEnviro
     render: renderOptionsFrom(config),
     log,
     environment: { name: env.name, shown: shared.shown, channels: env.channels },
-    metrics: shared.metrics.bot,
+    metrics: metrics.bot,
     ...(shared.slackStatus ? { slackStatus: shared.slackStatus } : {}),
   };
 
@@ -108,14 +108,14 @@ export function openEnvironment(env: Environment, shared: Shared): RunningEnviro
             client,
             log,
             migrated,
-            metrics: shared.metrics.bot,
+            metrics: metrics.bot,
             environment: deps.environment,
             ...(shared.slackStatus ? { watch: shared.slackStatus.watch } : {}),
           })
         : null;
       running.collector =
         config.JOBQ_METRICS_INTERVAL_SECONDS > 0
-          ? createQueueCollector({ context: () => queue.get(), metrics: queueMetrics, intervalMs: config.JOBQ_METRICS_INTERVAL_SECONDS * 1000, log })
+          ? createQueueCollector({ context: () => queue.get(), metrics, intervalMs: config.JOBQ_METRICS_INTERVAL_SECONDS * 1000, log })
           : null;
       running.collector?.start();
     },

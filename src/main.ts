@@ -44,7 +44,7 @@ export async function startBot(setup: Config | Environments, log: Logger): Promi
   const channels = environments.list.flatMap((env) => configuredChannels(env.config, shown ? env.name : undefined));
   // Before anything listens: a token Slack rejects ends the start here with one clear line.
   const slackCheck = config.SLACK_BOT_TOKEN ? await startSlackStatus(config, log, channels) : undefined;
-  const metrics = createMetrics({ maxQueues: config.JOBQ_METRICS_MAX_QUEUES });
+  const metrics = createMetrics({ maxQueues: config.JOBQ_METRICS_MAX_QUEUES, perEnvironment: shown });
   const parts = environments.list.map((env) => openEnvironment(env, { log, metrics, shown, slackStatus: slackCheck?.status }));
   const bot: BotDeps = {
     environments: parts.map((p) => p.deps),

@@ -82,8 +82,18 @@ export class BotMetrics implements CommandRecorder, PosterRecorder, TailRecorder
   private reachableKnown = false;
   private collecting = false;
 
-  constructor(private readonly registry: Registry) {
+  /**
+   * `perEnvironment`: with several environments, each has its own BotMetrics (in a registry
+   * labelled env="NAME") for what belongs to one database (leader, reachability, alerts, the
+   * tail, the collector); the shared one then exports only command latency and Slack errors, so
+   * no unlabelled jobq_leader 0 stands beside the real ones.
+   */
+  constructor(
+    private readonly registry: Registry,
+    options: { perEnvironment?: boolean } = {},
+  ) {
     const registers = [registry];
+    const own = options.perEnvironment ? [] : registers;
     const tail = this.tail;
     this.commandSeconds = new Histogram({
       name: 'jobq_command_duration_seconds',
@@ -98,8 +108,8 @@ export class BotMetrics implements CommandRecorder, PosterRecorder, TailRecorder
       labelNames: ['method', 'error'],
       registers,
     });
-    this.posted = new Counter({ name: 'jobq_alerts_posted_total', help: 'Messages jobq posted on its own, by kind.', labelNames: ['kind'], registers });
-    this.updated = new Counter({ name: 'jobq_alerts_updated_total', help: 'Updates of messages jobq posted on its own, by kind.', labelNames: ['kind'], registers });
+    this.posted = new Counter({ name: 'jobq_alerts_posted_total', help: 'Messages jobq posted on its own, by kind.', labelNames: ['kind'], registers: own });
+    this.updated = new Counter({ name: 'jobq_alerts_updated_total', help: 'Updates of messages jobq posted on its own, by kind.', labelNames: ['kind'], registers: own });
     for (const kind of ALERT_KINDS) {
       this.posted.inc({ kind }, 0);
       this.updated.inc({ kind }, 0);
@@ -107,7 +117,7 @@ export class BotMetrics implements CommandRecorder, PosterRecorder, TailRecorder
     new Gauge({
       name: 'jobq_alert_tail_lag_seconds',
       help: 'How long the oldest event the failure alert tail has not handled yet has been waiting (0 when caught up, or on a replica that does not lead).',
-      registers,
+      registers: own,
       collect() {
         this.set(tail.seconds());
       },
@@ -115,7 +125,7 @@ export class BotMetrics implements CommandRecorder, PosterRecorder, TailRecorder
     new Gauge({
       name: 'jobq_alert_tail_lag_events',
       help: 'Events written since the failure alert tail last moved its cursor (0 on a replica that does not lead).',
-      registers,
+      registers: own,
       collect() {
         this.set(tail.events());
       },
@@ -123,7 +133,7 @@ export class BotMetrics implements CommandRecorder, PosterRecorder, TailRecorder
     this.leaderGauge = new Gauge({
       name: 'jobq_leader',
       help: '1 while this replica is the elected alerting leader, else 0 (always 0 when alerts are not configured).',
-      registers,
+      registers: own,
     });
     this.reachable = new Gauge({
       name: 'jobq_database_reachable',

@@ -8,8 +8,8 @@ export interface Metrics {
   queue: QueueMetrics;
   bot: BotMetrics;
   /**
-   * The metrics of one of several environments: the same queue metrics in a registry of their
-   * own, every series labelled env="NAME"; jobq's own metrics stay shared.
+   * The metrics of one of several environments: the queue metrics and jobq's own (leader,
+   * reachability, alerts, commands) in a registry of their own, every series labelled env="NAME".
    */
   environment(name: string): Metrics;
   /** Everything in Prometheus's text format: the registry, and each environment's series beside it. */
@@ -21,6 +21,8 @@ export interface MetricsOptions {
   maxQueues: number;
   /** The default process and Node.js metrics (CPU, memory, event loop lag, GC); on unless a test turns them off. */
   processMetrics?: boolean;
+  /** Several environments, each asking for its own through environment(name). */
+  perEnvironment?: boolean;
 }
 
 /** A registry of its own (not prom-client's global one), so that tests and replicas in one process never share series. */
@@ -31,12 +33,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const metrics: Metrics = {
     registry,
     queue: new QueueMetrics(registry, options.maxQueues),
-    bot: new BotMetrics(registry),
+    bot: new BotMetrics(registry, { perEnvironment: options.perEnvironment ?? false }),
     environment(name) {
       const own = new Registry();
       own.setDefaultLabels({ env: name });
       environments.set(name, own);
-      return { ...metrics, queue: new QueueMetrics(own, options.maxQueues) };
+      return { ...metrics, queue: new QueueMetrics(own, options.maxQueues), bot: new BotMetrics(own) };
     },
     async text() {
       if (environments.size === 0) return registry.metrics();

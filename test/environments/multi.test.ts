@@ -205,6 +205,15 @@ describe('several environments behind one bot', () => {
     expect(text).not.toMatch(/procrastinate_jobs\{queue="invoices"[^}]*env="staging"/);
     // One family per metric name, as Prometheus requires.
     expect(text.match(/^# TYPE procrastinate_jobs gauge$/gm)).toHaveLength(1);
+    // Leadership and reachability belong to each database: one series per environment, none unlabelled.
+    for (const name of ['billing', 'emails', 'staging']) {
+      expect(text).toMatch(new RegExp(`^jobq_leader\\{env="${name}"\\} [01]$`, 'm'));
+      expect(text).toMatch(new RegExp(`^jobq_database_reachable\\{env="${name}"\\} 1$`, 'm'));
+    }
+    // billing and emails alert (each the only replica, so each leads); staging has no alert channel.
+    expect(text).toMatch(/^jobq_leader\{env="billing"\} 1$/m);
+    expect(text).not.toMatch(/^jobq_leader /m);
+    expect(text.match(/^# TYPE jobq_leader gauge$/gm)).toHaveLength(1);
   });
 
   it('keeps answering for the others while one database is gone, and says which is down', async () => {
@@ -221,6 +230,9 @@ describe('several environments behind one bot', () => {
       expect(ready.status).toBe(200);
       expect(body.environments.emails!.ok).toBe(false);
       expect(body.environments.billing!.ok).toBe(true);
+      const metrics = await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text();
+      expect(metrics).toMatch(/^jobq_database_reachable\{env="emails"\} 0$/m);
+      expect(metrics).toMatch(/^jobq_database_reachable\{env="staging"\} 1$/m);
 
       const [envs] = await ask('envs');
       expect(envs).toMatch(/:red_circle: \*emails\*/);
