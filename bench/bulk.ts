@@ -3,6 +3,7 @@ import { loadConfig } from '../src/config.js';
 import { FINAL_STATUSES } from '../src/db/procrastinate.js';
 import { migrate } from '../src/db/migrations.js';
 import { cliActor } from '../src/queue/actor.js';
+import type { PacingReport } from '../src/queue/pacer.js';
 import { connectQueue } from '../src/queue/open.js';
 import { previewPurge } from '../src/queue/purge.js';
 import { previewRetryAll } from '../src/queue/retry-all.js';
@@ -48,8 +49,9 @@ export interface JobqSide {
   ms: number;
   rows: number;
   batches: number;
-  /** Deliberate pauses between batches (JOBQ_BATCH_PAUSE_MS), included in ms. */
+  /** Time the pacer backed off (included in ms), and how it paced: batch sizes, slow batches, pauses by signal. */
   pausesMs: number;
+  pacing: { largestRows: number; finalRows: number; slowBatches: number; pauses: Record<string, { count: number; ms: number }> };
   lockHold: { maxMs: number; p95Ms: number };
   worker: WorkerRun;
 }
@@ -111,8 +113,10 @@ async function jobqContext(url: string) {
   const config = loadConfig(cliEnv(url));
   const ctx = await connectQueue(config);
   await migrate(ctx.db);
-  return { ctx, pauseMs: config.JOBQ_BATCH_PAUSE_MS };
+  return { ctx };
 }
+
+const pacingOf = (p: PacingReport) => ({ largestRows: p.largestRows, finalRows: p.finalRows, slowBatches: p.slowBatches, pauses: p.pauses });
 
 /** jobq purge against delete_old_jobs, on two identical copies of `base`, each with a worker fetching alongside. */
 export async function comparePurge(base: string, olderThanDays: number, o: BulkOptions): Promise<PurgeComparison> {
@@ -126,7 +130,7 @@ export async function comparePurge(base: string, olderThanDays: number, o: BulkO
     o.log(`  delete_old_jobs, older than ${olderThanDays} days...`);
     const p = await withWorker(urlFor(a), o.queues, () => plainStatement(urlFor(a), DELETE_OLD_JOBS, [PURGED, null, String(olderThanDays * 24)]));
     o.log(`  jobq purge --older-than ${olderThanDays}...`);
-    const { ctx, pauseMs } = await jobqContext(urlFor(b));
+    const { ctx } = await jobqContext(urlFor(b));
     try {
       const preview = await timed(() => previewPurge(ctx, { olderThanDays }));
       const j = await withWorker(urlFor(b), o.queues, () => runBulk(ctx, { bulk: 'purge', params: { olderThanDays } }, cliActor()));
@@ -145,7 +149,8 @@ export async function comparePurge(base: string, olderThanDays: number, o: BulkO
           ms: j.ms,
           rows: result.total,
           batches: result.batches,
-          pausesMs: Math.max(0, result.batches - 1) * pauseMs,
+          pausesMs: result.pacing.pausedMs,
+          pacing: pacingOf(result.pacing),
           lockHold: result.lockHold,
           worker: j.worker,
         },
@@ -173,7 +178,7 @@ export async function compareRetryAll(base: string, o: BulkOptions): Promise<Ret
     o.log(`  plain UPDATE of ${failed.toLocaleString('en')} failed jobs...`);
     const u = await withWorker(urlFor(c), o.queues, () => plainStatement(urlFor(c), PLAIN_RETRY));
     o.log('  jobq retry-all...');
-    const { ctx, pauseMs } = await jobqContext(urlFor(d));
+    const { ctx } = await jobqContext(urlFor(d));
     try {
       const preview = await timed(() => previewRetryAll(ctx, {}));
       const j = await withWorker(urlFor(d), o.queues, () => runBulk(ctx, { bulk: 'retry-all', params: preview.value }, cliActor()));
@@ -188,7 +193,8 @@ export async function compareRetryAll(base: string, o: BulkOptions): Promise<Ret
           ms: j.ms,
           rows: result.retried,
           batches: result.batches,
-          pausesMs: Math.max(0, result.batches - 1) * pauseMs,
+          pausesMs: result.pacing.pausedMs,
+          pacing: pacingOf(result.pacing),
           lockHold: result.lockHold,
           worker: j.worker,
         },

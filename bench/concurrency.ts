@@ -46,7 +46,7 @@ export interface AppHomeResult {
 
 const EXPECTED: { pattern: RegExp; kind: string }[] = [
   { kind: 'stats', pattern: /^Queue stats/ },
-  { kind: 'failed', pattern: /failed jobs, newest first|^No failed jobs/ },
+  { kind: 'failed', pattern: /shown, newest first: #\d|^No failed jobs/ },
   { kind: 'job', pattern: /^Job \d+ / },
 ];
 

@@ -1,6 +1,6 @@
 import { escapeIdentifier, type QueryConfig } from 'pg';
 import type pg from 'pg';
-import type { Query } from '../src/db/database.js';
+import { plannerSettings, type Query } from '../src/db/database.js';
 import { RECENT_EVENTS_CAP } from '../src/queue/stats.js';
 
 /**
@@ -90,7 +90,8 @@ export async function checkStatement(client: pg.Client, schema: string | null, o
   try {
     if (schema) await client.query(`SET LOCAL search_path = ${escapeIdentifier(schema)}, pg_temp`);
     // The planner settings jobq sends with this statement (Query.planner), as it runs them.
-    for (const [name, value] of Object.entries((statement as Query).planner ?? {})) await client.query(`SET LOCAL ${name} = ${value === 'off' ? 'off' : 'on'}`);
+    const planner = (statement as Query).planner;
+    if (planner) await client.query(plannerSettings(planner));
     const result = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number }] }>({
       text: `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${statement.text}`,
       values: statement.values ?? [],

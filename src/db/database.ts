@@ -181,13 +181,15 @@ export function openDb(options: DbOptions, log?: Logger): Db {
   async function run(client: pg.PoolClient, statement: Query | string, values?: unknown[]) {
     const planner = typeof statement === 'string' ? undefined : statement.planner;
     if (!planner) return client.query(statement as string, values);
-    const names = Object.keys(planner) as (keyof typeof planner)[];
-    const value = (v: (typeof planner)[keyof typeof planner]) => (typeof v === 'number' ? String(Math.max(0, Math.round(v))) : v === 'off' ? 'off' : 'on');
-    await client.query(names.map((name) => `SET LOCAL ${name} = ${value(planner[name])}`).join('; '));
+    await client.query(plannerSettings(planner));
     try {
       return await client.query(statement as QueryConfig);
     } finally {
-      await client.query(names.map((name) => `SET LOCAL ${name} TO DEFAULT`).join('; '));
+      await client.query(
+        Object.keys(planner)
+          .map((name) => `SET LOCAL ${name} TO DEFAULT`)
+          .join('; '),
+      );
     }
   }
 
@@ -231,4 +233,10 @@ export function openDb(options: DbOptions, log?: Logger): Db {
     },
     end: () => pool.end(),
   };
+}
+
+/** The SET LOCAL statements of a Query's planner settings (also what the benchmark's EXPLAIN runs). */
+export function plannerSettings(planner: NonNullable<Query['planner']>): string {
+  const value = (v: (typeof planner)[keyof typeof planner]) => (typeof v === 'number' ? String(Math.max(0, Math.round(v))) : v === 'off' ? 'off' : 'on');
+  return (Object.keys(planner) as (keyof typeof planner)[]).map((name) => `SET LOCAL ${name} = ${value(planner[name])}`).join('; ');
 }
