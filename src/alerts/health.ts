@@ -266,7 +266,10 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       for (const c of conditions) {
         if (!task.active) return;
         const row = open.get(c.key);
-        const muting = mutesFor(mutes, c.subject);
+        let muting = mutesFor(mutes, c.subject);
+        // About to page: the silences read at the start of this round may be older than a mute
+        // typed since (the checks can take a while at scale), so look once more. Rare, and cheap.
+        if ((!row || !row.ts) && muting.length === 0) muting = mutesFor(await listMutes(ctx.db), c.subject);
         if (!row) {
           if (muting.length) await countMuted(ctx, c, muting);
           else await fire(ctx, c);

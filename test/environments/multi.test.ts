@@ -98,6 +98,9 @@ describe('several environments behind one bot', () => {
     bot = await startBot(environments, logs.log);
     slack.botUrl = `http://127.0.0.1:${bot.port}`;
     await Promise.all(bot.environments.map((e) => e.deps.migrated()));
+    // The failure tails start at the newest event once elected: a failure written before that is
+    // history, not news. Wait for billing's and emails' tails, as a team's bot is up before its jobs fail.
+    await slack.waitFor(() => bot.environments.every((e) => !e.alerts || (e.alerts.isLeader() && e.alerts.tailState() !== null)), 30_000, 'each alert tail started');
   });
   afterAll(async () => {
     await bot?.stop();
