@@ -1,5 +1,6 @@
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrations.js';
+import { finalCountsForget } from '../src/db/queries/jobq-final-counts.js';
 import { createLogger } from '../src/log.js';
 import { readCountState } from '../src/queue/final-counts.js';
 import { createQueueHandle } from '../src/queue/handle.js';
@@ -53,7 +54,7 @@ export async function measureAccuracy(url: string): Promise<Accuracy> {
   try {
     await migrate(ctx.db);
     // A count left by an earlier run would hide the sample; the bot below makes a fresh one.
-    await ctx.db.query('DELETE FROM jobq.final_counts_state');
+    await ctx.db.query(finalCountsForget(ctx.schema.schema));
     const exact = new Map<string, number>();
     // The truth, on a plain connection without jobq's timeouts: a whole-table count takes its time at 10M.
     await withClient(url, async (client) => {

@@ -93,6 +93,11 @@ export function finalCountsClear(jobsSchema: string): QueryConfig {
   return { text: 'DELETE FROM jobq.final_counts WHERE jobs_schema = $1::text', values: [jobsSchema] };
 }
 
+/** Forgets the last count (its state row), so stats samples until the next pass: how a bot that just started sees a table. */
+export function finalCountsForget(jobsSchema: string): QueryConfig {
+  return { text: 'DELETE FROM jobq.final_counts_state WHERE jobs_schema = $1::text', values: [jobsSchema] };
+}
+
 export interface FinalCountRow {
   queue: string;
   task: string;
