@@ -11,44 +11,9 @@ import { RECENT_EVENTS_CAP } from '../../src/queue/stats.js';
 import type { TestDb } from '../helpers/db.js';
 import { ISSUE_11_QUEUES } from '../helpers/generate.js';
 import { createScaleDb } from '../helpers/scale-db.js';
+import { JOBS, PAGE_BUDGET, type PlanNode, findNode, scans } from '../helpers/plans.js';
 import { recordingPool } from '../helpers/recording-pool.js';
 
-const JOBS = Number(process.env.JOBQ_SCALE_JOBS ?? 1_000_000);
-/**
- * Pages (8 kB) one statement may touch, whatever the table size: about 1% of the 1M-job
- * fixture (~39k pages) and a shrinking share of anything larger.
- */
-const PAGE_BUDGET = 2_500;
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Shared Hit Blocks': number;
-  'Shared Read Blocks': number;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  Plans?: PlanNode[];
-}
-
-function findNode(node: PlanNode, match: (n: PlanNode) => boolean): PlanNode | undefined {
-  if (match(node)) return node;
-  for (const child of node.Plans ?? []) {
-    const found = findNode(child, match);
-    if (found) return found;
-  }
-  return undefined;
-}
-
-function scans(node: PlanNode, out: { type: string; relation: string }[] = []) {
-  if (node['Relation Name']) out.push({ type: node['Node Type'], relation: node['Relation Name'] });
-  for (const child of node.Plans ?? []) scans(child, out);
-  return out;
-}
-
-/**
- * Each statement every read sends is EXPLAIN ANALYZEd on a table of JOBS jobs (3 events each):
- * none may sequentially scan jobs or events, and none may touch more than PAGE_BUDGET pages. This is the "no full scan on every call" rule, checked on the real plans.
- */
 /**
  * What the readable views added to the reads: the known names behind "did you mean", the total of
  * a failed list, the App Home's overview. Each statement EXPLAIN ANALYZEd on JOBS jobs, as in
